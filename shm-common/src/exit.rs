@@ -1,0 +1,75 @@
+//! Exit statuses, shared by both tools so that scripts and healthchecks can
+//! rely on one meaning per number.
+
+/// Why a tool exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Finished as asked: `--count` reached, `--once` read a live writer, or
+    /// a stop signal (SIGTERM, SIGINT, SIGHUP) ended it cleanly.
+    Ok,
+    /// An unexpected system error.
+    Failure,
+    /// Bad command line or unusable key file (directory, symlink, FIFO, ...).
+    Usage,
+    /// No live writer: `--timeout` ran out, or `--once` found none.
+    NoWriter,
+    /// Permission denied on the segment.
+    Permission,
+    /// The segment holds something that is not a readable time.
+    BadSegment,
+    /// Another writer, or an existing segment that does not fit, is in the way.
+    Conflict,
+}
+
+impl Exit {
+    /// Every status, for the help text.
+    pub const ALL: [Exit; 7] = [
+        Exit::Ok,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::NoWriter,
+        Exit::Permission,
+        Exit::BadSegment,
+        Exit::Conflict,
+    ];
+
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::NoWriter => 3,
+            Exit::Permission => 4,
+            Exit::BadSegment => 5,
+            Exit::Conflict => 6,
+        }
+    }
+
+    fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "success: --count reached, --once read a live writer, or stopped by SIGTERM/SIGINT/SIGHUP",
+            Exit::Failure => "unexpected system error",
+            Exit::Usage => "bad option, or unusable key file (directory, symlink, FIFO, foreign owner, missing directory)",
+            Exit::NoWriter => "no live writer: --timeout ran out, or --once found none",
+            Exit::Permission => "permission denied on the segment",
+            Exit::BadSegment => "the segment holds no readable time (--once)",
+            Exit::Conflict => "another live writer, or an existing segment of another size or owner",
+        }
+    }
+
+    /// The "Exit status" section of `--help` for the statuses a tool uses.
+    pub fn help(used: &[Exit]) -> String {
+        let mut text = String::from("Exit status:\n");
+        for exit in used {
+            text += &format!("  {}  {}\n", exit.code(), exit.meaning());
+        }
+        text
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit.code())
+    }
+}

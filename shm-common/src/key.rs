@@ -1,0 +1,288 @@
+//! The key file and the System V key derived from it with `ftok`.
+//!
+//! The writer keeps its key file across restarts (the C original deletes and
+//! re-creates it, which gives a new inode, a new key and a leaked segment on
+//! every restart) and writes a short text beacon into it so that a reader can
+//! explain what it sees. Key files live in `/dev/shm`, a world-writable
+//! directory, so they are opened without following symlinks and anything but
+//! a regular file of our own is refused.
+
+use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{self, Read, Seek, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::libc;
+
+use crate::beacon::Beacon;
+
+/// The key file both originals use.
+pub const DEFAULT_KEY_FILE: &str = "/dev/shm/shm_file";
+/// The project id both originals pass to `ftok`.
+pub const DEFAULT_PROJ_ID: u8 = 8;
+
+/// A System V IPC key, shown as `0x%08x` exactly as `ipcs -m` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key(pub libc::key_t);
+
+impl Key {
+    /// The key `ftok(3)` returns for a file with this `st_dev` and `st_ino`:
+    /// glibc's formula, computed from the already opened file so that the
+    /// key belongs to the file we checked, not to whatever the path names a
+    /// moment later.
+    ///
+    /// ```
+    /// use shm_common::key::Key;
+    /// let key = Key::from_file_ids(0x2d, 0x1_2345, 8);
+    /// assert_eq!(key.to_string(), "0x082d2345");
+    /// ```
+    pub fn from_file_ids(dev: u64, ino: u64, proj_id: u8) -> Self {
+        let raw = (ino & 0xffff) as u32 | ((dev & 0xff) as u32) << 16 | u32::from(proj_id) << 24;
+        Key(raw as libc::key_t)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{:08x}", self.0 as u32)
+    }
+}
+
+/// Why a key file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("key file {path} does not exist; start shm_write (it creates the file), or pass the writer's --key-file")]
+    Missing { path: PathBuf },
+    #[error(
+        "directory {dir} of key file {path} does not exist; create it or pass another --key-file"
+    )]
+    MissingDirectory { path: PathBuf, dir: PathBuf },
+    #[error("key file {path} is a symbolic link; refusing to follow it (remove it, or pass the real path with --key-file)")]
+    Symlink { path: PathBuf },
+    #[error(
+        "key file {path} is a {kind}, not a regular file; remove it or pass another --key-file"
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("key file {path} belongs to uid {owner}, not to this user (uid {euid}); refusing to use a file planted by someone else (remove it, or run as uid {owner})")]
+    ForeignOwner {
+        path: PathBuf,
+        owner: u32,
+        euid: u32,
+    },
+    #[error("another shm_write{} already publishes through key file {path}; stop it first, or give this writer another --key-file", pid_suffix(*.pid))]
+    Locked { path: PathBuf, pid: Option<u32> },
+    #[error("permission denied on key file {path}; run as its owner or pass another --key-file")]
+    PermissionDenied { path: PathBuf },
+    #[error("key file {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn pid_suffix(pid: Option<u32>) -> String {
+    pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+}
+
+/// An open key file and the key derived from it.
+#[derive(Debug)]
+pub struct KeyFile {
+    file: File,
+    path: PathBuf,
+    key: Key,
+    /// This process created the file (so it may remove it on a failed start).
+    created: bool,
+}
+
+impl KeyFile {
+    /// The writer's side: open the key file, creating it when absent, and
+    /// take an exclusive lock on it for as long as `self` lives (the kernel
+    /// drops the lock when the process dies, even by SIGKILL).
+    pub fn open_for_writer(path: &Path, proj_id: u8) -> Result<Self, KeyFileError> {
+        let open = |create: bool| {
+            let mut options = OpenOptions::new();
+            options
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+            if create {
+                options.create_new(true).mode(0o644);
+            }
+            options.open(path)
+        };
+        let (file, created) = loop {
+            match open(false) {
+                Ok(file) => break (file, false),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => match open(true) {
+                    Ok(file) => break (file, true),
+                    // Lost a race with another creator: open what it made.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(classify(path, e)),
+                },
+                Err(e) => return Err(classify(path, e)),
+            }
+        };
+        let mut key_file = Self::checked(file, path, proj_id)?;
+        key_file.created = created;
+        let euid = nix::unistd::geteuid().as_raw();
+        let owner = key_file
+            .file
+            .metadata()
+            .map_err(|e| io_error(path, e))?
+            .uid();
+        if owner != euid {
+            return Err(KeyFileError::ForeignOwner {
+                path: path.to_owned(),
+                owner,
+                euid,
+            });
+        }
+        match key_file.file.try_lock() {
+            Ok(()) => Ok(key_file),
+            Err(TryLockError::WouldBlock) => Err(KeyFileError::Locked {
+                path: path.to_owned(),
+                pid: key_file.beacon().map(|b| b.pid),
+            }),
+            Err(TryLockError::Error(e)) => Err(io_error(path, e)),
+        }
+    }
+
+    /// The reader's side: open an existing key file read-only. Never creates.
+    pub fn open_for_reader(path: &Path, proj_id: u8) -> Result<Self, KeyFileError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(|e| classify(path, e))?;
+        Self::checked(file, path, proj_id)
+    }
+
+    fn checked(file: File, path: &Path, proj_id: u8) -> Result<Self, KeyFileError> {
+        let meta = file.metadata().map_err(|e| io_error(path, e))?;
+        let kind = file_kind(meta.mode());
+        if kind != "regular file" {
+            return Err(KeyFileError::NotRegular {
+                path: path.to_owned(),
+                kind,
+            });
+        }
+        let key = Key::from_file_ids(meta.dev(), meta.ino(), proj_id);
+        Ok(Self {
+            file,
+            path: path.to_owned(),
+            key,
+            created: false,
+        })
+    }
+
+    /// Undo the creation of the file after a failed start.
+    pub fn remove_if_created(&self) {
+        if self.created {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
+    /// The key `ftok(path, proj_id)` gives for this file.
+    pub fn key(&self) -> Key {
+        self.key
+    }
+
+    /// The path the file was opened by.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The beacon a writer left in the file, if it holds one.
+    pub fn beacon(&self) -> Option<Beacon> {
+        let mut text = String::new();
+        (&self.file).seek(io::SeekFrom::Start(0)).ok()?;
+        (&self.file).take(4096).read_to_string(&mut text).ok()?;
+        Beacon::parse(&text)
+    }
+
+    /// Replace the file's content with `beacon` (the inode, and so the key,
+    /// stays the same).
+    pub fn write_beacon(&self, beacon: &Beacon) -> Result<(), KeyFileError> {
+        let text = beacon.to_string();
+        let mut file = &self.file;
+        file.set_len(0)
+            .and_then(|()| file.seek(io::SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(text.as_bytes()))
+            .map_err(|e| io_error(&self.path, e))
+    }
+}
+
+fn io_error(path: &Path, source: io::Error) -> KeyFileError {
+    KeyFileError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Turn an `open(2)` failure into the error that names its cause.
+fn classify(path: &Path, e: io::Error) -> KeyFileError {
+    let path_buf = path.to_owned();
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => KeyFileError::Symlink { path: path_buf },
+        Some(libc::EISDIR) => KeyFileError::NotRegular {
+            path: path_buf,
+            kind: "directory",
+        },
+        Some(libc::ENXIO) => KeyFileError::NotRegular {
+            path: path_buf,
+            kind: "socket or device without a reader",
+        },
+        Some(libc::EACCES) | Some(libc::EPERM) => KeyFileError::PermissionDenied { path: path_buf },
+        Some(libc::ENOENT) | Some(libc::ENOTDIR) => {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            match dir {
+                Some(dir) if !dir.is_dir() => KeyFileError::MissingDirectory {
+                    path: path_buf,
+                    dir: dir.to_owned(),
+                },
+                _ => KeyFileError::Missing { path: path_buf },
+            }
+        }
+        _ => io_error(path, e),
+    }
+}
+
+fn file_kind(mode: u32) -> &'static str {
+    match mode & libc::S_IFMT {
+        libc::S_IFREG => "regular file",
+        libc::S_IFDIR => "directory",
+        libc::S_IFIFO => "FIFO",
+        libc::S_IFSOCK => "socket",
+        libc::S_IFCHR => "character device",
+        libc::S_IFBLK => "block device",
+        _ => "special file",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_matches_ipcs() {
+        assert_eq!(Key(0x0801_2345).to_string(), "0x08012345");
+        assert_eq!(Key(-1).to_string(), "0xffffffff");
+    }
+
+    #[test]
+    fn matches_glibc_ftok() {
+        let dir = std::env::temp_dir().join(format!("shm-key-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("key");
+        std::fs::write(&path, b"").unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        for proj in [1u8, 8, 255] {
+            let ours = Key::from_file_ids(meta.dev(), meta.ino(), proj);
+            assert_eq!(
+                ours.0,
+                crate::sys::ftok(&c_path, proj).unwrap(),
+                "proj {proj}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,118 @@
+//! The System V shared-memory calls: the only module with `unsafe` code.
+//!
+//! Everything above this module works with [`Mapping::words`], a slice of
+//! [`AtomicU64`] over the attached segment, so that memory which another
+//! process writes concurrently is only ever touched through atomic loads and
+//! stores (plain or volatile accesses to it would be a data race).
+
+use std::ptr::NonNull;
+use std::sync::atomic::AtomicU64;
+
+use nix::errno::Errno;
+use nix::libc;
+
+/// `shm_perm.mode` bit the kernel sets once `IPC_RMID` was asked while
+/// processes are still attached (`SHM_DEST` in `<linux/shm.h>`).
+pub const SHM_DEST: u32 = 0o1000;
+
+/// `shmget(2)`: the id of the segment for `key`, creating it when `flags`
+/// contains `IPC_CREAT`.
+pub fn shmget(key: libc::key_t, size: usize, flags: libc::c_int) -> Result<libc::c_int, Errno> {
+    // SAFETY: plain integer arguments; no memory is passed to the kernel.
+    let id = unsafe { libc::shmget(key, size, flags) };
+    Errno::result(id)
+}
+
+/// `shmctl(id, IPC_STAT)`: the kernel's facts about a segment.
+pub fn shm_stat(id: libc::c_int) -> Result<libc::shmid_ds, Errno> {
+    // SAFETY: shmid_ds is plain old data, for which all-zero bytes are valid.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    // SAFETY: `ds` is a valid, exclusively borrowed shmid_ds for the call.
+    let rc = unsafe { libc::shmctl(id, libc::IPC_STAT, &mut ds) };
+    Errno::result(rc).map(|_| ds)
+}
+
+/// `shmctl(id, IPC_SET)` with a new permission mode (owner and group unchanged).
+pub fn shm_set_mode(id: libc::c_int, mode: u16) -> Result<(), Errno> {
+    let mut ds = shm_stat(id)?;
+    ds.shm_perm.mode = mode & 0o777;
+    // SAFETY: `ds` is a valid shmid_ds filled in by IPC_STAT; IPC_SET only reads it.
+    let rc = unsafe { libc::shmctl(id, libc::IPC_SET, &mut ds) };
+    Errno::result(rc).map(drop)
+}
+
+/// `shmctl(id, IPC_RMID)`: mark the segment for removal; it goes once the
+/// last process detaches.
+pub fn shm_remove(id: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: IPC_RMID ignores the buffer argument, so null is allowed.
+    let rc = unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
+    Errno::result(rc).map(drop)
+}
+
+/// `ftok(3)` as glibc computes it, kept here only to check the pure
+/// reimplementation in [`crate::key`] against the C library.
+#[cfg(test)]
+pub fn ftok(path: &std::ffi::CStr, proj_id: u8) -> Result<libc::key_t, Errno> {
+    // SAFETY: `path` is a valid NUL-terminated string for the call's duration.
+    let key = unsafe { libc::ftok(path.as_ptr(), libc::c_int::from(proj_id)) };
+    Errno::result(key)
+}
+
+/// An attachment of a segment into this process (`shmat`), detached on drop.
+///
+/// Safety contract: the mapping stays valid until `shmdt`, even when the
+/// segment is removed meanwhile (the kernel keeps it while attached), so the
+/// slice handed out by [`Mapping::words`] lives exactly as long as `self`.
+/// Other processes may write the memory at any time, which is why it is
+/// only exposed as atomics.
+#[derive(Debug)]
+pub struct Mapping {
+    base: NonNull<AtomicU64>,
+    words: usize,
+}
+
+// SAFETY: the mapping is process-wide memory reachable only through atomics;
+// moving the handle to another thread or sharing it changes nothing.
+unsafe impl Send for Mapping {}
+// SAFETY: as above: every access goes through `&[AtomicU64]`.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Attach segment `id` of `size` bytes, read-only or read-write.
+    ///
+    /// A read-only mapping must only be loaded from: atomic loads of at most
+    /// 8 bytes on read-only memory are allowed (see "Atomic accesses to
+    /// read-only memory" in `std::sync::atomic`), a store would fault.
+    pub fn attach(id: libc::c_int, size: usize, read_only: bool) -> Result<Self, Errno> {
+        let flags = if read_only { libc::SHM_RDONLY } else { 0 };
+        // SAFETY: a null address lets the kernel choose a free, page-aligned
+        // place; nothing of ours is overwritten.
+        let addr = unsafe { libc::shmat(id, std::ptr::null(), flags) };
+        if addr as isize == -1 {
+            return Err(Errno::last());
+        }
+        let base = NonNull::new(addr.cast::<AtomicU64>()).ok_or(Errno::EFAULT)?;
+        Ok(Self {
+            base,
+            words: size / std::mem::size_of::<AtomicU64>(),
+        })
+    }
+
+    /// The segment as 8-byte words (a trailing partial word is left out).
+    pub fn words(&self) -> &[AtomicU64] {
+        // SAFETY: `base` is page-aligned (so aligned for AtomicU64), points at
+        // `words * 8` attached bytes that stay mapped until `drop` detaches
+        // them, and the returned borrow cannot outlive `self`. AtomicU64 has
+        // interior mutability, so concurrent writers elsewhere are allowed.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.words) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `base` came from shmat and is detached exactly once; no
+        // borrow of `words()` outlives `self`. Failure (EINVAL) is impossible
+        // for a live attachment and there is nothing useful to do in drop.
+        unsafe { libc::shmdt(self.base.as_ptr().cast()) };
+    }
+}
