@@ -118,16 +118,14 @@ fn run(args: &Args) -> Result<Exit, Failure> {
     let stdout = io::stdout();
     loop {
         let observation = follower.observe().map_err(follow_failure)?;
-        let mut healthy = false;
-        // (exit status if --once or --timeout ends the wait, message)
-        match &observation {
+        // A condition to report on stderr: (kind, message).
+        let problem = match &observation {
             Observation::Reading {
                 reading,
                 age,
                 fresh: true,
                 segment,
             } => {
-                healthy = true;
                 if reporter.clear() {
                     eprintln!(
                         "shm_read: reading segment {} (shmid {}) from a live writer",
@@ -147,55 +145,50 @@ fn run(args: &Args) -> Result<Exit, Failure> {
                 if args.once || args.count.is_some_and(|n| printed >= n) {
                     return Ok(Exit::Ok);
                 }
+                None
             }
-            Observation::Reading { age, segment, .. } => reporter.report(
-                "stale",
-                &format!(
+            Observation::Reading { age, segment, .. } => Some((
+                "stale".to_owned(),
+                format!(
                     "segment {} (shmid {}): no update for {:.1}s, {} process(es) attached: the writer was killed, frozen or is gone; waiting for it to resume or for a new writer",
                     segment.key,
                     segment.id,
                     age.as_secs_f64(),
                     segment.nattch
                 ),
-            ),
-            Observation::Stopped { record, segment } => reporter.report(
-                "stopped",
-                &format!(
+            )),
+            Observation::Stopped { record, segment } => Some((
+                "stopped".to_owned(),
+                format!(
                     "writer pid {} of segment {} (shmid {}) stopped cleanly; waiting for a new writer",
                     record.writer.pid, segment.key, segment.id
                 ),
-            ),
+            )),
             Observation::Unreadable { error, segment } => {
-                let kind = match error {
-                    ReadError::Unstable { .. } => "stalled",
-                    _ => "unreadable",
-                };
                 let message = format!("segment {} (shmid {}): {error}", segment.key, segment.id);
-                if args.once && kind == "unreadable" {
+                if !matches!(error, ReadError::Unstable { .. }) && args.once {
                     return Err((Exit::BadSegment, message));
                 }
-                reporter.report(kind, &message);
+                Some((format!("unreadable {error:?}"), message))
             }
             Observation::Absent { explanation, why, .. } => {
-                reporter.report(&format!("absent {why:?}"), explanation)
+                Some((format!("absent {why:?}"), explanation.clone()))
             }
-        }
-        if healthy {
-            waiting_since = None;
-        } else {
+        };
+        let healthy = problem.is_none();
+        if let Some((kind, message)) = problem {
             let since = *waiting_since.get_or_insert_with(Instant::now);
             if let Some(limit) = timeout.filter(|t| since.elapsed() >= *t) {
-                let what = match &observation {
-                    Observation::Absent { explanation, .. } => explanation.clone(),
-                    _ => "the writer is not updating the segment".to_owned(),
-                };
                 let waited = if limit.is_zero() {
                     "no live writer".to_owned()
                 } else {
                     format!("timed out after {limit:?} waiting for a live writer")
                 };
-                return Err((Exit::NoWriter, format!("{waited}: {what}")));
+                return Err((Exit::NoWriter, format!("{waited}: {message}")));
             }
+            reporter.report(&kind, &message);
+        } else {
+            waiting_since = None;
         }
         let pause = match (healthy, args.interval) {
             (true, interval) => interval,

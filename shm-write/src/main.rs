@@ -93,7 +93,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             }
             let now = Instant::now();
             let signal = if args.interval.is_zero() {
-                if published % SIGNAL_CHECK_EVERY == 0 {
+                if published.is_multiple_of(SIGNAL_CHECK_EVERY) {
                     signals.pending()
                 } else {
                     Ok(None)

@@ -1,1 +1,359 @@
-//! Helpers for the integration tests.
+//! Harness for the integration tests: the real static binaries, private IPC
+//! namespaces with their own `/dev/shm`, and child processes whose output is
+//! collected while they run.
+//!
+//! Every test runs its processes inside a [`Sandbox`]: a fresh IPC namespace
+//! plus a private tmpfs on `/dev/shm`, so tests run in parallel, never touch
+//! the machine's own `/dev/shm/shm_file`, and leave no segment behind (the
+//! kernel frees a namespace's segments when its last process exits).
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// A generous deadline for conditions that take milliseconds on a quiet
+/// machine: the CI machines are small and busy.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Path of a statically linked release binary (`shm_write`, `shm_read`),
+/// built once per test process with `scripts/build-static`, the same build
+/// the container image uses.
+pub fn bin(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new(workspace().join("scripts/build-static"))
+            .env("CARGO", env!("CARGO"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/build-static");
+        assert!(out.status.success(), "scripts/build-static failed");
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+    .join(name)
+}
+
+/// Fail loudly when the namespaces the tests need cannot be had.
+pub fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "these tests create IPC and mount namespaces and switch users: run them as root (CI does)"
+    );
+}
+
+/// Poll `check` every 10 ms until it returns `Some` or `deadline` passes.
+pub fn poll_until<T>(deadline: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A private IPC namespace and `/dev/shm`, held open by a sleeping process.
+pub struct Sandbox {
+    holder: Child,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        require_root();
+        let mut holder = Command::new("unshare")
+            .args(["--ipc", "--mount", "--propagation", "private", "--"])
+            .args([
+                "sh",
+                "-c",
+                "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && echo ready && exec sleep 100000",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run unshare (util-linux)");
+        let mut line = String::new();
+        BufReader::new(holder.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "could not create an IPC namespace with a private /dev/shm (unshare --ipc --mount as root)"
+        );
+        Self { holder }
+    }
+
+    /// The holder's pid: `/proc/<pid>/ns/{ipc,mnt}` name the sandbox.
+    pub fn pid(&self) -> u32 {
+        self.holder.id()
+    }
+
+    /// Inode of the sandbox's IPC namespace.
+    pub fn ipc_ns(&self) -> u64 {
+        let link = std::fs::read_link(format!("/proc/{}/ns/ipc", self.pid())).unwrap();
+        let text = link.to_string_lossy();
+        text.trim_start_matches("ipc:[")
+            .trim_end_matches(']')
+            .parse()
+            .unwrap()
+    }
+
+    /// `program` run inside the sandbox as root.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg("-t")
+            .arg(self.pid().to_string())
+            .args(["--ipc", "--mount", "--"])
+            .arg(program);
+        cmd
+    }
+
+    /// `program` run inside the sandbox as `uid`/`gid`.
+    pub fn command_as(&self, uid: u32, gid: u32, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg("-t")
+            .arg(self.pid().to_string())
+            .args(["--ipc", "--mount"])
+            .arg(format!("--setuid={uid}"))
+            .arg(format!("--setgid={gid}"))
+            .arg("--")
+            .arg(program);
+        cmd
+    }
+
+    /// Run a shell snippet inside the sandbox and return its output.
+    pub fn sh(&self, script: &str) -> Output {
+        self.command("sh")
+            .args(["-c", script])
+            .output()
+            .expect("run sh in sandbox")
+    }
+
+    /// The sandbox's segments, as `/proc/sysvipc/shm` lists them.
+    pub fn segments(&self) -> Vec<ShmRow> {
+        let out = self.sh("cat /proc/sysvipc/shm");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .skip(1)
+            .filter_map(ShmRow::parse)
+            .collect()
+    }
+
+    /// Whether `path` exists inside the sandbox (without following symlinks).
+    pub fn exists(&self, path: &str) -> bool {
+        self.sh(&format!("test -e '{path}' || test -L '{path}'"))
+            .status
+            .success()
+    }
+
+    /// Start `shm_write` with `args` in the sandbox.
+    pub fn writer(&self, args: &[&str]) -> Proc {
+        Proc::spawn(self.command(bin("shm_write")).args(args))
+    }
+
+    /// Start `shm_read` with `args` in the sandbox.
+    pub fn reader(&self, args: &[&str]) -> Proc {
+        Proc::spawn(self.command(bin("shm_read")).args(args))
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// One row of `/proc/sysvipc/shm`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShmRow {
+    pub key: u32,
+    pub shmid: i32,
+    pub mode: u32,
+    pub size: u64,
+    pub nattch: u64,
+    pub uid: u32,
+}
+
+impl ShmRow {
+    fn parse(line: &str) -> Option<Self> {
+        let c: Vec<&str> = line.split_whitespace().collect();
+        Some(Self {
+            key: c.first()?.parse::<i32>().ok()? as u32,
+            shmid: c.get(1)?.parse().ok()?,
+            mode: u32::from_str_radix(c.get(2)?, 8).ok()?,
+            size: c.get(3)?.parse().ok()?,
+            nattch: c.get(6)?.parse().ok()?,
+            uid: c.get(7)?.parse().ok()?,
+        })
+    }
+
+    /// The key as `ipcs -m` shows it.
+    pub fn key_hex(&self) -> String {
+        format!("0x{:08x}", self.key)
+    }
+}
+
+/// A running child whose stdout and stderr lines are collected as they come.
+pub struct Proc {
+    child: Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    status: Option<ExitStatus>,
+}
+
+impl Proc {
+    pub fn spawn(cmd: &mut Command) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        Self {
+            child,
+            stdout,
+            stderr,
+            status: None,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Wait until some stdout line satisfies `pred`; that line.
+    pub fn wait_stdout(&self, pred: impl Fn(&str) -> bool) -> String {
+        poll_until(DEADLINE, || self.stdout().into_iter().find(|l| pred(l))).unwrap_or_else(|| {
+            panic!(
+                "no matching stdout line within {DEADLINE:?}; stdout {:?}, stderr {:?}",
+                self.stdout(),
+                self.stderr()
+            )
+        })
+    }
+
+    /// Wait until some stderr line contains `text`; that line.
+    pub fn wait_stderr(&self, text: &str) -> String {
+        poll_until(DEADLINE, || {
+            self.stderr().into_iter().find(|l| l.contains(text))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no stderr line with {text:?} within {DEADLINE:?}; stderr {:?}",
+                self.stderr()
+            )
+        })
+    }
+
+    /// Wait until at least `n` stdout lines were printed.
+    pub fn wait_lines(&self, n: usize) -> Vec<String> {
+        poll_until(DEADLINE, || {
+            let lines = self.stdout();
+            (lines.len() >= n).then_some(lines)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "fewer than {n} stdout lines within {DEADLINE:?}; stdout {:?}, stderr {:?}",
+                self.stdout(),
+                self.stderr()
+            )
+        })
+    }
+
+    pub fn signal(&self, signal: Signal) {
+        kill(Pid::from_raw(self.pid() as i32), signal).expect("send signal");
+    }
+
+    /// The exit status, if the process ended within `deadline`.
+    pub fn wait_exit(&mut self, deadline: Duration) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = poll_until(deadline, || self.child.try_wait().unwrap());
+        }
+        self.status
+    }
+
+    /// The exit status, failing the test if it does not come within [`DEADLINE`].
+    pub fn exit(&mut self) -> ExitStatus {
+        let status = self.wait_exit(DEADLINE);
+        status.unwrap_or_else(|| panic!("process {} still runs after {DEADLINE:?}", self.pid()))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn collect(pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            match line {
+                Ok(line) => sink.lock().unwrap().push(line),
+                Err(_) => break,
+            }
+        }
+    });
+    lines
+}
+
+/// Compile one of the C originals in `tests/c/` with the system compiler
+/// (`$CC`, else `cc`) into `target/c/`.
+pub fn c_program(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap();
+    if let Some((_, path)) = built.iter().find(|(n, _)| n == name) {
+        return path.clone();
+    }
+    let dir = workspace().join("target/c");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("{name}-{}", std::process::id()));
+    let source = workspace().join(format!("tests/c/{name}.c"));
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .arg("-O2")
+        .arg("-o")
+        .arg(&out)
+        .arg(&source)
+        .status()
+        .expect("run the C compiler (cc)");
+    assert!(status.success(), "cc failed on {}", source.display());
+    built.push((name.to_owned(), out.clone()));
+    out
+}
