@@ -14,7 +14,7 @@ pub struct KeyArgs {
     #[arg(long, value_name = "PATH", default_value = DEFAULT_KEY_FILE)]
     pub key_file: PathBuf,
     /// Project id passed to ftok, 1..=255
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_PROJ_ID,
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PROJ_ID, allow_hyphen_values = true,
           value_parser = clap::value_parser!(u8).range(1..=255))]
     pub proj_id: u8,
 }
@@ -33,6 +33,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text == "0" {
         return Ok(Duration::ZERO);
+    }
+    if text.starts_with('-') {
+        return Err(format!("`{text}` is negative: a duration is 0 or more"));
     }
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

@@ -42,16 +42,16 @@ struct Args {
     #[command(flatten)]
     key: KeyArgs,
     /// Time between readings (1s, 250ms; 0 = as fast as possible)
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = parse_duration)]
     interval: Duration,
     /// Print N readings, then exit
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "once")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "once")]
     count: Option<u64>,
     /// Take one reading; exit 0 only if a live writer answered (a healthcheck)
     #[arg(long)]
     once: bool,
     /// Give up after waiting this long for a live writer (default: wait forever; with --once: 0)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = parse_duration)]
     timeout: Option<Duration>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::C)]

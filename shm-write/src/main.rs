@@ -33,16 +33,16 @@ struct Args {
     #[command(flatten)]
     key: KeyArgs,
     /// Segment size in bytes (at least 256)
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_SEGMENT_SIZE, value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true, default_value_t = DEFAULT_SEGMENT_SIZE, value_parser = parse_size)]
     size: usize,
     /// Segment permission mode, octal (0660: same group may read, 0666: anyone)
-    #[arg(long, value_name = "OCTAL", default_value = "0600", value_parser = parse_mode)]
+    #[arg(long, value_name = "OCTAL", allow_hyphen_values = true, default_value = "0600", value_parser = parse_mode)]
     mode: u16,
     /// Time between updates (1s, 250ms; 0 = as fast as possible)
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = parse_duration)]
     interval: Duration,
     /// Publish N updates, then remove the segment and exit
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
 }
 

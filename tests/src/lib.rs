@@ -7,11 +7,15 @@
 //! the machine's own `/dev/shm/shm_file`, and leave no segment behind (the
 //! kernel frees a namespace's segments when its last process exits).
 
+pub mod docker;
+pub mod plant;
+
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
@@ -218,8 +222,11 @@ impl ShmRow {
 /// A running child whose stdout and stderr lines are collected as they come.
 pub struct Proc {
     child: Child,
-    stdout: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
+    stdout: Lines,
+    stderr: Lines,
+    /// The threads that collect the output; joined once the child exits so
+    /// that its last lines are in.
+    collectors: Vec<JoinHandle<()>>,
     status: Option<ExitStatus>,
 }
 
@@ -231,12 +238,13 @@ impl Proc {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-        let stdout = collect(child.stdout.take().unwrap());
-        let stderr = collect(child.stderr.take().unwrap());
+        let (stdout, out_thread) = collect(child.stdout.take().unwrap());
+        let (stderr, err_thread) = collect(child.stderr.take().unwrap());
         Self {
             child,
             stdout,
             stderr,
+            collectors: vec![out_thread, err_thread],
             status: None,
         }
     }
@@ -300,6 +308,9 @@ impl Proc {
     pub fn wait_exit(&mut self, deadline: Duration) -> Option<ExitStatus> {
         if self.status.is_none() {
             self.status = poll_until(deadline, || self.child.try_wait().unwrap());
+            if self.status.is_some() {
+                self.collectors.drain(..).for_each(|t| t.join().unwrap());
+            }
         }
         self.status
     }
@@ -320,10 +331,12 @@ impl Drop for Proc {
     }
 }
 
-fn collect(pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
+type Lines = Arc<Mutex<Vec<String>>>;
+
+fn collect(pipe: impl Read + Send + 'static) -> (Lines, JoinHandle<()>) {
+    let lines = Lines::default();
     let sink = Arc::clone(&lines);
-    std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         for line in BufReader::new(pipe).lines() {
             match line {
                 Ok(line) => sink.lock().unwrap().push(line),
@@ -331,7 +344,7 @@ fn collect(pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
             }
         }
     });
-    lines
+    (lines, thread)
 }
 
 /// Compile one of the C originals in `tests/c/` with the system compiler
