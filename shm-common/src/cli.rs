@@ -58,7 +58,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("`{text}` is not a duration: write e.g. `1s`, `250ms` or `0`"))?;
     let nanos = value * nanos_per_unit;
-    if !nanos.is_finite() || nanos > u64::MAX as f64 {
+    if !nanos.is_finite() || nanos >= u64::MAX as f64 {
         return Err(format!(
             "`{text}` is too long: at most {}h",
             u64::MAX / 3_600_000_000_000
@@ -108,6 +108,7 @@ mod tests {
             "s",
             "1..2s",
             "99999999999999999999h",
+            "18446744073709551616ns",
             "1e3s",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
