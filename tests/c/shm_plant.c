@@ -1,0 +1,64 @@
+/* Test helper: play a hostile or broken program that shares the key.
+ *
+ *   shm_plant put  KEYFILE SIZE MODE   create (or reuse) the segment for
+ *       ftok(KEYFILE, 8) with shmget(key, SIZE, IPC_CREAT | MODE), then copy
+ *       stdin (at most SIZE bytes) to its start; the key file is created
+ *       (never followed if a symlink, never truncated) when missing.
+ *   shm_plant dump KEYFILE             write the segment's bytes to stdout.
+ *
+ * Nothing stays attached: the segment outlives the helper, as a crashed or
+ * finished program's would. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: shm_plant put KEYFILE SIZE MODE < bytes | shm_plant dump KEYFILE\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) return usage();
+    int put = strcmp(argv[1], "put") == 0;
+    if (!put && strcmp(argv[1], "dump") != 0) return usage();
+    if (put && argc != 5) return usage();
+    if (put) {
+        int fd = open(argv[2], O_CREAT | O_RDONLY | O_NOFOLLOW, 0644);
+        if (fd < 0) { perror("open key file"); return 1; }
+        close(fd);
+    }
+    key_t key = ftok(argv[2], 8);
+    if (key == -1) { perror("ftok"); return 1; }
+    size_t size = put ? strtoul(argv[3], NULL, 0) : 0;
+    int mode = put ? (int)strtol(argv[4], NULL, 8) : 0;
+    int id = shmget(key, size, put ? IPC_CREAT | mode : 0);
+    if (id < 0) { perror("shmget"); return 1; }
+    struct shmid_ds ds;
+    if (shmctl(id, IPC_STAT, &ds) < 0) { perror("shmctl"); return 1; }
+    unsigned char *addr = shmat(id, NULL, put ? 0 : SHM_RDONLY);
+    if (addr == (void *)-1) { perror("shmat"); return 1; }
+    size_t len = ds.shm_segsz;
+    if (put) {
+        size_t got = 0;
+        while (got < len) {
+            ssize_t n = read(0, addr + got, len - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) { perror("read stdin"); return 1; }
+            if (n == 0) break;
+            got += (size_t)n;
+        }
+        printf("%d\n", id);
+    } else if (fwrite(addr, 1, len, stdout) != len) {
+        perror("write stdout");
+        return 1;
+    }
+    shmdt(addr);
+    return 0;
+}

@@ -1,0 +1,474 @@
+//! Hostile input: segments holding garbage or a crashed writer's leftovers,
+//! key files planted by another user in a world-writable directory,
+//! segments planted by another user, and bad option values. Each must be
+//! refused or reported clearly, never printed as a time, never overwritten
+//! silently, never a panic.
+
+use std::time::Duration;
+
+use shm_tests::plant::{
+    self, dump, noise, plant, plant_as, plausible_now, refusal, run, run_as, Image,
+};
+use shm_tests::{poll_until, Sandbox, DEADLINE};
+
+const VICTIM: u32 = 1000;
+const ATTACKER: u32 = 1001;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// What a writer does with a segment it finds for its key.
+#[derive(Debug, Clone, Copy)]
+enum WriterOutcome {
+    /// Refuses with exit 6 and this text, leaving the bytes alone.
+    Refuses(&'static str),
+    /// Takes it over, as documented for a crashed writer's leftovers.
+    Reuses,
+}
+
+struct Case {
+    name: &'static str,
+    bytes: Vec<u8>,
+    /// `shm_read --once` exit status: 5 unreadable, 3 no live writer.
+    once_exit: i32,
+    /// What the reader says on stderr.
+    says: &'static str,
+    writer: WriterOutcome,
+}
+
+fn cases() -> Vec<Case> {
+    let t = now();
+    let record = |f: &dyn Fn(&mut Image)| {
+        let mut image = Image::record(t);
+        f(&mut image);
+        image.bytes()
+    };
+    let refuse = WriterOutcome::Refuses("holds something other than a time");
+    let random = noise(4096, 0x5eed);
+    assert!(
+        random[128..136] != [0; 8] && random[128..136] != *plant::MAGIC,
+        "the noise must not look like a header"
+    );
+    vec![
+        Case {
+            name: "random bytes",
+            bytes: random,
+            once_exit: 5,
+            says: "neither shm_write's header nor the C writer's zeros",
+            writer: refuse,
+        },
+        Case {
+            name: "wrong magic",
+            bytes: record(&|i| i.magic = Some(*b"SHMTIMF\0")),
+            once_exit: 5,
+            says: "neither shm_write's header nor the C writer's zeros",
+            writer: refuse,
+        },
+        Case {
+            name: "future layout version",
+            bytes: record(&|i| i.version = 2),
+            once_exit: 5,
+            says: "layout version 2, newer than",
+            writer: refuse,
+        },
+        Case {
+            name: "sequence stuck odd",
+            bytes: record(&|i| i.seq = 9),
+            once_exit: 3,
+            says: "stayed mid-update (sequence 9)",
+            writer: WriterOutcome::Reuses,
+        },
+        Case {
+            name: "nanoseconds out of range",
+            bytes: record(&|i| i.nanos = 2_000_000_000),
+            once_exit: 5,
+            says: "corrupt: nanoseconds out of range",
+            writer: WriterOutcome::Reuses,
+        },
+        Case {
+            name: "unknown writer state",
+            bytes: record(&|i| i.state = 7),
+            once_exit: 5,
+            says: "corrupt: unknown writer state",
+            writer: WriterOutcome::Reuses,
+        },
+        Case {
+            name: "record of a writer long gone",
+            bytes: record(&|i| i.secs = 1_000_000_000),
+            once_exit: 3,
+            says: "no update for",
+            writer: WriterOutcome::Reuses,
+        },
+        Case {
+            name: "record of a stopped writer",
+            bytes: record(&|i| i.state = plant::STOPPED),
+            once_exit: 3,
+            says: "stopped cleanly",
+            writer: WriterOutcome::Reuses,
+        },
+        Case {
+            name: "text that is not digits",
+            bytes: Image::c_text(b"12:34:56").bytes(),
+            once_exit: 5,
+            says: "is not a decimal Unix time",
+            writer: refuse,
+        },
+        Case {
+            name: "digits beyond i64",
+            bytes: Image::c_text(b"99999999999999999999999").bytes(),
+            once_exit: 5,
+            says: "is not a decimal Unix time",
+            writer: refuse,
+        },
+        Case {
+            name: "text without NUL",
+            bytes: Image::c_text(&[b'7'; 128]).bytes(),
+            once_exit: 5,
+            says: "no NUL terminator",
+            writer: refuse,
+        },
+        Case {
+            name: "segment smaller than the layout",
+            bytes: Image {
+                size: 128,
+                ..Image::c_text(t.to_string().as_bytes())
+            }
+            .bytes(),
+            once_exit: 5,
+            says: "fewer than the 256",
+            writer: WriterOutcome::Refuses("already exists with 128 bytes"),
+        },
+    ]
+}
+
+#[test]
+fn hostile_segment_contents_are_reported_and_never_printed_as_a_time() {
+    let sandbox = Sandbox::new();
+    for (i, case) in cases().into_iter().enumerate() {
+        let key_file = format!("/dev/shm/case-{i}");
+        let name = case.name;
+        plant(&sandbox, &key_file, 0o600, &case.bytes);
+
+        let out = run(&sandbox, "shm_read", &["--key-file", &key_file, "--once"]);
+        let (code, stderr) = refusal(&out);
+        assert_eq!(code, case.once_exit, "{name}: shm_read --once: {stderr}");
+        assert!(stderr.contains(case.says), "{name}: {stderr}");
+        assert!(stderr.starts_with("shm_read: "), "{name}: {stderr}");
+
+        let writer = run(
+            &sandbox,
+            "shm_write",
+            &["--key-file", &key_file, "--interval", "1ms", "--count", "3"],
+        );
+        let stderr = String::from_utf8_lossy(&writer.stderr);
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        match case.writer {
+            WriterOutcome::Refuses(text) => {
+                assert_eq!(writer.status.code(), Some(6), "{name}: {stderr}");
+                assert!(stderr.contains(text), "{name}: {stderr}");
+                assert_eq!(
+                    dump(&sandbox, &key_file),
+                    case.bytes,
+                    "{name}: the refused segment was modified"
+                );
+            }
+            WriterOutcome::Reuses => {
+                assert!(writer.status.success(), "{name}: {stderr}");
+                assert!(stderr.contains("segment reused"), "{name}: {stderr}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_following_reader_reports_garbage_keeps_going_and_recovers() {
+    let sandbox = Sandbox::new();
+    let key_file = "/dev/shm/garbage";
+    let id = plant(&sandbox, key_file, 0o600, &noise(4096, 7));
+    let mut reader = sandbox.reader(&["--key-file", key_file, "--interval", "20ms"]);
+    reader.wait_stderr("neither shm_write's header");
+    // Reported, not fatal: it still runs a while later and printed nothing.
+    let lines_then = reader.stderr().len();
+    assert!(
+        reader.wait_exit(Duration::from_millis(300)).is_none(),
+        "the reader exited on garbage: {:?}",
+        reader.stderr()
+    );
+    assert_eq!(
+        reader.stderr().len(),
+        lines_then,
+        "the same condition is not repeated every interval"
+    );
+    assert!(reader.stdout().is_empty(), "{:?}", reader.stdout());
+
+    let removed = sandbox.sh(&format!("ipcrm -m {id}"));
+    assert!(removed.status.success(), "{removed:?}");
+    let _writer = sandbox.writer(&["--key-file", key_file, "--interval", "50ms"]);
+    let line = reader.wait_stdout(|l| l.starts_with("now time: "));
+    reader.wait_stderr("from a live writer");
+    for line in reader.stdout() {
+        let secs: i64 = line
+            .strip_prefix("now time: ")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not a time line: {line:?}"));
+        assert!(plausible_now(secs), "{line}");
+    }
+    assert!(plausible_now(line[10..].parse().unwrap()));
+}
+
+/// A sandbox with a sticky world-writable directory, as /tmp is, and a
+/// file of the victim's that an attacker's symlink points at.
+fn sticky_dir() -> Sandbox {
+    let sandbox = Sandbox::new();
+    let out = sandbox.sh(&format!(
+        "mkdir -m 1777 /dev/shm/pub && echo precious > /dev/shm/victim.txt && chown {VICTIM}:{VICTIM} /dev/shm/victim.txt"
+    ));
+    assert!(out.status.success(), "{out:?}");
+    sandbox
+}
+
+fn attacker(sandbox: &Sandbox, script: &str) {
+    let out = sandbox
+        .command_as(ATTACKER, ATTACKER, "sh")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "attacker's {script:?}: {out:?}");
+}
+
+#[test]
+fn planted_key_files_are_refused_and_never_written_through() {
+    let key = "/dev/shm/pub/key";
+    let attacks: [(&str, &str, &str); 5] = [
+        (
+            "symlink to the victim's file",
+            "ln -s /dev/shm/victim.txt /dev/shm/pub/key",
+            "is a symbolic link",
+        ),
+        (
+            "dangling symlink",
+            "ln -s /dev/shm/created-by-victim /dev/shm/pub/key",
+            "is a symbolic link",
+        ),
+        (
+            "file owned by another user",
+            "echo attacker > /dev/shm/pub/key && chmod 666 /dev/shm/pub/key",
+            &format!("belongs to uid {ATTACKER}"),
+        ),
+        (
+            "FIFO",
+            "mkfifo -m 666 /dev/shm/pub/key",
+            "is a FIFO, not a regular file",
+        ),
+        (
+            "directory",
+            "mkdir -m 777 /dev/shm/pub/key",
+            "is a directory, not a regular file",
+        ),
+    ];
+    for (name, plant_it, says) in attacks {
+        let sandbox = sticky_dir();
+        attacker(&sandbox, plant_it);
+        let before = sandbox.sh("ls -la --time-style=full-iso /dev/shm /dev/shm/pub; cat /dev/shm/victim.txt; [ -f /dev/shm/pub/key ] && cat /dev/shm/pub/key; ls -la /dev/shm/pub/key/ 2>/dev/null");
+        let out = run_as(&sandbox, VICTIM, VICTIM, "shm_write", &["--key-file", key]);
+        let (code, stderr) = refusal(&out);
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(stderr.contains(key), "{name}: names the path: {stderr}");
+        assert!(stderr.contains(says), "{name}: {stderr}");
+        // A reader only reads the key file, so another user's file is fine
+        // for it (there is just no writer); anything else it refuses too.
+        let out = run_as(
+            &sandbox,
+            VICTIM,
+            VICTIM,
+            "shm_read",
+            &["--key-file", key, "--once"],
+        );
+        let (code, stderr) = refusal(&out);
+        if says.starts_with("belongs") {
+            assert_eq!(code, 3, "{name}: shm_read: {stderr}");
+        } else {
+            assert_eq!(code, 2, "{name}: shm_read: {stderr}");
+            assert!(
+                stderr.contains(key) && stderr.contains(says),
+                "{name}: {stderr}"
+            );
+        }
+        let after = sandbox.sh("ls -la --time-style=full-iso /dev/shm /dev/shm/pub; cat /dev/shm/victim.txt; [ -f /dev/shm/pub/key ] && cat /dev/shm/pub/key; ls -la /dev/shm/pub/key/ 2>/dev/null");
+        assert_eq!(
+            String::from_utf8_lossy(&before.stdout),
+            String::from_utf8_lossy(&after.stdout),
+            "{name}: something was written through the planted key file"
+        );
+        assert!(!sandbox.exists("/dev/shm/created-by-victim"), "{name}");
+        assert!(
+            sandbox.segments().is_empty(),
+            "{name}: {:?}",
+            sandbox.segments()
+        );
+    }
+}
+
+#[test]
+fn segments_planted_by_others_are_refused_or_reused_as_documented() {
+    let sandbox = Sandbox::new();
+    let stale_text = Image::c_text(b"1000000000").bytes();
+
+    // The victim's own key file, but another user got to the key first.
+    for (mode, exit, says) in [
+        (0o600, 4, "permission denied on segment"),
+        (0o666, 6, &*format!("belongs to uid {ATTACKER}")),
+    ] {
+        let key_file = format!("/dev/shm/victim-{mode:o}");
+        let out = sandbox.sh(&format!(
+            "touch {key_file} && chown {VICTIM}:{VICTIM} {key_file}"
+        ));
+        assert!(out.status.success());
+        plant_as(&sandbox, ATTACKER, ATTACKER, &key_file, mode, &stale_text);
+        let out = run_as(
+            &sandbox,
+            VICTIM,
+            VICTIM,
+            "shm_write",
+            &["--key-file", &key_file],
+        );
+        let (code, stderr) = refusal(&out);
+        assert_eq!(code, exit, "mode {mode:o}: {stderr}");
+        assert!(stderr.contains(says), "mode {mode:o}: {stderr}");
+        assert_eq!(dump(&sandbox, &key_file), stale_text, "mode {mode:o}");
+    }
+
+    // Root does not write into another user's segment either.
+    let key_file = "/dev/shm/foreign";
+    assert!(sandbox.sh(&format!("touch {key_file}")).status.success());
+    plant_as(&sandbox, ATTACKER, ATTACKER, key_file, 0o600, &stale_text);
+    let (code, stderr) = refusal(&run(&sandbox, "shm_write", &["--key-file", key_file]));
+    assert_eq!(code, 6, "{stderr}");
+    assert!(
+        stderr.contains(&format!("belongs to uid {ATTACKER}")),
+        "{stderr}"
+    );
+    assert_eq!(dump(&sandbox, key_file), stale_text);
+
+    // A smaller segment: refused at the default size, reused when asked for.
+    let key_file = "/dev/shm/small";
+    let small = Image {
+        size: 1024,
+        ..Image::c_text(b"1000000000")
+    }
+    .bytes();
+    plant(&sandbox, key_file, 0o600, &small);
+    let (code, stderr) = refusal(&run(&sandbox, "shm_write", &["--key-file", key_file]));
+    assert_eq!(code, 6, "{stderr}");
+    assert!(
+        stderr.contains("1024 bytes, not the 4096 asked"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--size 1024"), "{stderr}");
+    assert_eq!(dump(&sandbox, key_file), small);
+    let out = run(
+        &sandbox,
+        "shm_write",
+        &["--key-file", key_file, "--size", "1024", "--count", "1"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("reused (left by a C writer"), "{stderr}");
+
+    // Our own stale segment left world-writable: reused, and the mode is
+    // brought back to the one asked for.
+    let key_file = "/dev/shm/open";
+    let id = plant(&sandbox, key_file, 0o666, &stale_text);
+    let mut writer = sandbox.writer(&["--key-file", key_file, "--interval", "50ms"]);
+    let line = writer.wait_stderr("segment reused");
+    assert!(line.contains("mode 0600"), "{line}");
+    let row = sandbox
+        .segments()
+        .into_iter()
+        .find(|r| r.shmid == id)
+        .expect("the reused segment");
+    assert_eq!(row.mode & 0o777, 0o600, "{row:?}");
+    writer.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(writer.exit().success());
+}
+
+#[test]
+fn bad_option_values_are_usage_errors() {
+    let sandbox = Sandbox::new();
+    let key = ["--key-file", "/dev/shm/cli"];
+    let durations: &[&str] = &[
+        "",
+        " ",
+        "-1s",
+        "1x",
+        "10",
+        "s",
+        ".s",
+        "1..2s",
+        "1e3s",
+        "nan",
+        "inf s",
+        "99999999999999999999h",
+        "18446744073709551616ns",
+    ];
+    let counts: &[&str] = &["", "-1", "0", "x", "1.5", "99999999999999999999999"];
+    let mut cases: Vec<(&str, &str, &str)> = Vec::new();
+    for tool in ["shm_write", "shm_read"] {
+        cases.extend(durations.iter().map(|v| (tool, "--interval", *v)));
+        cases.extend(counts.iter().map(|v| (tool, "--count", *v)));
+        for v in ["", "0", "256", "-1", "x", "99999999999999999999"] {
+            cases.push((tool, "--proj-id", v));
+        }
+    }
+    cases.extend(durations.iter().map(|v| ("shm_read", "--timeout", *v)));
+    for v in ["", "xml", "C ", "-1"] {
+        cases.push(("shm_read", "--format", v));
+    }
+    for v in [
+        "",
+        "-1",
+        "1G",
+        "0x100",
+        "k",
+        "1.5k",
+        "99999999999999999999",
+        "18014398509481984k",
+        "0",
+        "255",
+    ] {
+        cases.push(("shm_write", "--size", v));
+    }
+    for v in ["", "-1", "0800", "1777", "rw", "0o", "0x1ff", "99999999999"] {
+        cases.push(("shm_write", "--mode", v));
+    }
+    for (tool, option, value) in cases {
+        let arg = format!("{option}={value}");
+        // Should a bad value be accepted, these make the tool end quickly
+        // (and fail the exit-status check) rather than run on.
+        let bound: &[&str] = match (tool, option) {
+            (_, "--count") => &["--interval=0"],
+            ("shm_read", "--timeout") => &["--once"],
+            ("shm_read", _) => &["--count=1", "--timeout=0"],
+            _ => &["--count=1"],
+        };
+        let mut args = vec![key[0], key[1], &arg];
+        args.extend_from_slice(bound);
+        let out = run(&sandbox, tool, &args);
+        let (code, stderr) = refusal(&out);
+        assert_eq!(code, 2, "{tool} {arg:?}: {stderr}");
+        assert!(
+            stderr.contains(option) || stderr.contains("--size"),
+            "{tool} {arg:?}: the message names the option: {stderr}"
+        );
+    }
+    // The key file that a failed start might have created is gone again.
+    assert!(
+        poll_until(DEADLINE, || (!sandbox.exists("/dev/shm/cli")).then_some(())).is_some(),
+        "a refused start left its key file behind"
+    );
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+}
