@@ -3,12 +3,26 @@
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use shm_tests::{poll_until, Sandbox, DEADLINE};
+use shm_tests::{poll_until, Proc, Sandbox, DEADLINE};
 
 /// The `writer_pid` of a JSON reading line.
 fn writer_pid(line: &str) -> Option<u32> {
     let rest = line.split(r#""writer_pid":"#).nth(1)?;
     rest.split([',', '}']).next()?.parse().ok()
+}
+
+/// Wait until a JSON `reader` prints a reading published by `writer`.
+fn wait_reading_from(reader: &Proc, writer: &Proc) {
+    let pid = writer.pid();
+    reader.wait_stdout(|l| writer_pid(l) == Some(pid));
+}
+
+/// A writer and a JSON reader, both at 100 ms, the reader already reading it.
+fn writer_and_reader(sandbox: &Sandbox) -> (Proc, Proc) {
+    let writer = sandbox.writer(&["--interval", "100ms"]);
+    let reader = sandbox.reader(&["--interval", "100ms", "--format", "json"]);
+    wait_reading_from(&reader, &writer);
+    (writer, reader)
 }
 
 #[test]
@@ -82,8 +96,7 @@ fn killed_and_restarted_writer_twenty_times() {
     for round in 0..20 {
         let mut writer = sandbox.writer(&["--interval", "20ms"]);
         writer.wait_stderr("shm_write: key");
-        let pid = writer.pid();
-        reader.wait_stdout(|l| writer_pid(l) == Some(pid));
+        wait_reading_from(&reader, &writer);
         let rows = sandbox.segments();
         assert_eq!(rows.len(), 1, "round {round}: {rows:?}");
         shmids.push(rows[0].shmid);
@@ -107,34 +120,26 @@ fn killed_and_restarted_writer_twenty_times() {
 #[test]
 fn reader_notices_a_killed_writer_and_follows_the_next() {
     let sandbox = Sandbox::new();
-    let mut first = sandbox.writer(&["--interval", "100ms"]);
-    let reader = sandbox.reader(&["--interval", "100ms", "--format", "json"]);
-    let first_pid = first.pid();
-    reader.wait_stdout(|l| writer_pid(l) == Some(first_pid));
+    let (mut first, reader) = writer_and_reader(&sandbox);
     first.signal(Signal::SIGKILL);
     first.exit();
     reader.wait_stderr("no update for");
 
     let second = sandbox.writer(&["--interval", "100ms"]);
-    let second_pid = second.pid();
-    reader.wait_stdout(|l| writer_pid(l) == Some(second_pid));
+    wait_reading_from(&reader, &second);
     reader.wait_stderr("from a live writer");
 }
 
 #[test]
 fn reader_waits_through_a_clean_stop_for_a_new_writer() {
     let sandbox = Sandbox::new();
-    let mut first = sandbox.writer(&["--interval", "100ms"]);
-    let reader = sandbox.reader(&["--interval", "100ms", "--format", "json"]);
-    let first_pid = first.pid();
-    reader.wait_stdout(|l| writer_pid(l) == Some(first_pid));
+    let (mut first, reader) = writer_and_reader(&sandbox);
     first.signal(Signal::SIGTERM);
     assert_eq!(first.exit().code(), Some(0));
     reader.wait_stderr("stopped cleanly");
 
     let second = sandbox.writer(&["--interval", "100ms"]);
-    let second_pid = second.pid();
-    reader.wait_stdout(|l| writer_pid(l) == Some(second_pid));
+    wait_reading_from(&reader, &second);
 }
 
 #[test]
