@@ -1,0 +1,466 @@
+//! The container story against the real Docker engine: the image, the
+//! walkthrough (writer `--ipc shareable`, reader `--ipc container:<writer>`),
+//! what the engine does with the walkthrough as originally written, users,
+//! `docker stop`, Compose, and binaries that need no libc at all.
+//!
+//! These tests fail (they do not skip) when no Docker engine answers.
+
+use std::time::{Duration, Instant};
+
+use shm_tests::docker::{
+    compose_command, docker, images, require_engine, ComposeProject, Container, BARE_IMAGE, IMAGE,
+};
+use shm_tests::{bin, poll_until, workspace, DEADLINE};
+
+const WRITER: &str = "/bin/shm_write";
+const READER: &str = "/bin/shm_read";
+
+/// The seconds of `now time: <secs>` lines.
+fn times(lines: &[String]) -> Vec<i64> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("now time: "))
+        .map(|t| t.parse().unwrap_or_else(|_| panic!("bad reading {t:?}")))
+        .collect()
+}
+
+/// Start a writer container (`--ipc shareable` unless `options` say
+/// otherwise) and wait for its startup line; the container and that line.
+fn start_writer(options: &[&str], command: &[&str]) -> (Container, String) {
+    images();
+    let writer = Container::run("writer", options, IMAGE, command);
+    let line = writer.wait_stderr("segment created");
+    (writer, line)
+}
+
+/// The `key 0x...` of a writer's startup line.
+fn startup_key(line: &str) -> String {
+    line.split_whitespace()
+        .skip_while(|w| *w != "key")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no key in {line:?}"))
+        .to_owned()
+}
+
+/// Wait until `container` printed readings whose seconds advance: the first
+/// reading within [`DEADLINE`] (container start-up on a busy machine), an
+/// advancing one within 3 s of it. The readings.
+fn wait_advancing(container: &Container) -> Vec<i64> {
+    container.wait_lines(1, DEADLINE);
+    let first = Instant::now();
+    let readings = poll_until(Duration::from_secs(3), || {
+        std::thread::sleep(Duration::from_millis(40));
+        let t = times(&container.logs().0);
+        (t.len() >= 2 && t.last() > t.first()).then_some(t)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{}: readings did not advance within 3 s of the first; logs {:?}",
+            container.name,
+            container.logs()
+        )
+    });
+    eprintln!(
+        "{}: readings advanced {:.2} s after the first: {readings:?}",
+        container.name,
+        first.elapsed().as_secs_f64()
+    );
+    assert!(
+        readings.windows(2).all(|w| w[0] <= w[1]),
+        "readings go backwards: {readings:?}"
+    );
+    readings
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+// --- static binaries ----------------------------------------------------
+
+/// What the ELF program headers and dynamic section say about linking.
+#[derive(Debug)]
+struct Linking {
+    interpreter: bool,
+    needed: usize,
+}
+
+/// Read an ELF64 little-endian file's PT_INTERP and DT_NEEDED entries.
+fn linking(path: &std::path::Path) -> Linking {
+    let data = std::fs::read(path).unwrap();
+    assert_eq!(&data[..4], b"\x7fELF", "{} is not ELF", path.display());
+    assert_eq!(data[4], 2, "not ELF64");
+    assert_eq!(data[5], 1, "not little-endian");
+    let u16_at = |o: usize| u16::from_le_bytes(data[o..o + 2].try_into().unwrap()) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(data[o..o + 8].try_into().unwrap()) as usize;
+    let (phoff, phentsize, phnum) = (u64_at(0x20), u16_at(0x36), u16_at(0x38));
+    let mut result = Linking {
+        interpreter: false,
+        needed: 0,
+    };
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        match u32_at(ph) {
+            3 => result.interpreter = true, // PT_INTERP
+            2 => {
+                // PT_DYNAMIC: Elf64_Dyn entries (tag, value) up to DT_NULL.
+                let (offset, size) = (u64_at(ph + 8), u64_at(ph + 32));
+                for entry in (offset..offset + size).step_by(16) {
+                    match u64_at(entry) {
+                        0 => break,
+                        1 => result.needed += 1, // DT_NEEDED
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    result
+}
+
+#[test]
+fn binaries_are_statically_linked() {
+    // The check itself can tell: the shell is dynamically linked.
+    let sh = linking(&std::fs::canonicalize("/bin/sh").unwrap());
+    assert!(sh.interpreter && sh.needed > 0, "/bin/sh: {sh:?}");
+    for name in ["shm_write", "shm_read"] {
+        let l = linking(&bin(name));
+        // static-pie keeps a PT_DYNAMIC for self-relocation, but no
+        // interpreter and no needed libraries.
+        assert!(!l.interpreter, "{name} asks for a dynamic loader: {l:?}");
+        assert_eq!(l.needed, 0, "{name} needs shared libraries: {l:?}");
+    }
+}
+
+#[test]
+fn static_binaries_run_in_an_image_without_libc() {
+    images();
+    // Nothing else is in there: not even a shell.
+    let shell = Container::named("bare-sh");
+    let out = docker(&[
+        "run",
+        "--name",
+        &shell.name,
+        BARE_IMAGE,
+        "/bin/sh",
+        "-c",
+        "true",
+    ]);
+    assert!(!out.status.success(), "the bare image has a shell: {out:?}");
+
+    let help = docker(&["run", "--rm", BARE_IMAGE, READER, "--help"]);
+    assert!(help.status.success(), "shm_read --help: {help:?}");
+    assert!(stdout_of(&help).contains("Usage: shm_read"), "{help:?}");
+
+    let once = docker(&["run", "--rm", BARE_IMAGE, WRITER, "--count", "1"]);
+    assert!(once.status.success(), "shm_write --count 1: {once:?}");
+    let stderr = stderr_of(&once);
+    assert!(stderr.contains("segment created"), "{stderr}");
+    assert!(stderr.contains("key-file /dev/shm/shm_file"), "{stderr}");
+}
+
+// --- the walkthrough ----------------------------------------------------
+
+#[test]
+fn reader_joins_a_shareable_writer() {
+    let (writer, startup) = start_writer(&["--ipc", "shareable"], &[]);
+    let key = startup_key(&startup);
+    let join = format!("container:{}", writer.name);
+    let reader = Container::run("reader", &["--ipc", &join], IMAGE, &[READER]);
+    let readings = wait_advancing(&reader);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        (now - readings.last().unwrap()).abs() <= 5,
+        "readings {readings:?} are not the time ({now})"
+    );
+
+    // Both containers see one segment: same key, same shmid, both attached.
+    let both = poll_until(DEADLINE, || {
+        let (w, r) = (writer.ipcs(), reader.ipcs());
+        (w.len() == 1 && w == r && w[0].nattch == 2).then_some(w)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "ipcs -m differs: writer {:?}, reader {:?}",
+            writer.ipcs(),
+            reader.ipcs()
+        )
+    });
+    assert_eq!(both[0].key, key, "{both:?} vs {startup}");
+    assert!(
+        startup.contains(&format!("shmid {} ", both[0].shmid)),
+        "{both:?} vs {startup}"
+    );
+    assert_eq!(both[0].owner, "root");
+    assert_eq!(both[0].perms, "600");
+    assert_eq!(both[0].bytes, 4096);
+}
+
+#[test]
+fn ipc_container_mode_shares_dev_shm() {
+    let (writer, _) = start_writer(&["--ipc", "shareable"], &[]);
+    let join = format!("container:{}", writer.name);
+    let reader = Container::run("reader", &["--ipc", &join], IMAGE, &[READER]);
+    reader.wait_lines(1, DEADLINE);
+
+    // The key file: same inode, same beacon text.
+    let ls = |c: &Container| stdout_of(&c.exec(&["ls", "-i", "/dev/shm/shm_file"]));
+    let inode = ls(&writer);
+    assert!(inode.contains("/dev/shm/shm_file"), "{inode:?}");
+    assert_eq!(inode, ls(&reader));
+    let beacon = stdout_of(&writer.exec(&["cat", "/dev/shm/shm_file"]));
+    assert!(beacon.contains("pid=1\n"), "{beacon:?}");
+    assert_eq!(
+        beacon,
+        stdout_of(&reader.exec(&["cat", "/dev/shm/shm_file"]))
+    );
+
+    // One mount, not two copies: a file made on one side shows on the other.
+    let made = reader.exec(&["sh", "-c", "echo from-reader > /dev/shm/probe"]);
+    assert!(made.status.success(), "{made:?}");
+    let seen = writer.exec(&["cat", "/dev/shm/probe"]);
+    assert_eq!(stdout_of(&seen), "from-reader\n", "{seen:?}");
+}
+
+#[test]
+fn default_private_ipc_refuses_the_join() {
+    // The walkthrough as originally written: the writer without --ipc.
+    let (writer, _) = start_writer(&[], &[]);
+    assert_eq!(writer.inspect("{{.HostConfig.IpcMode}}"), "private");
+    let reader = Container::named("reader");
+    let join = format!("container:{}", writer.name);
+    let out = docker(&[
+        "run",
+        "--name",
+        &reader.name,
+        "--ipc",
+        &join,
+        IMAGE,
+        READER,
+        "--count",
+        "1",
+    ]);
+    // docker run's own failure code: the container was created, never started.
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("can't join IPC of container"), "{stderr}");
+    assert!(stderr.contains("non-shareable IPC"), "{stderr}");
+    assert!(stderr.contains("shareable"), "{stderr}");
+    assert_eq!(reader.inspect("{{.State.Status}}"), "created");
+}
+
+#[test]
+fn reader_without_ipc_explains_and_creates_nothing() {
+    // A writer runs, but in its own IPC namespace and /dev/shm.
+    let (writer, _) = start_writer(&["--ipc", "shareable"], &[]);
+    assert_eq!(writer.ipcs().len(), 1);
+    let reader = Container::named("reader");
+    let started = Instant::now();
+    let out = docker(&[
+        "run",
+        "--name",
+        &reader.name,
+        IMAGE,
+        "sh",
+        "-c",
+        "/bin/shm_read --timeout 2s; rc=$?; echo segments:; ipcs -m; echo files:; ls -A /dev/shm; exit $rc",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(took >= Duration::from_secs(2), "gave up after {took:?}");
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("shm_read: error: timed out after 2s waiting for a live writer"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("does not exist in this reader's /dev/shm"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--ipc container:"), "{stderr}");
+    let stdout = stdout_of(&out);
+    let (segments, files) = stdout.split_once("files:").expect("script output");
+    assert!(
+        shm_tests::docker::IpcsRow::parse_table(segments).is_empty(),
+        "the reader created a segment: {stdout}"
+    );
+    assert!(
+        segments.contains("Shared Memory Segments"),
+        "no ipcs output: {stdout}"
+    );
+    assert_eq!(files.trim(), "", "the reader created files: {stdout}");
+}
+
+#[test]
+fn docker_stop_is_quick_and_clean() {
+    let (writer, _) = start_writer(&["--ipc", "shareable"], &[]);
+    let join = format!("container:{}", writer.name);
+    let reader = Container::run("reader", &["--ipc", &join], IMAGE, &[READER]);
+    reader.wait_lines(1, DEADLINE);
+
+    let started = Instant::now();
+    let out = docker(&["stop", &writer.name]);
+    let took = started.elapsed();
+    assert!(out.status.success(), "{out:?}");
+    eprintln!("docker stop took {:.3} s", took.as_secs_f64());
+    assert!(took < Duration::from_secs(2), "docker stop took {took:?}");
+    assert_eq!(writer.inspect("{{.State.ExitCode}}"), "0");
+    assert_eq!(writer.inspect("{{.State.OOMKilled}}"), "false");
+    writer.wait_stderr("SIGTERM received: stopping");
+    reader.wait_stderr("stopped cleanly; waiting for a new writer");
+    // The reader keeps waiting for a new writer.
+    assert_eq!(reader.inspect("{{.State.Status}}"), "running");
+}
+
+// --- users --------------------------------------------------------------
+
+#[test]
+fn both_as_nobody_share_a_segment_owned_by_nobody() {
+    let (writer, _) = start_writer(&["--ipc", "shareable", "--user", "nobody"], &[]);
+    let join = format!("container:{}", writer.name);
+    let reader = Container::run(
+        "reader",
+        &["--ipc", &join, "--user", "nobody"],
+        IMAGE,
+        &[READER],
+    );
+    wait_advancing(&reader);
+    let rows = reader.ipcs();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].owner, "nobody");
+    let ls = reader.exec(&["ls", "-n", "/dev/shm/shm_file"]);
+    let fields: Vec<String> = stdout_of(&ls)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(&fields[2..4], ["65534", "65534"], "{ls:?}");
+}
+
+#[test]
+fn reader_as_nobody_is_refused_a_root_writers_segment() {
+    let (writer, _) = start_writer(&["--ipc", "shareable"], &[]);
+    let join = format!("container:{}", writer.name);
+    let out = docker(&[
+        "run",
+        "--rm",
+        "--ipc",
+        &join,
+        "--user",
+        "nobody",
+        IMAGE,
+        READER,
+        "--count",
+        "1",
+        "--timeout",
+        "10s",
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("permission denied on segment"), "{stderr}");
+    assert!(stderr.contains("owner uid 0, mode 0600"), "{stderr}");
+    assert!(stderr.contains("runs as uid 65534"), "{stderr}");
+    assert!(stderr.contains("--mode 0666"), "{stderr}");
+}
+
+#[test]
+fn writer_mode_0666_lets_nobody_read() {
+    let (writer, startup) = start_writer(&["--ipc", "shareable"], &[WRITER, "--mode", "0666"]);
+    assert!(startup.contains("mode 0666"), "{startup}");
+    let join = format!("container:{}", writer.name);
+    let out = docker(&[
+        "run",
+        "--rm",
+        "--ipc",
+        &join,
+        "--user",
+        "nobody",
+        IMAGE,
+        READER,
+        "--count",
+        "2",
+        "--timeout",
+        "10s",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<String> = stdout_of(&out).lines().map(str::to_owned).collect();
+    assert_eq!(times(&lines).len(), 2, "{out:?}");
+    assert_eq!(writer.ipcs()[0].perms, "666");
+}
+
+// --- health, Compose ------------------------------------------------------
+
+#[test]
+fn healthcheck_turns_healthy_with_a_live_writer() {
+    // The image's HEALTHCHECK command (shm_read --once), checked every second.
+    let (writer, _) = start_writer(&["--ipc", "shareable", "--health-interval", "1s"], &[]);
+    let status = poll_until(DEADLINE, || {
+        std::thread::sleep(Duration::from_millis(100));
+        let s = writer.inspect("{{.State.Health.Status}}");
+        (s != "starting").then_some(s)
+    });
+    assert_eq!(
+        status.as_deref(),
+        Some("healthy"),
+        "{}",
+        writer.inspect("{{json .State.Health}}")
+    );
+    // Without a writer the same check fails: exit 3, no live writer.
+    let out = docker(&["run", "--rm", IMAGE, READER, "--once"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+}
+
+#[test]
+fn compose_runs_writer_and_reader_in_one_ipc_namespace() {
+    images();
+    let (command, version) = compose_command();
+    eprintln!("compose: {command:?}: {version}");
+    let project = ComposeProject::new(
+        &workspace().join("compose.yaml"),
+        &[("SHM_TIME_IMAGE", IMAGE)],
+    );
+    project.run_ok(&["up", "--detach"]);
+    let ids = project.run_ok(&["ps", "--quiet", "reader"]);
+    let id = ids.trim();
+    assert!(!id.is_empty(), "no reader container");
+    let logs = || {
+        let out = docker(&["logs", id]);
+        times(
+            &stdout_of(&out)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let readings = poll_until(DEADLINE, || {
+        std::thread::sleep(Duration::from_millis(100));
+        let t = logs();
+        (t.len() >= 2 && t.last() > t.first()).then_some(t)
+    })
+    .unwrap_or_else(|| panic!("compose reader shows no advancing time: {:?}", logs()));
+    eprintln!("compose reader: {readings:?}");
+    let mode = docker(&["inspect", "--format", "{{.HostConfig.IpcMode}}", id]);
+    assert!(
+        stdout_of(&mode).trim().starts_with("container:"),
+        "{mode:?}"
+    );
+    project.run_ok(&["down", "--timeout", "5"]);
+}
+
+#[test]
+fn docker_engine_answers() {
+    // Every test here needs the engine; without one this fails, it never skips.
+    let version = require_engine();
+    assert!(
+        version.split('.').next().unwrap().parse::<u32>().unwrap() >= 17,
+        "engine {version}"
+    );
+}
