@@ -1,0 +1,214 @@
+//! The fuzz target `read_segment` (fuzz/fuzz_targets/read_segment.rs) as a
+//! bounded, deterministic part of the normal test suite: every committed
+//! seed of fuzz/corpus/read_segment/, then generated segments (random
+//! bytes, and seeds with header words, text bytes and the length mutated).
+//! `SHM_DECODE_CASES=N` runs N generated cases instead of the default, for a
+//! long run on a stable toolchain.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use shm_common::layout::{self, word, MIN_SEGMENT_SIZE, TEXT_LEN};
+use shm_common::record::{read, ReadError, Reading, WriterState};
+
+/// Generated cases per run by default: a few seconds in a debug build.
+const DEFAULT_CASES: u64 = 20_000;
+/// No single decode may take longer than this, however hostile the bytes
+/// (a record stuck mid-update costs about a thousand yields).
+const DECODE_BOUND: Duration = Duration::from_secs(2);
+
+/// The fuzz target's body: decode `data` as a segment and check what came out.
+fn decode(data: &[u8]) {
+    let bytes = &data[..data.len().min(4096)];
+    let words: Vec<AtomicU64> = bytes
+        .chunks(8)
+        .map(|chunk| {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            AtomicU64::new(u64::from_le_bytes(word))
+        })
+        .collect();
+    let started = Instant::now();
+    let result = read(&words);
+    assert!(
+        started.elapsed() < DECODE_BOUND,
+        "decoding took {:?}",
+        started.elapsed()
+    );
+    match result {
+        Ok(Reading::Record(record)) => {
+            assert_eq!(
+                record.seq & 1,
+                0,
+                "a record is only accepted at an even sequence"
+            );
+            assert_eq!(record.seq, words[word::SEQ].load(Ordering::Relaxed));
+            assert!(record.time.nanos < 1_000_000_000);
+            assert!(matches!(
+                record.state,
+                WriterState::Running | WriterState::Stopped
+            ));
+        }
+        Ok(Reading::Text(secs)) => {
+            let mut text = [0u8; TEXT_LEN];
+            for (chunk, w) in text.chunks_exact_mut(8).zip(&words) {
+                chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+            }
+            assert_eq!(layout::decode_text(&text), Ok(secs));
+            assert_eq!(words[word::MAGIC].load(Ordering::Relaxed), 0);
+        }
+        Err(ReadError::TooSmall { bytes }) => {
+            assert!(bytes < MIN_SEGMENT_SIZE);
+            assert_eq!(bytes, words.len() * 8);
+        }
+        Err(ReadError::Unstable { seq }) => assert_eq!(seq & 1, 1),
+        Err(_) => {}
+    }
+}
+
+fn corpus() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/read_segment");
+    let mut seeds: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    seeds.sort();
+    seeds
+}
+
+/// xorshift64*: deterministic, so a failure names a reproducible case.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Values that sit on the decoder's edges.
+const INTERESTING: [u64; 12] = [
+    0,
+    1,
+    2,
+    3,
+    u64::MAX,
+    u64::MAX - 1,
+    i64::MAX as u64,
+    i64::MIN as u64,
+    999_999_999,
+    1_000_000_000,
+    1 << 32 | 999_999_999,
+    u64::from_le_bytes(*b"SHMTIME\0"),
+];
+
+fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
+    let mut data = seed.to_vec();
+    for _ in 0..=rng.below(4) {
+        match rng.below(6) {
+            // A header or record word set to an edge value.
+            0 | 1 => {
+                let w = [16, 17, 24, 25, 26, 27, 28, 29, 30][rng.below(9) as usize];
+                let value = INTERESTING[rng.below(INTERESTING.len() as u64) as usize];
+                if data.len() >= (w + 1) * 8 {
+                    data[w * 8..w * 8 + 8].copy_from_slice(&value.to_le_bytes());
+                }
+            }
+            // A byte of the text area.
+            2 if !data.is_empty() => {
+                let i = rng.below(data.len().min(TEXT_LEN) as u64) as usize;
+                data[i] = [0, b'0', b'9', b'-', b' ', 0xff][rng.below(6) as usize];
+            }
+            // Random bytes anywhere.
+            3 if !data.is_empty() => {
+                let i = rng.below(data.len() as u64) as usize;
+                data[i] = rng.next() as u8;
+            }
+            // Cut or extend.
+            4 => data.truncate(rng.below(4097) as usize),
+            _ => data.resize(rng.below(4097) as usize, rng.next() as u8),
+        }
+    }
+    data
+}
+
+#[test]
+fn committed_corpus_decodes_without_panic() {
+    let seeds = corpus();
+    assert!(seeds.len() >= 10, "the seed corpus is missing");
+    for (name, data) in &seeds {
+        let outcome = std::panic::catch_unwind(|| decode(data));
+        assert!(outcome.is_ok(), "seed {name} broke the decoder");
+    }
+    // The seeds cover each outcome the decoder has.
+    let outcome = |name: &str| {
+        let data = &seeds.iter().find(|(n, _)| n == name).unwrap().1;
+        let words: Vec<AtomicU64> = data
+            .chunks(8)
+            .map(|c| {
+                let mut w = [0u8; 8];
+                w[..c.len()].copy_from_slice(c);
+                AtomicU64::new(u64::from_le_bytes(w))
+            })
+            .collect();
+        read(&words)
+    };
+    assert!(matches!(outcome("record"), Ok(Reading::Record(_))));
+    assert!(matches!(outcome("c-text"), Ok(Reading::Text(_))));
+    assert!(matches!(
+        outcome("record-odd-seq"),
+        Err(ReadError::Unstable { .. })
+    ));
+    assert!(matches!(
+        outcome("record-future-version"),
+        Err(ReadError::FutureVersion { .. })
+    ));
+    assert!(matches!(
+        outcome("wrong-magic"),
+        Err(ReadError::UnknownMagic { .. })
+    ));
+    assert!(matches!(
+        outcome("too-small"),
+        Err(ReadError::TooSmall { .. })
+    ));
+    assert!(matches!(
+        outcome("record-bad-state"),
+        Err(ReadError::Corrupt(_))
+    ));
+}
+
+#[test]
+fn generated_segments_decode_without_panic_or_hang() {
+    let cases = std::env::var("SHM_DECODE_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(DEFAULT_CASES);
+    let seeds = corpus();
+    let mut rng = Rng(0x5eed_0f_5e97_1e55);
+    for case in 0..cases {
+        let state = rng.0;
+        let data = if case % 4 == 0 {
+            (0..rng.below(4097)).map(|_| rng.next() as u8).collect()
+        } else {
+            let seed = &seeds[rng.below(seeds.len() as u64) as usize].1;
+            mutate(&mut rng, seed)
+        };
+        let outcome = std::panic::catch_unwind(|| decode(&data));
+        assert!(
+            outcome.is_ok(),
+            "generated case {case} (rng state {state:#x}, {} bytes) broke the decoder",
+            data.len()
+        );
+    }
+}
