@@ -464,3 +464,47 @@ fn docker_engine_answers() {
         "engine {version}"
     );
 }
+
+#[test]
+fn pod_like_sandbox_keeps_the_namespace_across_writer_restarts() {
+    // What a Kubernetes pod does: a sandbox container owns the IPC namespace
+    // and /dev/shm, the pod's containers join it (docs/examples/pod.yaml).
+    images();
+    let sandbox = Container::run(
+        "sandbox",
+        &["--ipc", "shareable"],
+        IMAGE,
+        &["sleep", "100000"],
+    );
+    let join = format!("container:{}", sandbox.name);
+    let as_pod = ["--ipc", join.as_str(), "--user", "nobody"];
+    let writer = Container::run("writer", &as_pod, IMAGE, &[WRITER]);
+    let first = writer.wait_stderr("segment created");
+    let reader = Container::run("reader", &as_pod, IMAGE, &[READER]);
+    wait_advancing(&reader);
+
+    // The writer restarts; the namespace, key file and key stay.
+    docker_ok_stop(&writer);
+    reader.wait_stderr("stopped cleanly; waiting for a new writer");
+    assert!(
+        sandbox.ipcs().is_empty(),
+        "segment left: {:?}",
+        sandbox.ipcs()
+    );
+    let before = times(&reader.logs().0).len();
+    let again = Container::run("writer-again", &as_pod, IMAGE, &[WRITER]);
+    let second = again.wait_stderr("segment created");
+    assert_eq!(startup_key(&first), startup_key(&second));
+    reader.wait_stderr("from a live writer");
+    poll_until(DEADLINE, || {
+        std::thread::sleep(Duration::from_millis(40));
+        (times(&reader.logs().0).len() > before).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the reader did not resume: {:?}", reader.logs()));
+}
+
+fn docker_ok_stop(container: &Container) {
+    let out = docker(&["stop", &container.name]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(container.inspect("{{.State.ExitCode}}"), "0");
+}
