@@ -27,6 +27,10 @@ const WAIT_POLL: Duration = Duration::from_millis(100);
 /// Pause after a failed look at --interval 0, so a stalled writer does not
 /// cost a whole core.
 const BUSY_BACKOFF: Duration = Duration::from_millis(1);
+/// The pause doubles while the problem lasts, up to this: a look at a record
+/// stuck mid-update costs about half a millisecond of retries, which must
+/// not add up to a busy core while a writer stays frozen.
+const BUSY_BACKOFF_MAX: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -115,6 +119,7 @@ fn run(args: &Args) -> Result<Exit, Failure> {
     let timeout = args.timeout.or(args.once.then_some(Duration::ZERO));
     let mut waiting_since: Option<Instant> = None;
     let mut printed = 0u64;
+    let mut backoff = BUSY_BACKOFF;
     let stdout = io::stdout();
     loop {
         let observation = follower.observe().map_err(follow_failure)?;
@@ -190,9 +195,16 @@ fn run(args: &Args) -> Result<Exit, Failure> {
         } else {
             waiting_since = None;
         }
+        if healthy {
+            backoff = BUSY_BACKOFF;
+        }
         let pause = match (healthy, args.interval) {
             (true, interval) => interval,
-            (false, interval) if interval.is_zero() => BUSY_BACKOFF,
+            (false, interval) if interval.is_zero() => {
+                let pause = backoff;
+                backoff = (backoff * 2).min(BUSY_BACKOFF_MAX);
+                pause
+            }
             (false, interval) => interval.min(WAIT_POLL),
         };
         match signals.sleep(pause) {
