@@ -472,3 +472,65 @@ fn bad_option_values_are_usage_errors() {
     );
     assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
 }
+
+/// Root in a container gets Docker's default capabilities, which do not
+/// include CAP_IPC_OWNER: the segment's mode applies to it like to anyone.
+#[test]
+fn root_without_cap_ipc_owner_gets_only_what_the_mode_allows() {
+    let sandbox = Sandbox::new();
+    let key_file = "/dev/shm/owned";
+    let out = sandbox.sh(&format!(
+        "touch {key_file} && chown {VICTIM}:{VICTIM} {key_file}"
+    ));
+    assert!(out.status.success());
+    let mut writer = shm_tests::Proc::spawn(
+        sandbox
+            .command_as(VICTIM, VICTIM, shm_tests::bin("shm_write"))
+            .args(["--key-file", key_file, "--interval", "20ms"]),
+    );
+    writer.wait_stderr("mode 0600");
+    let without_cap = |tool: &str, extra: &[&str]| {
+        sandbox
+            .command("setpriv")
+            .args(["--bounding-set=-ipc_owner", "--inh-caps=-ipc_owner", "--"])
+            .arg(shm_tests::bin(tool))
+            .args(["--key-file", key_file])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // Plain root may read it (CAP_IPC_OWNER); without the capability, no.
+    assert!(
+        run(&sandbox, "shm_read", &["--key-file", key_file, "--once"])
+            .status
+            .success()
+    );
+    let (code, stderr) = refusal(&without_cap("shm_read", &["--once"]));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("permission denied on segment"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("owner uid {VICTIM}, mode 0600")),
+        "{stderr}"
+    );
+    writer.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(writer.exit().success());
+
+    // A 0666 segment is readable by anyone, capability or not.
+    let mut writer = shm_tests::Proc::spawn(
+        sandbox
+            .command_as(VICTIM, VICTIM, shm_tests::bin("shm_write"))
+            .args([
+                "--key-file",
+                key_file,
+                "--interval",
+                "20ms",
+                "--mode",
+                "0666",
+            ]),
+    );
+    writer.wait_stderr("mode 0666");
+    let out = without_cap("shm_read", &["--once"]);
+    assert!(out.status.success(), "{out:?}");
+    writer.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(writer.exit().success());
+}
