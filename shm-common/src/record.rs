@@ -163,16 +163,20 @@ fn read_text(words: &[AtomicU64]) -> [u8; layout::TEXT_LEN] {
     text
 }
 
-/// Attempts before a reader gives up on a record that stays mid-update:
-/// a few spins (a publish takes nanoseconds), then yields to let a
-/// descheduled writer run.
+/// A reader gives up on a record that stays mid-update (the same odd
+/// sequence) after this many looks: a few spins (a publish takes
+/// nanoseconds), then yields to let a descheduled writer run...
 const SPINS: u32 = 64;
-const ATTEMPTS: u32 = 1024;
+const STUCK_ATTEMPTS: u32 = 1024;
+/// ...while a sequence that keeps moving is a live writer outpacing the copy,
+/// tried again up to this many times in all so that a read stays bounded.
+const MAX_ATTEMPTS: u32 = 1 << 16;
 
 fn read_record(words: &[AtomicU64]) -> Result<Record, ReadError> {
     let seq = &words[word::SEQ];
-    let mut last = 0;
-    for attempt in 0..ATTEMPTS {
+    let mut last = None;
+    let mut stuck = 0;
+    for _ in 0..MAX_ATTEMPTS {
         let before = seq.load(Ordering::Acquire);
         if before & 1 == 0 {
             let mut copy = [0u64; word::RECORD.end - word::RECORD.start];
@@ -184,14 +188,24 @@ fn read_record(words: &[AtomicU64]) -> Result<Record, ReadError> {
                 return decode(before, &copy);
             }
         }
-        last = before;
-        if attempt < SPINS {
+        if last == Some(before) {
+            stuck += 1;
+            if stuck >= STUCK_ATTEMPTS {
+                break;
+            }
+        } else {
+            last = Some(before);
+            stuck = 0;
+        }
+        if stuck < SPINS {
             spin_loop();
         } else {
             std::thread::yield_now();
         }
     }
-    Err(ReadError::Unstable { seq: last })
+    Err(ReadError::Unstable {
+        seq: last.unwrap_or(0),
+    })
 }
 
 fn decode(seq: u64, copy: &[u64; 6]) -> Result<Record, ReadError> {

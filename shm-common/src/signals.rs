@@ -37,12 +37,10 @@ impl StopSignals {
 
     /// Sleep up to `timeout`; the stop signal if one arrived meanwhile.
     pub fn sleep(&self, timeout: Duration) -> Result<Option<Signal>, Errno> {
-        if let Some(signal) = self.pending()? {
-            return Ok(Some(signal));
-        }
         if timeout.is_zero() {
-            return Ok(None);
+            return self.pending();
         }
+        // ppoll returns at once when a signal is already queued.
         let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
         match ppoll(&mut fds, Some(TimeSpec::from(timeout)), None) {
             Ok(_) | Err(Errno::EINTR) => self.pending(),
