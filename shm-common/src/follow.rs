@@ -131,18 +131,22 @@ impl Follower {
         Ok(observation)
     }
 
-    /// Detach when the segment was removed, or the key file now leads to
-    /// another segment (a new writer, or a C writer's new key file).
+    /// Detach when the segment was removed; after a stale or bad reading,
+    /// also when the key file now leads to another segment (a C writer
+    /// re-creates its key file, so a restarted one has a new key). A fresh
+    /// reading costs one `IPC_STAT` here, not a key-file lookup.
     fn drop_if_replaced(&mut self) {
+        let thorough = std::mem::take(&mut self.recheck);
         self.checked = Instant::now();
-        self.recheck = false;
         let Some(segment) = &self.attached else {
             return;
         };
-        let current = KeyFile::open_for_reader(&self.key_file, self.proj_id)
-            .ok()
-            .and_then(|k| Segment::find(k.key()).ok());
-        if segment.removed() || current.is_some_and(|id| id != segment.info().id) {
+        let replaced = thorough
+            && KeyFile::open_for_reader(&self.key_file, self.proj_id)
+                .ok()
+                .and_then(|k| Segment::find(k.key()).ok())
+                .is_some_and(|id| id != segment.info().id);
+        if replaced || segment.removed() {
             self.attached = None;
         }
     }

@@ -103,3 +103,26 @@ fn our_writer_adopts_a_dead_c_writers_segment() {
     assert!(reader.exit().success(), "{:?}", reader.stderr());
     assert!(reader.stdout()[0].contains(r#""source":"header""#));
 }
+
+#[test]
+fn our_reader_follows_a_restarted_c_writer_to_its_new_key() {
+    // The C writer re-creates its key file on start: a new inode, so a new
+    // key and a new segment, with the old one leaked.
+    let sandbox = Sandbox::new();
+    let mut first = shm_tests::Proc::spawn(&mut sandbox.command(c_program("shm_write")));
+    let reader = sandbox.reader(&["--interval", "200ms", "--format", "json"]);
+    let shmid_of = |line: &str| -> i32 {
+        let rest = line.split(r#""shmid":"#).nth(1).unwrap();
+        rest.split([',', '}']).next().unwrap().parse().unwrap()
+    };
+    let old = shmid_of(&reader.wait_stdout(|l| l.contains("c-text")));
+    first.signal(nix::sys::signal::Signal::SIGKILL);
+    first.exit();
+    let _second = shm_tests::Proc::spawn(&mut sandbox.command(c_program("shm_write")));
+    reader.wait_stdout(|l| shmid_of(l) != old);
+    assert_eq!(
+        sandbox.segments().len(),
+        2,
+        "the C writer leaks the old segment"
+    );
+}
