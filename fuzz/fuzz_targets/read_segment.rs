@@ -25,9 +25,16 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     match read(&words) {
         Ok(Reading::Record(record)) => {
-            assert_eq!(record.seq & 1, 0, "a record is only accepted at an even sequence");
+            assert_eq!(
+                record.seq & 1,
+                0,
+                "a record is only accepted at an even sequence"
+            );
             assert!(record.time.nanos < 1_000_000_000);
-            assert!(matches!(record.state, WriterState::Running | WriterState::Stopped));
+            assert!(matches!(
+                record.state,
+                WriterState::Running | WriterState::Stopped
+            ));
         }
         Ok(Reading::Text(secs)) => {
             // The text reading must be exactly what the C text area says.
