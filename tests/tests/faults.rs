@@ -109,8 +109,10 @@ fn freeze_mid_update(pid: u32) {
         .and_then(|l| u64::from_str_radix(l.split('-').next()?, 16).ok())
         .expect("the writer's segment in its maps");
     let seq = format!("*(unsigned long *){:#x}", base + 192);
-    let out = Command::new("gdb")
-        .args(["-nx", "-batch", "-p", &pid.to_string()])
+    // Bounded: should the watchpoint never fire (no debug registers), the
+    // test fails instead of hanging.
+    let out = Command::new("timeout")
+        .args(["60", "gdb", "-nx", "-batch", "-p", &pid.to_string()])
         .args(["-ex", &format!("watch -l {seq} if ({seq} & 1) == 1")])
         .args(["-ex", "continue"])
         .args(["-ex", &format!("shell kill -STOP {pid}")])
