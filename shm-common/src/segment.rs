@@ -199,6 +199,15 @@ impl Segment {
         self.owner = true;
     }
 
+    /// Remove the segment now (`IPC_RMID`; the kernel frees it once the
+    /// last process detaches) and detach. Unlike dropping an owning handle,
+    /// this reports a failure.
+    pub fn remove(mut self) -> Result<(), OpenError> {
+        self.owner = false;
+        let key = self.info.key;
+        sys::shm_remove(self.info.id).map_err(|e| open_error(key, "shmctl(IPC_RMID)", e))
+    }
+
     /// Set the permission bits (the caller owns the segment).
     pub fn set_mode(&mut self, mode: u16) -> Result<(), OpenError> {
         let key = self.info.key;

@@ -161,18 +161,24 @@ impl Writer {
     }
 
     /// Remove the segment and mark the beacon stopped (the caller has
-    /// published the stopped record already).
-    pub fn finish(mut self) -> Result<(), KeyFileError> {
+    /// published the stopped record already). Both are attempted; the first
+    /// failure is returned.
+    pub fn finish(mut self) -> Result<(), StopError> {
         self.beacon.state = "stopped".into();
-        let Self {
-            key_file,
-            segment,
-            beacon,
-            ..
-        } = self;
-        drop(segment);
-        key_file.write_beacon(&beacon)
+        let removed = self.segment.remove();
+        let marked = self.key_file.write_beacon(&self.beacon);
+        removed?;
+        Ok(marked?)
     }
+}
+
+/// Why the writer could not clean up after itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StopError {
+    #[error("cannot remove the segment: {0}")]
+    Segment(#[from] OpenError),
+    #[error("segment removed, but the beacon could not be updated: {0}")]
+    Beacon(#[from] KeyFileError),
 }
 
 /// Create the segment for `key`, or adopt an abandoned one that fits.

@@ -133,9 +133,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         };
         if stop {
             publisher.stop(Timestamp::now());
-            return writer
-                .finish()
-                .map_err(|e| (Exit::Failure, format!("segment removed, but {e}")));
+            return writer.finish().map_err(|e| (Exit::Failure, e.to_string()));
         }
         eprintln!(
             "shm_write: segment {} (shmid {}) was removed from outside (ipcrm?): creating a new one",
