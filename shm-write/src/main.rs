@@ -9,7 +9,7 @@ use clap::Parser;
 use shm_common::cli::{parse_duration, parse_mode, parse_size, KeyArgs};
 use shm_common::exit::Exit;
 use shm_common::layout::DEFAULT_SEGMENT_SIZE;
-use shm_common::record::Timestamp;
+use shm_common::record::{Publisher, Timestamp};
 use shm_common::signals::StopSignals;
 use shm_common::writer::{startup_line, Writer, WriterOptions};
 
@@ -85,62 +85,73 @@ fn run(args: &Args) -> Result<(), Failure> {
     loop {
         let mut publisher = writer.publisher(Timestamp::now());
         published += 1;
-        let mut next = Instant::now() + args.interval;
-        let mut removal_checked = Instant::now();
-        let stop = loop {
-            if args.count.is_some_and(|n| published >= n) {
-                break true;
+        match publish(args, &signals, &writer, &mut publisher, &mut published)? {
+            End::Stopped => {
+                publisher.stop(Timestamp::now());
+                return writer.finish().map_err(|e| (Exit::Failure, e.to_string()));
             }
-            // Flat out, the clocks are read only when the signals are
-            // checked: a clock read costs several publishes.
-            let flat_out = args.interval.is_zero();
-            let check = !flat_out || published.is_multiple_of(SIGNAL_CHECK_EVERY);
-            if !check {
-                publisher.publish(Timestamp::now());
-                published += 1;
-                continue;
+            End::SegmentRemoved => {
+                eprintln!(
+                    "shm_write: segment {} (shmid {}) was removed from outside (ipcrm?): creating a new one",
+                    writer.key(),
+                    writer.segment_info().id
+                );
+                writer.recreate().map_err(|e| (e.exit(), e.to_string()))?;
+                eprintln!("{}", startup_line(&writer));
             }
-            let now = Instant::now();
-            let signal = if flat_out {
-                signals.pending()
-            } else {
-                signals.sleep(next.saturating_duration_since(now))
-            };
-            match signal {
+        }
+    }
+}
+
+/// Why publishing into a segment ended.
+enum End {
+    /// `--count` reached or a stop signal: clean up and exit.
+    Stopped,
+    /// Removed from outside: publish into a new segment.
+    SegmentRemoved,
+}
+
+/// Publish once per interval until `--count`, a stop signal, or the
+/// segment's removal. Flat out, the signals, the clock and the segment are
+/// looked at only every [`SIGNAL_CHECK_EVERY`] publishes: a clock read alone
+/// costs several publishes.
+fn publish(
+    args: &Args,
+    signals: &StopSignals,
+    writer: &Writer,
+    publisher: &mut Publisher<'_>,
+    published: &mut u64,
+) -> Result<End, Failure> {
+    let mut next = Instant::now() + args.interval;
+    let mut removal_checked = Instant::now();
+    loop {
+        if args.count.is_some_and(|n| *published >= n) {
+            return Ok(End::Stopped);
+        }
+        if !args.interval.is_zero() || published.is_multiple_of(SIGNAL_CHECK_EVERY) {
+            let wait = next.saturating_duration_since(Instant::now());
+            match signals.sleep(wait) {
+                Ok(None) => {}
                 Ok(Some(signal)) => {
                     eprintln!("shm_write: {signal} received: stopping");
-                    break true;
+                    return Ok(End::Stopped);
                 }
-                Ok(None) => {}
                 Err(e) => return Err((Exit::Failure, format!("waiting for signals failed: {e}"))),
             }
+            let now = Instant::now();
             if now.duration_since(removal_checked) >= REMOVAL_CHECK {
                 removal_checked = now;
                 if writer.segment_removed() {
-                    break false;
+                    return Ok(End::SegmentRemoved);
                 }
             }
-            publisher.publish(Timestamp::now());
-            published += 1;
             // Keep a fixed cadence; after a stall, skip missed ticks instead of bursting.
-            if !flat_out {
-                next += args.interval;
-                let now = Instant::now();
-                if next < now {
-                    next = now + args.interval;
-                }
+            next += args.interval;
+            if next < now {
+                next = now + args.interval;
             }
-        };
-        if stop {
-            publisher.stop(Timestamp::now());
-            return writer.finish().map_err(|e| (Exit::Failure, e.to_string()));
         }
-        eprintln!(
-            "shm_write: segment {} (shmid {}) was removed from outside (ipcrm?): creating a new one",
-            writer.key(),
-            writer.segment_info().id
-        );
-        writer.recreate().map_err(|e| (e.exit(), e.to_string()))?;
-        eprintln!("{}", startup_line(&writer));
+        publisher.publish(Timestamp::now());
+        *published += 1;
     }
 }
