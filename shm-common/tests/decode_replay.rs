@@ -5,67 +5,17 @@
 //! `SHM_DECODE_CASES=N` runs N generated cases instead of the default, for a
 //! long run on a stable toolchain.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+#[path = "support/decode.rs"]
+mod decode;
 
-use shm_common::layout::{self, word, MIN_SEGMENT_SIZE, TEXT_LEN};
-use shm_common::record::{read, ReadError, Reading, WriterState};
+use std::path::Path;
+
+use decode::check_decode;
+use shm_common::layout::TEXT_LEN;
+use shm_common::record::{ReadError, Reading};
 
 /// Generated cases per run by default: a few seconds in a debug build.
 const DEFAULT_CASES: u64 = 20_000;
-/// No single decode may take longer than this, however hostile the bytes
-/// (a record stuck mid-update costs about a thousand yields).
-const DECODE_BOUND: Duration = Duration::from_secs(2);
-
-/// The fuzz target's body: decode `data` as a segment and check what came out.
-fn decode(data: &[u8]) {
-    let bytes = &data[..data.len().min(4096)];
-    let words: Vec<AtomicU64> = bytes
-        .chunks(8)
-        .map(|chunk| {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            AtomicU64::new(u64::from_le_bytes(word))
-        })
-        .collect();
-    let started = Instant::now();
-    let result = read(&words);
-    assert!(
-        started.elapsed() < DECODE_BOUND,
-        "decoding took {:?}",
-        started.elapsed()
-    );
-    match result {
-        Ok(Reading::Record(record)) => {
-            assert_eq!(
-                record.seq & 1,
-                0,
-                "a record is only accepted at an even sequence"
-            );
-            assert_eq!(record.seq, words[word::SEQ].load(Ordering::Relaxed));
-            assert!(record.time.nanos < 1_000_000_000);
-            assert!(matches!(
-                record.state,
-                WriterState::Running | WriterState::Stopped
-            ));
-        }
-        Ok(Reading::Text(secs)) => {
-            let mut text = [0u8; TEXT_LEN];
-            for (chunk, w) in text.chunks_exact_mut(8).zip(&words) {
-                chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
-            }
-            assert_eq!(layout::decode_text(&text), Ok(secs));
-            assert_eq!(words[word::MAGIC].load(Ordering::Relaxed), 0);
-        }
-        Err(ReadError::TooSmall { bytes }) => {
-            assert!(bytes < MIN_SEGMENT_SIZE);
-            assert_eq!(bytes, words.len() * 8);
-        }
-        Err(ReadError::Unstable { seq }) => assert_eq!(seq & 1, 1),
-        Err(_) => {}
-    }
-}
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/read_segment");
@@ -148,22 +98,11 @@ fn committed_corpus_decodes_without_panic() {
     let seeds = corpus();
     assert!(seeds.len() >= 10, "the seed corpus is missing");
     for (name, data) in &seeds {
-        let outcome = std::panic::catch_unwind(|| decode(data));
+        let outcome = std::panic::catch_unwind(|| check_decode(data));
         assert!(outcome.is_ok(), "seed {name} broke the decoder");
     }
     // The seeds cover each outcome the decoder has.
-    let outcome = |name: &str| {
-        let data = &seeds.iter().find(|(n, _)| n == name).unwrap().1;
-        let words: Vec<AtomicU64> = data
-            .chunks(8)
-            .map(|c| {
-                let mut w = [0u8; 8];
-                w[..c.len()].copy_from_slice(c);
-                AtomicU64::new(u64::from_le_bytes(w))
-            })
-            .collect();
-        read(&words)
-    };
+    let outcome = |name: &str| check_decode(&seeds.iter().find(|(n, _)| n == name).unwrap().1);
     assert!(matches!(outcome("record"), Ok(Reading::Record(_))));
     assert!(matches!(outcome("c-text"), Ok(Reading::Text(_))));
     assert!(matches!(
@@ -204,7 +143,7 @@ fn generated_segments_decode_without_panic_or_hang() {
             let seed = &seeds[rng.below(seeds.len() as u64) as usize].1;
             mutate(&mut rng, seed)
         };
-        let outcome = std::panic::catch_unwind(|| decode(&data));
+        let outcome = std::panic::catch_unwind(|| check_decode(&data));
         assert!(
             outcome.is_ok(),
             "generated case {case} (rng state {state:#x}, {} bytes) broke the decoder",

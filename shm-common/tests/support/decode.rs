@@ -1,0 +1,70 @@
+//! The decoder's contract, shared by the fuzz target `read_segment` and the
+//! stable replay test: any bytes decode to a time or an error, never a
+//! panic, a hang or an out-of-bounds access, and what is accepted is sound.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use shm_common::layout::{self, word, MIN_SEGMENT_SIZE, TEXT_LEN};
+use shm_common::record::{read, ReadError, Reading, WriterState};
+
+/// No single decode may take longer than this, however hostile the bytes
+/// (a record stuck mid-update costs about a thousand yields).
+const DECODE_BOUND: Duration = Duration::from_secs(2);
+
+/// A segment of whole 8-byte words from `data` (at most the C originals'
+/// 4096 bytes; a trailing partial word is zero-padded).
+pub fn words_of(data: &[u8]) -> Vec<AtomicU64> {
+    data[..data.len().min(4096)]
+        .chunks(8)
+        .map(|chunk| {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            AtomicU64::new(u64::from_le_bytes(word))
+        })
+        .collect()
+}
+
+/// Decode `data` as a segment, check the outcome against the bytes, and
+/// return it.
+pub fn check_decode(data: &[u8]) -> Result<Reading, ReadError> {
+    let words = words_of(data);
+    let started = Instant::now();
+    let result = read(&words);
+    assert!(
+        started.elapsed() < DECODE_BOUND,
+        "decoding took {:?}",
+        started.elapsed()
+    );
+    match &result {
+        Ok(Reading::Record(record)) => {
+            assert_eq!(
+                record.seq & 1,
+                0,
+                "a record is only accepted at an even sequence"
+            );
+            assert_eq!(record.seq, words[word::SEQ].load(Ordering::Relaxed));
+            assert!(record.time.nanos < 1_000_000_000);
+            assert!(matches!(
+                record.state,
+                WriterState::Running | WriterState::Stopped
+            ));
+        }
+        Ok(Reading::Text(secs)) => {
+            // Exactly what the C text area says, and only without our header.
+            let mut text = [0u8; TEXT_LEN];
+            for (chunk, w) in text.chunks_exact_mut(8).zip(&words) {
+                chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+            }
+            assert_eq!(layout::decode_text(&text), Ok(*secs));
+            assert_eq!(words[word::MAGIC].load(Ordering::Relaxed), 0);
+        }
+        Err(ReadError::TooSmall { bytes }) => {
+            assert!(*bytes < MIN_SEGMENT_SIZE);
+            assert_eq!(*bytes, words.len() * 8);
+        }
+        Err(ReadError::Unstable { seq }) => assert_eq!(seq & 1, 1),
+        Err(_) => {}
+    }
+    result
+}
