@@ -66,7 +66,7 @@ impl SegmentInfo {
 pub enum OpenError {
     #[error("no shared-memory segment has key {key} in this IPC namespace")]
     NotFound { key: Key },
-    #[error("permission denied on segment {key}{}; this process runs as uid {euid}: run it as the owner, or start the writer with --mode 0660 (same group) or --mode 0666 (anyone)", owner_text(.owner))]
+    #[error("permission denied on segment {key}{}; this process runs as uid {euid}: run it as the owner, or start the writer with --mode 0644 (anyone may read; readers attach read-only), --mode 0640 (the owner's group may read) or --mode 0666 (anyone may also write)", owner_text(.owner))]
     PermissionDenied {
         key: Key,
         owner: Option<SysvShmEntry>,

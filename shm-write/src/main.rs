@@ -35,7 +35,7 @@ struct Args {
     /// Segment size in bytes (at least 256)
     #[arg(long, value_name = "BYTES", allow_hyphen_values = true, default_value_t = DEFAULT_SEGMENT_SIZE, value_parser = parse_size)]
     size: usize,
-    /// Segment permission mode, octal (0660: same group may read, 0666: anyone)
+    /// Segment permission mode, octal (0644: anyone may read, 0640: the group may read)
     #[arg(long, value_name = "OCTAL", allow_hyphen_values = true, default_value = "0600", value_parser = parse_mode)]
     mode: u16,
     /// Time between updates (1s, 250ms; 0 = as fast as possible)
