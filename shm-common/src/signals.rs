@@ -43,6 +43,7 @@ impl StopSignals {
         // ppoll returns at once when a signal is already queued.
         let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
         match ppoll(&mut fds, Some(TimeSpec::from(timeout)), None) {
+            Ok(0) => Ok(None),
             Ok(_) | Err(Errno::EINTR) => self.pending(),
             Err(e) => Err(e),
         }
