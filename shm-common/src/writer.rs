@@ -4,6 +4,9 @@
 //! An existing segment for the key is adopted when no live writer publishes
 //! to it: the key-file lock proves that no shm_write does, and a C writer's
 //! segment is watched for a moment to see whether its text still changes.
+//! The lock covers writers that share the key file; one using another file
+//! whose ftok key collides is held off only by the owner, size and content
+//! checks.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
