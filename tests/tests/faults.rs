@@ -46,6 +46,18 @@ fn wait_reading(reader: &Proc, from: usize, pred: impl Fn(&JsonReading) -> bool)
     })
 }
 
+/// A reader of the test's key file printing JSON every `interval`.
+fn json_reader(sandbox: &Sandbox, interval: &str) -> Proc {
+    sandbox.reader(&[
+        "--key-file",
+        KEY_FILE,
+        "--interval",
+        interval,
+        "--format",
+        "json",
+    ])
+}
+
 fn assert_no_panic(proc: &Proc, who: &str) {
     let stderr = proc.stderr();
     assert!(
@@ -57,14 +69,7 @@ fn assert_no_panic(proc: &Proc, who: &str) {
 #[test]
 fn writer_killed_100_times_leaves_one_segment_and_the_reader_follows_each_restart() {
     let sandbox = Sandbox::new();
-    let mut reader = sandbox.reader(&[
-        "--key-file",
-        KEY_FILE,
-        "--interval",
-        "5ms",
-        "--format",
-        "json",
-    ]);
+    let mut reader = json_reader(&sandbox, "5ms");
     let mut pids = Vec::new();
     let mut seen = 0;
     for round in 0..100 {
@@ -139,14 +144,7 @@ fn readers_report_a_writer_stopped_mid_update_without_spinning_and_recover() {
     let sandbox = Sandbox::new();
     let writer = sandbox.writer(&["--key-file", KEY_FILE, "--interval", "1ms"]);
     writer.wait_stderr(": segment created");
-    let fast = sandbox.reader(&[
-        "--key-file",
-        KEY_FILE,
-        "--interval",
-        "0",
-        "--format",
-        "json",
-    ]);
+    let fast = json_reader(&sandbox, "0");
     let slow = sandbox.reader(&["--key-file", KEY_FILE, "--interval", "50ms"]);
     fast.wait_lines(1);
     slow.wait_lines(1);
@@ -203,14 +201,7 @@ fn readers_killed_at_random_moments_do_not_disturb_the_writer() {
     writer.wait_stderr(": segment created");
     let delays = noise(30, 0xdead);
     for (round, delay) in delays.iter().enumerate() {
-        let reader = sandbox.reader(&[
-            "--key-file",
-            KEY_FILE,
-            "--interval",
-            "0",
-            "--format",
-            "json",
-        ]);
+        let reader = json_reader(&sandbox, "0");
         reader.wait_lines(1);
         // A random moment in the next 0..25 ms of the reader's busy loop.
         std::thread::sleep(Duration::from_micros(u64::from(*delay) * 100));
@@ -241,14 +232,7 @@ fn a_segment_removed_from_outside_is_noticed_and_replaced() {
     let sandbox = Sandbox::new();
     let writer = sandbox.writer(&["--key-file", KEY_FILE, "--interval", "20ms"]);
     let mut shmid = startup_shmid(&writer.wait_stderr(": segment created"));
-    let reader = sandbox.reader(&[
-        "--key-file",
-        KEY_FILE,
-        "--interval",
-        "20ms",
-        "--format",
-        "json",
-    ]);
+    let reader = json_reader(&sandbox, "20ms");
     wait_reading(&reader, 0, |r| r.shmid == shmid);
 
     for round in 0..2 {
