@@ -1,5 +1,6 @@
 //! Byte-level compatibility with the C originals, both ways.
 
+use shm_tests::plant::JsonReading;
 use shm_tests::{c_program, Sandbox};
 
 fn unix_now() -> i64 {
@@ -111,15 +112,12 @@ fn our_reader_follows_a_restarted_c_writer_to_its_new_key() {
     let sandbox = Sandbox::new();
     let mut first = shm_tests::Proc::spawn(&mut sandbox.command(c_program("shm_write")));
     let reader = sandbox.reader(&["--interval", "200ms", "--format", "json"]);
-    let shmid_of = |line: &str| -> i32 {
-        let rest = line.split(r#""shmid":"#).nth(1).unwrap();
-        rest.split([',', '}']).next().unwrap().parse().unwrap()
-    };
+    let shmid_of = |line: &str| JsonReading::parse(line).map(|r| r.shmid);
     let old = shmid_of(&reader.wait_stdout(|l| l.contains("c-text")));
     first.signal(nix::sys::signal::Signal::SIGKILL);
     first.exit();
     let _second = shm_tests::Proc::spawn(&mut sandbox.command(c_program("shm_write")));
-    reader.wait_stdout(|l| shmid_of(l) != old);
+    reader.wait_stdout(|l| shmid_of(l).is_some_and(|id| Some(id) != old));
     assert_eq!(
         sandbox.segments().len(),
         2,

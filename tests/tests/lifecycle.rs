@@ -3,18 +3,13 @@
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use shm_tests::plant::JsonReading;
 use shm_tests::{poll_until, Proc, Sandbox, DEADLINE};
-
-/// The `writer_pid` of a JSON reading line.
-fn writer_pid(line: &str) -> Option<u32> {
-    let rest = line.split(r#""writer_pid":"#).nth(1)?;
-    rest.split([',', '}']).next()?.parse().ok()
-}
 
 /// Wait until a JSON `reader` prints a reading published by `writer`.
 fn wait_reading_from(reader: &Proc, writer: &Proc) {
-    let pid = writer.pid();
-    reader.wait_stdout(|l| writer_pid(l) == Some(pid));
+    let pid = Some(writer.pid());
+    reader.wait_stdout(|l| JsonReading::parse(l).is_some_and(|r| r.writer_pid == pid));
 }
 
 /// A writer and a JSON reader, both at 100 ms, the reader already reading it.
@@ -155,11 +150,9 @@ fn torn_reads_never_happen() {
         let mut last: Option<(u64, i64, u32)> = None;
         let mut distinct = 0;
         for line in reader.stdout() {
-            let field = |name: &str| -> i64 {
-                let rest = line.split(&format!("\"{name}\":")).nth(1).unwrap();
-                rest.split([',', '}']).next().unwrap().parse().unwrap()
-            };
-            let record = (field("seq") as u64, field("secs"), field("nanos") as u32);
+            let r = JsonReading::parse(&line).unwrap_or_else(|| panic!("not a reading: {line}"));
+            let seq = r.seq.unwrap_or_else(|| panic!("no header record: {line}"));
+            let record = (seq, r.secs, r.nanos);
             assert!(record.2 < 1_000_000_000, "{line}");
             if let Some(prev) = last {
                 assert!(
