@@ -194,8 +194,6 @@ fn run(args: &Args) -> Result<Exit, Failure> {
             reporter.report(&kind, &message);
         } else {
             waiting_since = None;
-        }
-        if healthy {
             backoff = BUSY_BACKOFF;
         }
         let pause = match (healthy, args.interval) {
