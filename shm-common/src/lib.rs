@@ -1,19 +1,22 @@
 //! Shared memory between processes and containers, compatible with the
-//! classic `shm_write` / `shm_read` C examples: the key file and `ftok`, the
-//! segment handle, the record layout with its seqlock, and the diagnostics
-//! that explain why two processes do not meet.
+//! classic `shm_write` / `shm_read` C examples.
 //!
-//! All `unsafe` code lives in the private `sys` module.
+//! Layers, each calling only the ones above it in this list
+//! (docs/architecture.md has the map):
+//! - [`transport`]: system calls, segments with read-only and writable
+//!   views, key files and `ftok`, the beacon, the kernel's segment table and
+//!   the namespace probe. All `unsafe` code lives in its private `sys` module.
+//! - [`protocol`]: what a segment holds, behind one common header with a
+//!   kind field: the time record ([`protocol::latest`]).
+//! - [`session`]: claiming a key as a writer (lock, create or adopt,
+//!   ownership, removal) and finding a key's segment as a reader.
+//! - [`cli`] (feature `cli`): the flags both binaries share, every
+//!   user-facing sentence, and the exit statuses.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
-pub mod beacon;
+#[cfg(feature = "cli")]
 pub mod cli;
-pub mod diagnose;
-pub mod exit;
-pub mod follow;
-pub mod key;
-pub mod layout;
-pub mod record;
-pub mod segment;
-pub mod signals;
-mod sys;
-pub mod writer;
+pub mod protocol;
+pub mod session;
+pub mod transport;

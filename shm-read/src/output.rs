@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat};
-use shm_common::record::Reading;
-use shm_common::segment::SegmentInfo;
+use shm_common::protocol::latest::record::Reading;
+use shm_common::transport::segment::SegmentInfo;
 
 /// How each reading is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -58,7 +58,7 @@ fn rfc3339(reading: &Reading) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shm_common::key::Key;
+    use shm_common::transport::key::Key;
 
     fn segment() -> SegmentInfo {
         SegmentInfo {

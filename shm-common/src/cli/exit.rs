@@ -1,7 +1,13 @@
 //! Exit statuses, shared by both tools so that scripts and healthchecks can
-//! rely on one meaning per number.
+//! rely on one meaning per number, and the one place that maps errors to them.
+
+use crate::session::claim::ClaimError;
+use crate::session::find::FindError;
+use crate::transport::key::KeyFileError;
+use crate::transport::segment::{CreateError, OpenError};
 
 /// Why a tool exits.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Finished as asked: `--count` reached, `--once` read a live writer, or
@@ -65,6 +71,44 @@ impl Exit {
             text += &format!("  {}  {}\n", exit.code(), exit.meaning());
         }
         text
+    }
+
+    /// The status for a key-file error.
+    pub fn of_key_file(e: &KeyFileError) -> Exit {
+        match e {
+            KeyFileError::Locked { .. } => Exit::Conflict,
+            KeyFileError::Io { .. } => Exit::Failure,
+            _ => Exit::Usage,
+        }
+    }
+
+    /// The status for a segment that cannot be opened.
+    pub fn of_open(e: &OpenError) -> Exit {
+        match e {
+            OpenError::PermissionDenied { .. } => Exit::Permission,
+            _ => Exit::Failure,
+        }
+    }
+
+    /// The status for a key a writer cannot claim.
+    pub fn of_claim(e: &ClaimError) -> Exit {
+        match e {
+            ClaimError::KeyFile(e) => Exit::of_key_file(e),
+            ClaimError::Open(e) | ClaimError::Create(CreateError::Open(e)) => Exit::of_open(e),
+            ClaimError::Create(CreateError::Create { .. }) => Exit::Failure,
+            ClaimError::SizeMismatch { .. }
+            | ClaimError::ForeignOwner { .. }
+            | ClaimError::Busy { .. }
+            | ClaimError::Refused { .. } => Exit::Conflict,
+        }
+    }
+
+    /// The status for a reader that cannot go on.
+    pub fn of_find(e: &FindError) -> Exit {
+        match e {
+            FindError::KeyFile(e) => Exit::of_key_file(e),
+            FindError::Segment(e) => Exit::of_open(e),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::key::{DEFAULT_KEY_FILE, DEFAULT_PROJ_ID};
+use crate::transport::key::{DEFAULT_KEY_FILE, DEFAULT_PROJ_ID};
 
 /// Which key the tools meet on: `ftok(key_file, proj_id)`.
 #[derive(Debug, Clone, clap::Args)]
@@ -24,7 +24,7 @@ pub struct KeyArgs {
 ///
 /// ```
 /// use std::time::Duration;
-/// use shm_common::cli::parse_duration;
+/// use shm_common::cli::flags::parse_duration;
 /// assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
 /// assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
 /// assert!(parse_duration("10").is_err());

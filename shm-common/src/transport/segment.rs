@@ -1,37 +1,44 @@
 //! A System V shared-memory segment, attached for as long as the handle
-//! lives. Whether the handle removes the segment is decided when it is made:
+//! lives, with a load-only view for readers and a writable one for owners. Whether the handle removes the segment is decided when it is made:
 //! a writer owns the segment it creates or adopts and removes it when
 //! dropped; a reader's handle only ever detaches.
-
-use std::sync::atomic::AtomicU64;
 
 use nix::errno::Errno;
 use nix::libc;
 
-use crate::diagnose::SysvShmEntry;
-use crate::key::Key;
-use crate::sys::{self, Mapping};
+use super::key::Key;
+use super::sys::{self, Mapping};
+use super::table::TableEntry;
+use super::view::{ReadView, WriteView};
 
 /// The kernel's facts about a segment (`IPC_STAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentInfo {
+    /// The segment id (`shmid`).
     pub id: i32,
+    /// Its key.
     pub key: Key,
+    /// Size in bytes.
     pub size: usize,
     /// Permission bits (`0o600` ...).
     pub mode: u16,
+    /// Owner's uid.
     pub uid: u32,
+    /// Owner's gid.
     pub gid: u32,
     /// Creator's uid.
     pub cuid: u32,
     /// Processes attached.
     pub nattch: u64,
-    /// Creator's and last attacher's pid, as seen from this pid namespace (0 when invisible).
+    /// Creator's pid, as seen from this pid namespace (0 when invisible).
     pub cpid: i32,
+    /// Last attacher's or detacher's pid, as seen from this pid namespace.
     pub lpid: i32,
-    /// Unix seconds of the last attach, detach and change.
+    /// Unix seconds of the last attach.
     pub atime: i64,
+    /// Unix seconds of the last detach.
     pub dtime: i64,
+    /// Unix seconds of the last change.
     pub ctime: i64,
     /// `IPC_RMID` was asked: the segment goes away with its last attachment.
     pub removed: bool,
@@ -64,77 +71,52 @@ impl SegmentInfo {
 /// Why an existing segment cannot be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// No segment has the key (or it vanished between lookup and attach).
     #[error("no shared-memory segment has key {key} in this IPC namespace")]
-    NotFound { key: Key },
-    #[error("permission denied on segment {key}{}; this process runs as uid {euid}: run it as the owner, or start the writer with --mode 0644 (anyone may read; readers attach read-only), --mode 0640 (the owner's group may read) or --mode 0666 (anyone may also write)", owner_text(.owner))]
-    PermissionDenied {
+    NotFound {
+        /// The key looked up.
         key: Key,
-        owner: Option<SysvShmEntry>,
+    },
+    /// The segment's mode does not let this user attach.
+    #[error("permission denied on segment {key} (uid {euid})")]
+    PermissionDenied {
+        /// The segment's key.
+        key: Key,
+        /// The segment's row in the kernel's table (owner and mode), if visible.
+        owner: Option<TableEntry>,
+        /// This process's effective uid.
         euid: u32,
     },
+    /// Any other failure of a system call.
     #[error("segment {key}: {op} failed: {source}")]
     Sys {
+        /// The segment's key.
         key: Key,
+        /// The call that failed.
         op: &'static str,
+        /// Its errno.
         source: Errno,
     },
 }
 
-fn owner_text(owner: &Option<SysvShmEntry>) -> String {
-    owner
-        .map(|e| {
-            format!(
-                " (shmid {}, owner uid {}, mode {:04o})",
-                e.shmid, e.uid, e.mode
-            )
-        })
-        .unwrap_or_default()
-}
-
-/// Why a writer cannot create its segment.
+/// Why a segment cannot be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
-    #[error("segment {key} (shmid {id}) already exists with {size} bytes, not the {wanted} asked; remove it with `ipcrm -M {key}` or pass --size {size}")]
-    SizeMismatch {
-        key: Key,
-        id: i32,
-        size: usize,
-        wanted: usize,
-    },
-    #[error("segment {key} (shmid {id}) belongs to uid {owner}, not to this writer (uid {euid}); refusing to write into it: its owner or root can remove it with `ipcrm -M {key}`, or pick another --key-file / --proj-id")]
-    ForeignOwner {
-        key: Key,
-        id: i32,
-        owner: u32,
-        euid: u32,
-    },
-    #[error("segment {key} (shmid {id}) is updated by another live writer; stop that writer first, or pick another --key-file / --proj-id")]
-    Busy { key: Key, id: i32 },
-    #[error("segment {key} (shmid {id}) holds something other than a time ({reason}); refusing to overwrite it: if it is stale, remove it with `ipcrm -M {key}`, or pick another --key-file / --proj-id")]
-    UnknownContent {
-        key: Key,
-        id: i32,
-        reason: crate::record::ReadError,
-    },
-    #[error(transparent)]
-    Open(#[from] OpenError),
-    #[error("segment {key}: cannot create {size} bytes with mode {mode:04o}: {source}{}", create_hint(*.source))]
+    /// `shmget(IPC_CREAT)` failed.
+    #[error("segment {key}: cannot create {size} bytes with mode {mode:04o}: {source}")]
     Create {
+        /// The key.
         key: Key,
+        /// The size asked.
         size: usize,
+        /// The mode asked.
         mode: u16,
+        /// The errno of `shmget`.
         source: Errno,
     },
-}
-
-fn create_hint(errno: Errno) -> &'static str {
-    match errno {
-        Errno::EINVAL => " (the size is outside the kernel's shmmin..shmmax: see /proc/sys/kernel/shmmax)",
-        Errno::ENOSPC | Errno::ENOMEM => {
-            " (the kernel's shmall/shmmni limits are reached: see `ipcs -l`, remove stale segments with ipcrm)"
-        }
-        _ => "",
-    }
+    /// Created, but attaching it failed (it was removed again).
+    #[error(transparent)]
+    Open(#[from] OpenError),
 }
 
 /// An attached segment.
@@ -155,6 +137,12 @@ impl Segment {
     pub fn open_read_only(key: Key) -> Result<Self, OpenError> {
         let id = Self::find(key)?;
         Self::attach(key, id, true)
+    }
+
+    /// Attach the existing segment for `key` writable (its owner's side).
+    pub fn open_writable(key: Key) -> Result<Self, OpenError> {
+        let id = Self::find(key)?;
+        Self::attach(key, id, false)
     }
 
     /// Attach segment `id` (found for `key`). The handle does not own it
@@ -235,9 +223,15 @@ impl Segment {
         self.stat().map_or(true, |info| info.removed)
     }
 
-    /// The attached memory as 8-byte atomic words.
-    pub fn words(&self) -> &[AtomicU64] {
-        self.mapping.words()
+    /// Load-only access to the attached memory.
+    pub fn view(&self) -> ReadView<'_> {
+        ReadView::new(self.mapping.words())
+    }
+
+    /// Load and store access, when attached writable (`None` for a
+    /// read-only attachment).
+    pub fn write_view(&self) -> Option<WriteView<'_>> {
+        (!self.mapping.read_only()).then(|| WriteView::new(self.mapping.words()))
     }
 }
 
@@ -250,12 +244,17 @@ impl Drop for Segment {
     }
 }
 
+/// Classify a failure. A segment removed between `shmget` and
+/// `IPC_STAT`/`shmat` (a writer restarting, `ipcrm`) fails with `EINVAL` or
+/// `EIDRM`: that is "not there", like `ENOENT` from `shmget`.
 fn open_error(key: Key, op: &'static str, source: Errno) -> OpenError {
     match source {
-        Errno::ENOENT | Errno::EIDRM if op == "shmget" => OpenError::NotFound { key },
+        Errno::ENOENT | Errno::EIDRM | Errno::EINVAL if op != "shmctl(IPC_RMID)" => {
+            OpenError::NotFound { key }
+        }
         Errno::EACCES | Errno::EPERM => OpenError::PermissionDenied {
             key,
-            owner: SysvShmEntry::find(key),
+            owner: TableEntry::find(key),
             euid: nix::unistd::geteuid().as_raw(),
         },
         source => OpenError::Sys { key, op, source },

@@ -1,12 +1,15 @@
-//! The System V shared-memory calls: the only module with `unsafe` code.
+//! The System V shared-memory and futex calls: the only module with
+//! `unsafe` code.
 //!
 //! Everything above this module works with [`Mapping::words`], a slice of
 //! [`AtomicU64`] over the attached segment, so that memory which another
 //! process writes concurrently is only ever touched through atomic loads and
 //! stores (plain or volatile accesses to it would be a data race).
+#![allow(unsafe_code)]
 
 use std::ptr::NonNull;
 use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::libc;
@@ -58,6 +61,49 @@ pub fn ftok(path: &std::ffi::CStr, proj_id: u8) -> Result<libc::key_t, Errno> {
     Errno::result(key)
 }
 
+/// `futex(FUTEX_WAIT)` on the low 32 bits of `word`, shared between
+/// processes (no `FUTEX_PRIVATE_FLAG`): sleep while they equal `expected`,
+/// at most `timeout`. Returns at once when they differ (`EAGAIN`), and may
+/// return early (`EINTR`, spurious wake-ups): callers re-check their condition.
+/// Works on read-only attachments: the kernel only reads the word.
+pub fn futex_wait(word: &AtomicU64, expected: u32, timeout: Duration) -> Result<(), Errno> {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+    };
+    // SAFETY: the address is that of a live, 8-byte aligned word in this
+    // process (little-endian: its first 4 bytes are the low half); the
+    // kernel only reads those 4 bytes and `ts`, which outlives the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            std::ptr::from_ref(word).cast::<u32>(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts as *const libc::timespec,
+        )
+    };
+    match Errno::result(rc) {
+        Ok(_) | Err(Errno::EAGAIN | Errno::EINTR | Errno::ETIMEDOUT) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `futex(FUTEX_WAKE)` of every process asleep on the low half of `word`.
+pub fn futex_wake(word: &AtomicU64) -> Result<(), Errno> {
+    // SAFETY: as in `futex_wait`; FUTEX_WAKE reads no user memory besides
+    // resolving the address to its shared-memory key.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            std::ptr::from_ref(word).cast::<u32>(),
+            libc::FUTEX_WAKE,
+            i32::MAX,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
 /// An attachment of a segment into this process (`shmat`), detached on drop.
 ///
 /// Safety contract: the mapping stays valid until `shmdt`, even when the
@@ -69,6 +115,7 @@ pub fn ftok(path: &std::ffi::CStr, proj_id: u8) -> Result<libc::key_t, Errno> {
 pub struct Mapping {
     base: NonNull<AtomicU64>,
     words: usize,
+    read_only: bool,
 }
 
 // SAFETY: the mapping is process-wide memory reachable only through atomics;
@@ -95,10 +142,18 @@ impl Mapping {
         Ok(Self {
             base,
             words: size / std::mem::size_of::<AtomicU64>(),
+            read_only,
         })
     }
 
+    /// Whether the attachment is `SHM_RDONLY` (only loads are allowed).
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The segment as 8-byte words (a trailing partial word is left out).
+    /// Only [`super::view`] may hand these out: on a read-only mapping it
+    /// wraps them in a type that cannot store.
     pub fn words(&self) -> &[AtomicU64] {
         // SAFETY: `base` is page-aligned (so aligned for AtomicU64), points at
         // `words * 8` attached bytes that stay mapped until `drop` detaches

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use nix::libc;
 
-use crate::beacon::Beacon;
+use super::beacon::Beacon;
 
 /// The key file both originals use.
 pub const DEFAULT_KEY_FILE: &str = "/dev/shm/shm_file";
@@ -52,34 +52,66 @@ impl fmt::Display for Key {
 /// Why a key file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
-    #[error("key file {path} does not exist; start shm_write (it creates the file), or pass the writer's --key-file")]
-    Missing { path: PathBuf },
-    #[error(
-        "directory {dir} of key file {path} does not exist; create it or pass another --key-file"
-    )]
-    MissingDirectory { path: PathBuf, dir: PathBuf },
-    #[error("key file {path} is a symbolic link; refusing to follow it (remove it, or pass the real path with --key-file)")]
-    Symlink { path: PathBuf },
-    #[error(
-        "key file {path} is a {kind}, not a regular file; remove it or pass another --key-file"
-    )]
-    NotRegular { path: PathBuf, kind: &'static str },
-    #[error("key file {path} belongs to uid {owner}, not to this user (uid {euid}); refusing to use a file planted by someone else (remove it, or run as uid {owner})")]
-    ForeignOwner {
+    /// No file at the path.
+    #[error("key file {path} does not exist")]
+    Missing {
+        /// The key file's path.
         path: PathBuf,
+    },
+    /// The directory that should hold it is missing.
+    #[error("directory {dir} of key file {path} does not exist")]
+    MissingDirectory {
+        /// The key file's path.
+        path: PathBuf,
+        /// Its missing directory.
+        dir: PathBuf,
+    },
+    /// A symbolic link, which is never followed.
+    #[error("key file {path} is a symbolic link")]
+    Symlink {
+        /// The key file's path.
+        path: PathBuf,
+    },
+    /// Not a regular file.
+    #[error("key file {path} is a {kind}, not a regular file")]
+    NotRegular {
+        /// The key file's path.
+        path: PathBuf,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// Owned by another user (a writer only uses its own key files).
+    #[error("key file {path} belongs to uid {owner}, not to uid {euid}")]
+    ForeignOwner {
+        /// The key file's path.
+        path: PathBuf,
+        /// Its owner.
         owner: u32,
+        /// This process's effective uid.
         euid: u32,
     },
-    #[error("another shm_write{} already publishes through key file {path}; stop it first, or give this writer another --key-file", pid_suffix(*.pid))]
-    Locked { path: PathBuf, pid: Option<u32> },
-    #[error("permission denied on key file {path}; run as its owner or pass another --key-file")]
-    PermissionDenied { path: PathBuf },
+    /// Another writer holds the lock.
+    #[error("key file {path} is locked by another writer")]
+    Locked {
+        /// The key file's path.
+        path: PathBuf,
+        /// The pid its beacon names, if any.
+        pid: Option<u32>,
+    },
+    /// The file cannot be opened by this user.
+    #[error("permission denied on key file {path}")]
+    PermissionDenied {
+        /// The key file's path.
+        path: PathBuf,
+    },
+    /// Any other I/O failure.
     #[error("key file {path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
-}
-
-fn pid_suffix(pid: Option<u32>) -> String {
-    pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    Io {
+        /// The key file's path.
+        path: PathBuf,
+        /// The failure.
+        source: io::Error,
+    },
 }
 
 /// An open key file and the key derived from it.
@@ -279,7 +311,7 @@ mod tests {
             let ours = Key::from_file_ids(meta.dev(), meta.ino(), proj);
             assert_eq!(
                 ours.0,
-                crate::sys::ftok(&c_path, proj).unwrap(),
+                crate::transport::sys::ftok(&c_path, proj).unwrap(),
                 "proj {proj}"
             );
         }

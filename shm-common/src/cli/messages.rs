@@ -1,0 +1,270 @@
+//! Every sentence the tools say to a person: errors with the fix that
+//! works, the namespace diagnosis, the writer's start-up line. The library
+//! below returns data; this module turns it into words, in one place.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::protocol::adopt::Previous;
+use crate::session::claim::{Claim, ClaimError, Origin, StopError};
+use crate::session::find::{Absence, Absent, FindError};
+use crate::transport::key::{Key, KeyFileError};
+use crate::transport::segment::{CreateError, OpenError, SegmentInfo};
+use crate::transport::table::TableEntry;
+
+use nix::errno::Errno;
+
+/// How to put reader and writer in one IPC namespace.
+pub const JOIN_FIX: &str = "run both in one IPC namespace: `docker run --ipc container:<writer> ...` with the writer started `--ipc shareable`, Compose `ipc: \"service:<writer>\"`, both containers in one Kubernetes pod, or `--ipc host` for both";
+
+/// What a writer does when one side of a key is already taken, for messages.
+const OTHER_KEY: &str = "pick another --key-file / --proj-id";
+
+/// A key-file error, with its fix.
+pub fn key_file(e: &KeyFileError) -> String {
+    match e {
+        KeyFileError::Missing { path } => format!(
+            "key file {} does not exist; start shm_write (it creates the file), or pass the writer's --key-file",
+            path.display()
+        ),
+        KeyFileError::MissingDirectory { path, dir } => format!(
+            "directory {} of key file {} does not exist; create it or pass another --key-file",
+            dir.display(),
+            path.display()
+        ),
+        KeyFileError::Symlink { path } => format!(
+            "key file {} is a symbolic link; refusing to follow it (remove it, or pass the real path with --key-file)",
+            path.display()
+        ),
+        KeyFileError::NotRegular { path, kind } => format!(
+            "key file {} is a {kind}, not a regular file; remove it or pass another --key-file",
+            path.display()
+        ),
+        KeyFileError::ForeignOwner { path, owner, euid } => format!(
+            "key file {} belongs to uid {owner}, not to this user (uid {euid}); refusing to use a file planted by someone else (remove it, or run as uid {owner})",
+            path.display()
+        ),
+        KeyFileError::Locked { path, pid } => format!(
+            "another shm_write{} already publishes through key file {}; stop it first, or give this writer another --key-file",
+            pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+            path.display()
+        ),
+        KeyFileError::PermissionDenied { path } => format!(
+            "permission denied on key file {}; run as its owner or pass another --key-file",
+            path.display()
+        ),
+        KeyFileError::Io { path, source } => format!("key file {}: {source}", path.display()),
+    }
+}
+
+/// An error opening an existing segment, with its fix.
+pub fn open(e: &OpenError) -> String {
+    match e {
+        OpenError::PermissionDenied { key, owner, euid } => format!(
+            "permission denied on segment {key}{}; this process runs as uid {euid}: run it as the owner, or start the writer with --mode 0644 (anyone may read; readers attach read-only), --mode 0640 (the owner's group may read) or --mode 0666 (anyone may also write)",
+            owner.map(owner_text).unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn owner_text(e: TableEntry) -> String {
+    format!(
+        " (shmid {}, owner uid {}, mode {:04o})",
+        e.shmid, e.uid, e.mode
+    )
+}
+
+/// Why a writer could not claim its key, with the fix.
+pub fn claim(e: &ClaimError, min_size: usize) -> String {
+    match e {
+        ClaimError::KeyFile(e) => key_file(e),
+        ClaimError::Open(e) => open(e),
+        ClaimError::Create(CreateError::Open(e)) => open(e),
+        ClaimError::Create(CreateError::Create {
+            key,
+            size,
+            mode,
+            source,
+        }) => format!(
+            "segment {key}: cannot create {size} bytes with mode {mode:04o}: {source}{}",
+            create_hint(*source)
+        ),
+        ClaimError::SizeMismatch {
+            key,
+            id,
+            size,
+            wanted,
+        } => {
+            let resize = if *size >= min_size {
+                format!(" or pass --size {size}")
+            } else {
+                String::new()
+            };
+            format!("segment {key} (shmid {id}) already exists with {size} bytes, not the {wanted} asked; remove it with `ipcrm -M {key}`{resize}")
+        }
+        ClaimError::ForeignOwner {
+            key,
+            id,
+            owner,
+            euid,
+        } => format!(
+            "segment {key} (shmid {id}) belongs to uid {owner}, not to this writer (uid {euid}); refusing to write into it: its owner or root can remove it with `ipcrm -M {key}`, or {OTHER_KEY}"
+        ),
+        ClaimError::Busy { key, id } => format!(
+            "segment {key} (shmid {id}) is updated by another live writer; stop that writer first, or {OTHER_KEY}"
+        ),
+        ClaimError::Refused { key, id, reason } => format!(
+            "segment {key} (shmid {id}) holds something this writer must not overwrite ({reason}); if it is stale, remove it with `ipcrm -M {key}`, or {OTHER_KEY}"
+        ),
+    }
+}
+
+fn create_hint(errno: Errno) -> &'static str {
+    match errno {
+        Errno::EINVAL => " (the size is outside the kernel's shmmin..shmmax: see /proc/sys/kernel/shmmax)",
+        Errno::ENOSPC => " (the kernel's shmmni limit on the number of segments is reached: see `ipcs -l`, remove stale segments with ipcrm)",
+        Errno::ENOMEM => " (not enough memory for a segment of this size, or the kernel's shmall limit is reached: ask for a smaller --size, or see `ipcs -l`)",
+        _ => "",
+    }
+}
+
+/// Why the writer could not clean up.
+pub fn stop(e: &StopError) -> String {
+    match e {
+        StopError::Segment(e) => format!("cannot remove the segment: {}", open(e)),
+        StopError::Beacon(e) => format!(
+            "segment removed, but the beacon could not be updated: {}",
+            key_file(e)
+        ),
+    }
+}
+
+/// Why a reader cannot go on finding its segment.
+pub fn find(e: &FindError) -> String {
+    match e {
+        FindError::KeyFile(e) => key_file(e),
+        FindError::Segment(e) => open(e),
+    }
+}
+
+/// The writer's start-up line: everything needed to match the segment in `ipcs -m`.
+pub fn startup(tool: &str, claim: &Claim) -> String {
+    let info = claim.segment().info();
+    format!(
+        "{tool}: key {} shmid {} size {} mode {:04o} key-file {} ipc-ns {} pid {}: segment {}",
+        claim.key(),
+        info.id,
+        info.size,
+        info.mode,
+        claim.options().key_file.display(),
+        claim.beacon().ipc_ns,
+        std::process::id(),
+        origin(claim.origin())
+    )
+}
+
+fn origin(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Created => "created",
+        Origin::Adopted(Previous::Ours) => {
+            "reused (left by a shm_write that did not stop cleanly)"
+        }
+        Origin::Adopted(Previous::C) => "reused (left by a C writer that no longer updates it)",
+        Origin::Adopted(Previous::Empty) => "reused (it was empty)",
+    }
+}
+
+/// The writer noticed its segment was removed from outside.
+pub fn removed_from_outside(tool: &str, key: Key, id: i32) -> String {
+    format!("{tool}: segment {key} (shmid {id}) was removed from outside (ipcrm?): creating a new one")
+}
+
+/// The namespace diagnosis of a reader that finds no segment.
+pub fn absent(a: &Absent) -> String {
+    let key_text = a
+        .key
+        .map_or_else(|| "the writer's key".to_owned(), |k| format!("key {k}"));
+    let (here, key_file) = (a.own_ns, a.key_file.display());
+    let mut text = match &a.why {
+        Absence::NoKeyFile => format!(
+            "key file {key_file} does not exist in this reader's /dev/shm (IPC namespace {here}): either no writer has started yet, or it runs in another container or IPC namespace with its own /dev/shm; {JOIN_FIX}"
+        ),
+        Absence::NoBeacon => format!(
+            "no segment with {key_text} in this IPC namespace ({here}), though key file {key_file} exists (without a shm_write beacon): the writer has not created its segment yet, or it runs in another IPC namespace that shares this /dev/shm; {JOIN_FIX}"
+        ),
+        Absence::OtherNamespace(beacon) => format!(
+            "no segment with {key_text} in this IPC namespace ({here}): key file {key_file} says writer pid {} publishes to {} in IPC namespace {}, which is not this reader's; the /dev/shm is shared but the IPC namespace is not; {JOIN_FIX}",
+            beacon.pid, beacon.key, beacon.ipc_ns
+        ),
+        Absence::WriterStopped(beacon) => format!(
+            "no segment with {key_text}: writer pid {} (IPC namespace {}) stopped cleanly; waiting for a new writer",
+            beacon.pid, beacon.ipc_ns
+        ),
+        Absence::WriterGone(beacon) => format!(
+            "no segment with {key_text}: writer pid {} in this IPC namespace ({here}) left no segment (killed, or the segment was removed with ipcrm); waiting for a new writer",
+            beacon.pid
+        ),
+    };
+    if matches!(a.why, Absence::OtherNamespace(_) | Absence::WriterGone(_)) {
+        let _ = write!(text, "; {}", restart_hint());
+    }
+    text
+}
+
+/// A reader joined to a container's IPC namespace keeps that namespace
+/// when the container restarts, and the restarted writer is in a new one.
+fn restart_hint() -> &'static str {
+    "if the writer's container was restarted, it now has a new IPC namespace this reader cannot join: restart the reader too (`docker run --restart on-failure` with `shm_read --timeout` does it), or join both to a long-lived sandbox container"
+}
+
+/// A reader's segment has not changed for longer than its writer promised.
+pub fn stale(segment: &SegmentInfo, age: Duration) -> String {
+    format!(
+        "segment {} (shmid {}): no update for {:.1}s, {} process(es) attached: the writer was killed, frozen or is gone; waiting for it to resume or for a new writer",
+        segment.key,
+        segment.id,
+        age.as_secs_f64(),
+        segment.nattch
+    )
+}
+
+/// A reader's segment holds a time ahead of the reader's clock.
+pub fn future(segment: &SegmentInfo, ahead: Duration) -> String {
+    format!(
+        "segment {} (shmid {}): the time it holds is {:.1}s ahead of this clock, which no live writer publishes (a forged or torn text, or a clock set back); waiting for a plausible time",
+        segment.key,
+        segment.id,
+        ahead.as_secs_f64()
+    )
+}
+
+/// The writer said it stopped.
+pub fn writer_stopped(pid: u32, segment: &SegmentInfo) -> String {
+    format!(
+        "writer pid {pid} of segment {} (shmid {}) stopped cleanly; waiting for a new writer",
+        segment.key, segment.id
+    )
+}
+
+/// The segment holds nothing this reader can read.
+pub fn unreadable(segment: &SegmentInfo, error: &dyn std::fmt::Display) -> String {
+    format!("segment {} (shmid {}): {error}", segment.key, segment.id)
+}
+
+/// A reader that reported a problem reads again.
+pub fn resumed(segment: &SegmentInfo) -> String {
+    format!(
+        "shm_read: reading segment {} (shmid {}) from a live writer",
+        segment.key, segment.id
+    )
+}
+
+/// A reader gives up waiting; `message` is the last condition seen.
+pub fn gave_up(limit: Duration, message: &str) -> String {
+    if limit.is_zero() {
+        format!("no live writer: {message}")
+    } else {
+        format!("timed out after {limit:?} waiting for a live writer: {message}")
+    }
+}

@@ -1,0 +1,171 @@
+//! The common header every segment of ours carries after the C text area:
+//!
+//! | byte | word | field |
+//! |---|---|---|
+//! | 128 | 16 | magic `"SHMTIME\0"` |
+//! | 136 | 17 | layout version |
+//! | 144 | 18 | kind (version 2 on; zero in version 1) |
+//!
+//! Version 1 is the time record as it was before kinds existed: its word 18
+//! is zero, which is [`Kind::Time`], so time segments keep their bytes. Every
+//! other kind is written with version 2, so that a `shm_read` that predates
+//! kinds refuses it ("layout version 2, newer than the 1 this shm_read
+//! understands") instead of misreading it as a time.
+
+use thiserror::Error;
+
+use crate::transport::view::{ReadView, WriteView};
+
+/// `"SHMTIME\0"` read as a little-endian word.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"SHMTIME\0");
+/// The newest layout version this build reads and writes.
+pub const LAYOUT_VERSION: u64 = 2;
+/// Words of the common header (byte offset / 8).
+pub mod word {
+    /// Byte 128: [`super::MAGIC`].
+    pub const MAGIC: usize = 16;
+    /// Byte 136: the layout version.
+    pub const VERSION: usize = 17;
+    /// Byte 144: the [`super::Kind`].
+    pub const KIND: usize = 18;
+}
+/// Bytes up to the end of the common header's cache line.
+pub const HEADER_END: usize = 192;
+
+/// What a segment of ours holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The time record (the clock).
+    Time,
+}
+
+impl Kind {
+    fn code(self) -> u64 {
+        match self {
+            Kind::Time => 0,
+        }
+    }
+
+    fn from_code(code: u64) -> Option<Self> {
+        match code {
+            0 => Some(Kind::Time),
+            _ => None,
+        }
+    }
+
+    /// The layout version segments of this kind are written with.
+    pub fn version(self) -> u64 {
+        match self {
+            Kind::Time => 1,
+        }
+    }
+
+    /// What the kind is called in messages and listings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Time => "time record",
+        }
+    }
+}
+
+/// What the header says a segment holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// No header (magic zero): a C writer's segment, or an empty one.
+    Foreign,
+    /// One of ours.
+    Ours(Kind),
+}
+
+/// Why a header cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum HeaderError {
+    /// Smaller than the C text area plus the header.
+    #[error("the segment has {bytes} bytes, fewer than the {HEADER_END} of the C text and the header")]
+    TooSmall {
+        /// The segment's size.
+        bytes: usize,
+    },
+    /// Bytes 128..136 hold something else.
+    #[error("bytes 128..136 hold 0x{magic:016x}, neither shm_write's header nor the C writer's zeros: another program uses this segment")]
+    UnknownMagic {
+        /// The word found.
+        magic: u64,
+    },
+    /// Written by a newer build.
+    #[error("the segment has layout version {found}, newer than the {LAYOUT_VERSION} this build understands")]
+    FutureVersion {
+        /// The version found.
+        found: u64,
+    },
+    /// A kind this build does not know.
+    #[error("the segment holds kind {found}, which this build does not know")]
+    UnknownKind {
+        /// The kind code found.
+        found: u64,
+    },
+}
+
+/// Read the header. The magic is loaded with acquire: a writer stores it
+/// last, so everything it initialised before is visible after it.
+pub fn identify(view: ReadView<'_>) -> Result<Content, HeaderError> {
+    if view.bytes() < HEADER_END {
+        return Err(HeaderError::TooSmall {
+            bytes: view.bytes(),
+        });
+    }
+    match view.load_acquire(word::MAGIC) {
+        0 => Ok(Content::Foreign),
+        MAGIC => {
+            let found = view.load(word::VERSION);
+            match found {
+                1 => Ok(Content::Ours(Kind::Time)),
+                2 => {
+                    let code = view.load(word::KIND);
+                    Kind::from_code(code)
+                        .map(Content::Ours)
+                        .ok_or(HeaderError::UnknownKind { found: code })
+                }
+                _ => Err(HeaderError::FutureVersion { found }),
+            }
+        }
+        magic => Err(HeaderError::UnknownMagic { magic }),
+    }
+}
+
+/// Mark the segment as holding `kind`; call once its content is
+/// initialised (the magic goes last, with release).
+pub fn stamp(view: WriteView<'_>, kind: Kind) {
+    view.store(word::VERSION, kind.version());
+    if kind.version() > 1 {
+        view.store(word::KIND, kind.code());
+    }
+    view.store_release(word::MAGIC, MAGIC);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    #[test]
+    fn identifies_kinds_and_refuses_others() {
+        let words: Vec<AtomicU64> = (0..32).map(|_| AtomicU64::new(0)).collect();
+        let (r, w) = (ReadView::new(&words), WriteView::new(&words));
+        assert_eq!(identify(r), Ok(Content::Foreign));
+        stamp(w, Kind::Time);
+        assert_eq!(identify(r), Ok(Content::Ours(Kind::Time)));
+        assert_eq!(r.load(word::KIND), 0, "time segments keep version 1 bytes");
+        w.store(word::VERSION, 2);
+        w.store(word::KIND, 99);
+        assert_eq!(identify(r), Err(HeaderError::UnknownKind { found: 99 }));
+        w.store(word::VERSION, 3);
+        assert_eq!(identify(r), Err(HeaderError::FutureVersion { found: 3 }));
+        w.store(word::MAGIC, 5);
+        assert_eq!(identify(r), Err(HeaderError::UnknownMagic { magic: 5 }));
+        assert_eq!(
+            identify(ReadView::new(&words[..23])),
+            Err(HeaderError::TooSmall { bytes: 184 })
+        );
+    }
+}

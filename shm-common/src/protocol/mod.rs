@@ -1,0 +1,20 @@
+//! The protocols: what a segment of ours holds, each in a folder of its
+//! own, all behind one [`header`] whose kind field says which.
+//!
+//! - [`text`]: the C originals' text area, bytes `0..128` of every segment;
+//! - [`header`]: magic, layout version and kind, at byte 128;
+//! - [`seqlock`]: the single-writer, lock-free snapshot the record
+//!   protocols publish under;
+//! - [`latest`]: the time record (the classic clock).
+//!
+//! A new protocol gets a folder with its layout, its writer side and its
+//! reader side, a [`header::Kind`], and an adoption rule for the session
+//! layer (see docs/architecture.md).
+
+pub mod header;
+pub mod latest;
+pub mod seqlock;
+pub mod text;
+pub mod clock;
+pub mod notify;
+pub mod adopt;

@@ -1,0 +1,7 @@
+//! The session layer: who holds a key. [`claim`] is the writer's side
+//! (lock, create or adopt, beacon, removal), generic over protocols through
+//! an adoption rule; [`find`] is the reader's side (find, attach, follow,
+//! and the facts that explain an absence).
+
+pub mod claim;
+pub mod find;

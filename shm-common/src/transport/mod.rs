@@ -1,0 +1,20 @@
+//! The transport layer: System V segments, keys and the facts around them,
+//! knowing nothing of what a segment holds.
+//!
+//! - [`sys`] (private): every `unsafe` system call, futexes included;
+//! - [`segment`]: a segment handle that owns (removes) or only borrows the
+//!   segment, with a load-only [`view::ReadView`] and a writable
+//!   [`view::WriteView`];
+//! - [`key`] and [`beacon`]: the key file, `ftok`, and the writer's note in it;
+//! - [`table`] and [`namespace`]: the kernel's segment table and the IPC
+//!   namespace probe;
+//! - [`signals`]: stop signals as events, for sleeps that end on SIGTERM.
+
+pub mod beacon;
+pub mod key;
+pub mod namespace;
+pub mod segment;
+pub mod signals;
+mod sys;
+pub mod table;
+pub mod view;

@@ -1,0 +1,40 @@
+//! The namespace probe: which IPC namespace this process is in. Two
+//! processes share System V segments exactly when these are equal.
+
+use std::fmt;
+
+/// Inode of this process's IPC namespace, from `/proc/self/ns/ipc`
+/// (`ipc:[4026531839]`).
+pub fn ipc_namespace() -> std::io::Result<u64> {
+    let link = std::fs::read_link("/proc/self/ns/ipc")?;
+    parse_ns_link(&link.to_string_lossy()).ok_or_else(|| {
+        std::io::Error::other(format!("unexpected /proc/self/ns/ipc target {link:?}"))
+    })
+}
+
+fn parse_ns_link(link: &str) -> Option<u64> {
+    link.strip_prefix("ipc:[")?.strip_suffix(']')?.parse().ok()
+}
+
+/// An IPC namespace inode, shown as the kernel shows it (`ipc:[4026531839]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ns(pub u64);
+
+impl fmt::Display for Ns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ipc:[{}]", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_namespace_links() {
+        assert_eq!(parse_ns_link("ipc:[4026531839]"), Some(4026531839));
+        assert_eq!(parse_ns_link("net:[1]"), None);
+        assert!(ipc_namespace().unwrap() > 0);
+        assert_eq!(Ns(7).to_string(), "ipc:[7]");
+    }
+}

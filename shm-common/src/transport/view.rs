@@ -1,0 +1,156 @@
+//! Typed access to a segment's words: [`ReadView`] can only load,
+//! [`WriteView`] can also store, so code holding a reader's `SHM_RDONLY`
+//! attachment cannot compile a store that would fault.
+//!
+//! Loads are relaxed atomic loads (the only kind `std::sync::atomic`
+//! allows on read-only memory); acquire ordering comes from a separate
+//! fence, see [`ReadView::load_acquire`]. Word `i` is bytes `8*i..8*i+8`,
+//! little-endian; a futex sleeps on a word's low 32 bits.
+
+use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::time::Duration;
+
+use nix::errno::Errno;
+
+use super::sys;
+
+/// Load-only access to a segment's words.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadView<'a> {
+    words: &'a [AtomicU64],
+}
+
+impl<'a> ReadView<'a> {
+    /// A view of words in this process's own memory (tests, benchmarks,
+    /// fuzzing). Segments hand out views through `Segment::view`.
+    pub fn new(words: &'a [AtomicU64]) -> Self {
+        Self { words }
+    }
+
+    /// The words in `range` as a view of their own (word 0 is `range.start`).
+    ///
+    /// # Panics
+    /// If `range` is out of bounds.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        Self {
+            words: &self.words[range],
+        }
+    }
+
+    /// Number of whole 8-byte words.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Whether the view has no words at all.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Bytes covered by the view.
+    pub fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+
+    /// Relaxed load of word `i`.
+    ///
+    /// # Panics
+    /// If `i` is out of range: callers check the segment's size first.
+    #[inline]
+    pub fn load(&self, i: usize) -> u64 {
+        self.words[i].load(Ordering::Relaxed)
+    }
+
+    /// Load of word `i` that later loads cannot move before (a relaxed
+    /// load followed by an acquire fence).
+    #[inline]
+    pub fn load_acquire(&self, i: usize) -> u64 {
+        let value = self.load(i);
+        fence(Ordering::Acquire);
+        value
+    }
+
+    /// Fill `out` with the bytes from word `first` on (relaxed loads).
+    pub fn copy_bytes(&self, first: usize, out: &mut [u8]) {
+        for (chunk, w) in out.chunks_mut(8).zip(&self.words[first..]) {
+            let bytes = w.load(Ordering::Relaxed).to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+
+    /// Sleep while the low 32 bits of word `i` equal `expected`, at most
+    /// `timeout` (a shared futex; may return early, callers re-check).
+    pub fn wait(&self, i: usize, expected: u32, timeout: Duration) -> Result<(), Errno> {
+        sys::futex_wait(&self.words[i], expected, timeout)
+    }
+}
+
+/// Load and store access to a segment's words, for the segment's writer.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteView<'a> {
+    words: &'a [AtomicU64],
+}
+
+impl<'a> WriteView<'a> {
+    /// A writable view of words in this process's own memory (tests,
+    /// benchmarks). Segments hand out views through `Segment::write_view`.
+    pub fn new(words: &'a [AtomicU64]) -> Self {
+        Self { words }
+    }
+
+    /// The words in `range` as a view of their own (word 0 is `range.start`).
+    ///
+    /// # Panics
+    /// If `range` is out of bounds.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        Self {
+            words: &self.words[range],
+        }
+    }
+
+    /// The same words, load-only.
+    #[inline]
+    pub fn read(&self) -> ReadView<'a> {
+        ReadView { words: self.words }
+    }
+
+    /// Relaxed store of word `i`.
+    #[inline]
+    pub fn store(&self, i: usize, value: u64) {
+        self.words[i].store(value, Ordering::Relaxed);
+    }
+
+    /// Store of word `i` that earlier loads and stores cannot move after.
+    #[inline]
+    pub fn store_release(&self, i: usize, value: u64) {
+        self.words[i].store(value, Ordering::Release);
+    }
+
+    /// Atomically add `delta` (wrapping) to word `i`, sequentially
+    /// consistent; the previous value.
+    #[inline]
+    pub fn fetch_add(&self, i: usize, delta: u64) -> u64 {
+        self.words[i].fetch_add(delta, Ordering::SeqCst)
+    }
+
+    /// Atomically subtract `delta` (wrapping) from word `i`, sequentially
+    /// consistent; the previous value.
+    #[inline]
+    pub fn fetch_sub(&self, i: usize, delta: u64) -> u64 {
+        self.words[i].fetch_sub(delta, Ordering::SeqCst)
+    }
+
+    /// Store `bytes` from word `first` on, zero-padding the last word.
+    pub fn store_bytes(&self, first: usize, bytes: &[u8]) {
+        for (chunk, w) in bytes.chunks(8).zip(&self.words[first..]) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            w.store(u64::from_le_bytes(word), Ordering::Relaxed);
+        }
+    }
+
+    /// Wake every process asleep on the low 32 bits of word `i`.
+    pub fn wake(&self, i: usize) -> Result<(), Errno> {
+        sys::futex_wake(&self.words[i])
+    }
+}

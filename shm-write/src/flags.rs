@@ -1,0 +1,47 @@
+//! `shm_write`'s command line.
+
+use std::time::Duration;
+
+use clap::Parser;
+use shm_common::cli::exit::Exit;
+use shm_common::cli::flags::{parse_duration, parse_mode, parse_size, KeyArgs};
+use shm_common::protocol::latest::layout::DEFAULT_SEGMENT_SIZE;
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "shm_write",
+    version,
+    about = "Publish the current Unix time into a System V shared-memory segment",
+    long_about = "Publish the current Unix time into a System V shared-memory segment.\n\n\
+        Bytes 0..128 hold the decimal text the classic C shm_write writes, so C readers keep \
+        working; a seqlock-protected header follows for shm_read. The segment is removed on \
+        SIGTERM, SIGINT and SIGHUP.",
+    after_help = exit_help()
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Segment size in bytes (at least 256)
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true, default_value_t = DEFAULT_SEGMENT_SIZE, value_parser = parse_size)]
+    pub size: usize,
+    /// Segment permission mode, octal (0644: anyone may read, 0640: the group may read)
+    #[arg(long, value_name = "OCTAL", allow_hyphen_values = true, default_value = "0600", value_parser = parse_mode)]
+    pub mode: u16,
+    /// Time between updates (1s, 250ms; 0 = as fast as possible)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Publish N updates, then remove the segment and exit
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+}
+
+fn exit_help() -> String {
+    Exit::help(&[
+        Exit::Ok,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::Permission,
+        Exit::Conflict,
+    ])
+}

@@ -1,0 +1,145 @@
+//! The clock: publish the current time once per interval until `--count`,
+//! a stop signal, or the end of the segment (re-created after `ipcrm`).
+
+use std::time::{Duration, Instant};
+
+use shm_common::cli::exit::Exit;
+use shm_common::cli::messages;
+use shm_common::protocol::clock::Timestamp;
+use shm_common::protocol::latest::{
+    adopt,
+    layout::MIN_SEGMENT_SIZE,
+    record::{Publisher, WriterInfo},
+};
+use shm_common::session::claim::{Claim, ClaimOptions};
+use shm_common::transport::signals::StopSignals;
+
+use crate::flags::Args;
+use crate::Failure;
+
+/// How often the writer checks that its segment was not removed with ipcrm.
+const REMOVAL_CHECK: Duration = Duration::from_secs(1);
+/// Publishes between two looks at the signalfd when running flat out.
+const SIGNAL_CHECK_EVERY: u64 = 4096;
+
+/// Run the clock writer.
+pub fn run(args: &Args) -> Result<(), Failure> {
+    if args.size < MIN_SEGMENT_SIZE {
+        return Err((
+            Exit::Usage,
+            format!("--size {} is smaller than the {MIN_SEGMENT_SIZE} bytes the segment layout needs (128 bytes of C text and the header); use --size {MIN_SEGMENT_SIZE} or more", args.size),
+        ));
+    }
+    let signals = StopSignals::install()
+        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let claim_failure = |e| (Exit::of_claim(&e), messages::claim(&e, MIN_SEGMENT_SIZE));
+    let mut claim = Claim::start(
+        ClaimOptions {
+            key_file: args.key.key_file.clone(),
+            proj_id: args.key.proj_id,
+            size: args.size,
+            mode: args.mode,
+        },
+        adopt::judge,
+    )
+    .map_err(claim_failure)?;
+    eprintln!("{}", messages::startup("shm_write", &claim));
+    let mut published = 0u64;
+    loop {
+        let mut publisher = Publisher::new(claim.view(), writer_info(args, &claim), Timestamp::now());
+        published += 1;
+        match publish(args, &signals, &claim, &mut publisher, &mut published)? {
+            End::Stopped => {
+                publisher.stop(Timestamp::now());
+                let _ = publisher.wake();
+                return claim
+                    .finish()
+                    .map_err(|e| (Exit::Failure, messages::stop(&e)));
+            }
+            End::SegmentRemoved => {
+                eprintln!(
+                    "{}",
+                    messages::removed_from_outside("shm_write", claim.key(), claim.segment().info().id)
+                );
+                claim.recreate().map_err(claim_failure)?;
+                eprintln!("{}", messages::startup("shm_write", &claim));
+            }
+        }
+    }
+}
+
+fn writer_info(args: &Args, claim: &Claim) -> WriterInfo {
+    let beacon = claim.beacon();
+    WriterInfo {
+        interval: args.interval,
+        pid: beacon.pid,
+        ipc_ns: beacon.ipc_ns.0,
+        started: beacon.started.timestamp(),
+    }
+}
+
+/// Why publishing into a segment ended.
+enum End {
+    /// `--count` reached or a stop signal: clean up and exit.
+    Stopped,
+    /// Removed from outside: publish into a new segment.
+    SegmentRemoved,
+}
+
+/// Publish once per interval until `--count`, a stop signal, or the
+/// segment's removal. Flat out, the signals, the clock and the segment are
+/// looked at only every [`SIGNAL_CHECK_EVERY`] publishes: a clock read alone
+/// costs several publishes.
+fn publish(
+    args: &Args,
+    signals: &StopSignals,
+    claim: &Claim,
+    publisher: &mut Publisher<'_>,
+    published: &mut u64,
+) -> Result<End, Failure> {
+    let mut next = Instant::now() + args.interval;
+    let mut removal_checked = Instant::now();
+    loop {
+        if args.count.is_some_and(|n| *published >= n) {
+            return Ok(End::Stopped);
+        }
+        if !args.interval.is_zero() || published.is_multiple_of(SIGNAL_CHECK_EVERY) {
+            // Sleep in slices of at most REMOVAL_CHECK, so that an ipcrm is
+            // noticed within a second whatever the interval.
+            loop {
+                let now = Instant::now();
+                if now.duration_since(removal_checked) >= REMOVAL_CHECK {
+                    removal_checked = now;
+                    if claim.removed() {
+                        return Ok(End::SegmentRemoved);
+                    }
+                }
+                let wait = next.saturating_duration_since(now).min(REMOVAL_CHECK);
+                match signals.sleep(wait) {
+                    Ok(None) => {}
+                    Ok(Some(signal)) => {
+                        eprintln!("shm_write: {signal} received: stopping");
+                        return Ok(End::Stopped);
+                    }
+                    Err(e) => {
+                        return Err((Exit::Failure, format!("waiting for signals failed: {e}")))
+                    }
+                }
+                if Instant::now() >= next {
+                    break;
+                }
+            }
+            // Keep a fixed cadence; after a stall, skip missed ticks instead of bursting.
+            let now = Instant::now();
+            next += args.interval;
+            if next < now {
+                next = now + args.interval;
+            }
+        }
+        publisher.publish(Timestamp::now());
+        publisher
+            .wake()
+            .map_err(|e| (Exit::Failure, format!("waking readers failed: {e}")))?;
+        *published += 1;
+    }
+}
