@@ -11,8 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use shm_common::layout::{decode_text, encode_text};
-use shm_common::record::{read, Publisher, Reading, Timestamp, WriterInfo};
+use shm_common::protocol::clock::Timestamp;
+use shm_common::protocol::latest::record::{read, Publisher, Reading, WriterInfo};
+use shm_common::protocol::text::{decode_secs, encode_secs, write as write_text};
+use shm_common::transport::view::{ReadView, WriteView};
 
 /// 4096 bytes, aligned like the start of an attached segment's cache lines.
 #[repr(C, align(64))]
@@ -36,7 +38,7 @@ const START: Timestamp = Timestamp {
 
 fn publish(c: &mut Criterion) {
     let seg = block();
-    let mut publisher = Publisher::new(&seg.0, INFO, START);
+    let mut publisher = Publisher::new(WriteView::new(&seg.0), INFO, START);
     let mut n = 0u32;
     c.bench_function("publish/same_second", |b| {
         b.iter(|| {
@@ -61,26 +63,21 @@ fn publish(c: &mut Criterion) {
 
 fn read_alone(c: &mut Criterion) {
     let seg = block();
-    Publisher::new(&seg.0, INFO, START);
+    Publisher::new(WriteView::new(&seg.0), INFO, START);
     c.bench_function("read/record_idle_writer", |b| {
-        b.iter(|| read(black_box(&seg.0)).expect("a record"))
+        b.iter(|| read(black_box(ReadView::new(&seg.0))).expect("a record"))
     });
     let text = block();
-    for (w, chunk) in text.0.iter().zip(encode_text(START.secs).chunks_exact(8)) {
-        w.store(
-            u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
-            Ordering::Relaxed,
-        );
-    }
+    write_text(WriteView::new(&text.0), &encode_secs(START.secs));
     c.bench_function("read/c_text_segment", |b| {
-        b.iter(|| read(black_box(&text.0)).expect("a time"))
+        b.iter(|| read(black_box(ReadView::new(&text.0))).expect("a time"))
     });
 }
 
 fn read_beside_writer(c: &mut Criterion) {
     let seg = block();
     let stop = AtomicBool::new(false);
-    let mut publisher = Publisher::new(&seg.0, INFO, START);
+    let mut publisher = Publisher::new(WriteView::new(&seg.0), INFO, START);
     std::thread::scope(|s| {
         let writer = s.spawn(|| {
             let mut n = 0u64;
@@ -95,7 +92,7 @@ fn read_beside_writer(c: &mut Criterion) {
         });
         let mut unstable = 0u64;
         c.bench_function("read/record_writer_flat_out", |b| {
-            b.iter(|| match read(&seg.0) {
+            b.iter(|| match read(ReadView::new(&seg.0)) {
                 Ok(Reading::Record(r)) => {
                     black_box(r);
                 }
@@ -109,12 +106,12 @@ fn read_beside_writer(c: &mut Criterion) {
 }
 
 fn text(c: &mut Criterion) {
-    let encoded = encode_text(START.secs);
+    let encoded = encode_secs(START.secs);
     c.bench_function("text/decode", |b| {
-        b.iter(|| decode_text(black_box(&encoded)))
+        b.iter(|| decode_secs(black_box(&encoded)))
     });
     c.bench_function("text/encode", |b| {
-        b.iter(|| encode_text(black_box(START.secs)))
+        b.iter(|| encode_secs(black_box(START.secs)))
     });
 }
 

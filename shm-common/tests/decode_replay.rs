@@ -11,8 +11,9 @@ mod decode;
 use std::path::Path;
 
 use decode::check_decode;
-use shm_common::layout::TEXT_LEN;
-use shm_common::record::{ReadError, Reading};
+use shm_common::protocol::header::HeaderError;
+use shm_common::protocol::latest::record::{ReadError, Reading};
+use shm_common::protocol::text::TEXT_LEN;
 
 /// Generated cases per run by default: a few seconds in a debug build.
 const DEFAULT_CASES: u64 = 20_000;
@@ -69,7 +70,7 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
         match rng.below(6) {
             // A header or record word set to an edge value.
             0 | 1 => {
-                let w = [16, 17, 24, 25, 26, 27, 28, 29, 30][rng.below(9) as usize];
+                let w = [16, 17, 18, 24, 25, 26, 27, 28, 29, 30, 31][rng.below(11) as usize];
                 let value = INTERESTING[rng.below(INTERESTING.len() as u64) as usize];
                 if data.len() >= (w + 1) * 8 {
                     data[w * 8..w * 8 + 8].copy_from_slice(&value.to_le_bytes());
@@ -111,11 +112,11 @@ fn committed_corpus_decodes_without_panic() {
     ));
     assert!(matches!(
         outcome("record-future-version"),
-        Err(ReadError::FutureVersion { .. })
+        Err(ReadError::Header(HeaderError::FutureVersion { .. }))
     ));
     assert!(matches!(
         outcome("wrong-magic"),
-        Err(ReadError::UnknownMagic { .. })
+        Err(ReadError::Header(HeaderError::UnknownMagic { .. }))
     ));
     assert!(matches!(
         outcome("too-small"),

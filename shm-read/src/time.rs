@@ -36,7 +36,11 @@ const MIN_STALE_AFTER: Duration = Duration::from_secs(1);
 pub fn run(args: &Args) -> Result<Exit, Failure> {
     let signals = StopSignals::install()
         .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
-    let mut finder = Finder::new(args.key.key_file.clone(), args.key.proj_id, Access::ReadOnly);
+    let mut finder = Finder::new(
+        args.key.key_file.clone(),
+        args.key.proj_id,
+        Access::ReadOnly,
+    );
     let mut reporter = Reporter::default();
     let timeout = args.timeout();
     let mut waiting_since: Option<Instant> = None;
@@ -49,7 +53,10 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             .look()
             .map_err(|e| (Exit::of_find(&e), messages::find(&e)))?
         {
-            Err(absent) => Some((format!("absent {:?}", absent.why), messages::absent(&absent))),
+            Err(absent) => Some((
+                format!("absent {:?}", absent.why),
+                messages::absent(&absent),
+            )),
             Ok(segment) => {
                 let info = *segment.info();
                 match record::read(segment.view()) {

@@ -32,7 +32,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     }
     let signals = StopSignals::install()
         .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
-    let claim_failure = |e| (Exit::of_claim(&e), messages::claim(&e, MIN_SEGMENT_SIZE));
+    let claim_failure = |e| {
+        (
+            Exit::of_claim(&e),
+            messages::claim(&e, "a time", MIN_SEGMENT_SIZE),
+        )
+    };
     let mut claim = Claim::start(
         ClaimOptions {
             key_file: args.key.key_file.clone(),
@@ -46,7 +51,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     eprintln!("{}", messages::startup("shm_write", &claim));
     let mut published = 0u64;
     loop {
-        let mut publisher = Publisher::new(claim.view(), writer_info(args, &claim), Timestamp::now());
+        let mut publisher =
+            Publisher::new(claim.view(), writer_info(args, &claim), Timestamp::now());
         published += 1;
         match publish(args, &signals, &claim, &mut publisher, &mut published)? {
             End::Stopped => {
@@ -59,7 +65,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             End::SegmentRemoved => {
                 eprintln!(
                     "{}",
-                    messages::removed_from_outside("shm_write", claim.key(), claim.segment().info().id)
+                    messages::removed_from_outside(
+                        "shm_write",
+                        claim.key(),
+                        claim.segment().info().id
+                    )
                 );
                 claim.recreate().map_err(claim_failure)?;
                 eprintln!("{}", messages::startup("shm_write", &claim));

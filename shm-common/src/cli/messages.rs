@@ -75,8 +75,10 @@ fn owner_text(e: TableEntry) -> String {
     )
 }
 
-/// Why a writer could not claim its key, with the fix.
-pub fn claim(e: &ClaimError, min_size: usize) -> String {
+/// Why a writer could not claim its key, with the fix. `publishes` names
+/// what the writer puts in a segment ("a time"), `min_size` is the
+/// smallest segment its protocol accepts.
+pub fn claim(e: &ClaimError, publishes: &str, min_size: usize) -> String {
     match e {
         ClaimError::KeyFile(e) => key_file(e),
         ClaimError::Open(e) => open(e),
@@ -115,7 +117,7 @@ pub fn claim(e: &ClaimError, min_size: usize) -> String {
             "segment {key} (shmid {id}) is updated by another live writer; stop that writer first, or {OTHER_KEY}"
         ),
         ClaimError::Refused { key, id, reason } => format!(
-            "segment {key} (shmid {id}) holds something this writer must not overwrite ({reason}); if it is stale, remove it with `ipcrm -M {key}`, or {OTHER_KEY}"
+            "segment {key} (shmid {id}) holds something other than {publishes} ({reason}); refusing to overwrite it: if it is stale, remove it with `ipcrm -M {key}`, or {OTHER_KEY}"
         ),
     }
 }
@@ -167,9 +169,7 @@ pub fn startup(tool: &str, claim: &Claim) -> String {
 fn origin(origin: Origin) -> &'static str {
     match origin {
         Origin::Created => "created",
-        Origin::Adopted(Previous::Ours) => {
-            "reused (left by a shm_write that did not stop cleanly)"
-        }
+        Origin::Adopted(Previous::Ours) => "reused (left by a shm_write that did not stop cleanly)",
         Origin::Adopted(Previous::C) => "reused (left by a C writer that no longer updates it)",
         Origin::Adopted(Previous::Empty) => "reused (it was empty)",
     }
@@ -177,7 +177,9 @@ fn origin(origin: Origin) -> &'static str {
 
 /// The writer noticed its segment was removed from outside.
 pub fn removed_from_outside(tool: &str, key: Key, id: i32) -> String {
-    format!("{tool}: segment {key} (shmid {id}) was removed from outside (ipcrm?): creating a new one")
+    format!(
+        "{tool}: segment {key} (shmid {id}) was removed from outside (ipcrm?): creating a new one"
+    )
 }
 
 /// The namespace diagnosis of a reader that finds no segment.

@@ -81,7 +81,9 @@ pub enum Content {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum HeaderError {
     /// Smaller than the C text area plus the header.
-    #[error("the segment has {bytes} bytes, fewer than the {HEADER_END} of the C text and the header")]
+    #[error(
+        "the segment has {bytes} bytes, fewer than the {HEADER_END} of the C text and the header"
+    )]
     TooSmall {
         /// The segment's size.
         bytes: usize,

@@ -11,10 +11,10 @@
 //! reader side, a [`header::Kind`], and an adoption rule for the session
 //! layer (see docs/architecture.md).
 
+pub mod adopt;
+pub mod clock;
 pub mod header;
 pub mod latest;
+pub mod notify;
 pub mod seqlock;
 pub mod text;
-pub mod clock;
-pub mod notify;
-pub mod adopt;

@@ -34,7 +34,11 @@ impl<'a> SeqWriter<'a> {
     /// near the wrap restarts at zero.
     pub fn resume(view: WriteView<'a>, seq_word: usize) -> Self {
         let old = view.read().load(seq_word);
-        let seq = if old > RESTART_ABOVE { 0 } else { old + (old & 1) };
+        let seq = if old > RESTART_ABOVE {
+            0
+        } else {
+            old + (old & 1)
+        };
         Self {
             view,
             seq_word,

@@ -101,7 +101,9 @@ mod tests {
             state: BeaconState::Stopped,
         };
         let text = beacon.to_string();
-        assert!(text.contains("key=0x08012345\n") && text.contains("started=2026-01-01T00:00:00Z\n"));
+        assert!(
+            text.contains("key=0x08012345\n") && text.contains("started=2026-01-01T00:00:00Z\n")
+        );
         assert_eq!(Beacon::parse(&text), Some(beacon));
     }
 

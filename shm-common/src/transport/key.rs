@@ -33,7 +33,7 @@ impl Key {
     /// moment later.
     ///
     /// ```
-    /// use shm_common::key::Key;
+    /// use shm_common::transport::key::Key;
     /// let key = Key::from_file_ids(0x2d, 0x1_2345, 8);
     /// assert_eq!(key.to_string(), "0x082d2345");
     /// ```

@@ -5,8 +5,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use shm_common::layout::{self, word, MIN_SEGMENT_SIZE, TEXT_LEN};
-use shm_common::record::{read, ReadError, Reading, WriterState};
+use shm_common::protocol::header::word::MAGIC;
+use shm_common::protocol::latest::layout::{word, MIN_SEGMENT_SIZE};
+use shm_common::protocol::latest::record::{read, ReadError, Reading, WriterState};
+use shm_common::protocol::text::{self, TEXT_LEN};
+use shm_common::transport::view::ReadView;
 
 /// No single decode may take longer than this, however hostile the bytes
 /// (a record stuck mid-update costs about a thousand yields).
@@ -30,7 +33,7 @@ pub fn words_of(data: &[u8]) -> Vec<AtomicU64> {
 pub fn check_decode(data: &[u8]) -> Result<Reading, ReadError> {
     let words = words_of(data);
     let started = Instant::now();
-    let result = read(&words);
+    let result = read(ReadView::new(&words));
     assert!(
         started.elapsed() < DECODE_BOUND,
         "decoding took {:?}",
@@ -56,8 +59,8 @@ pub fn check_decode(data: &[u8]) -> Result<Reading, ReadError> {
             for (chunk, w) in text.chunks_exact_mut(8).zip(&words) {
                 chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
             }
-            assert_eq!(layout::decode_text(&text), Ok(*secs));
-            assert_eq!(words[word::MAGIC].load(Ordering::Relaxed), 0);
+            assert_eq!(text::decode_secs(&text), Ok(*secs));
+            assert_eq!(words[MAGIC].load(Ordering::Relaxed), 0);
         }
         Err(ReadError::TooSmall { bytes }) => {
             assert!(*bytes < MIN_SEGMENT_SIZE);

@@ -97,7 +97,9 @@ impl Reading {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
     /// Too small for the record.
-    #[error("the segment has {bytes} bytes, fewer than the {MIN_SEGMENT_SIZE} the time record needs")]
+    #[error(
+        "the segment has {bytes} bytes, fewer than the {MIN_SEGMENT_SIZE} the time record needs"
+    )]
     TooSmall {
         /// The segment's size.
         bytes: usize,
