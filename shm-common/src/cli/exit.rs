@@ -28,17 +28,6 @@ pub enum Exit {
 }
 
 impl Exit {
-    /// Every status, for the help text.
-    pub const ALL: [Exit; 7] = [
-        Exit::Ok,
-        Exit::Failure,
-        Exit::Usage,
-        Exit::NoWriter,
-        Exit::Permission,
-        Exit::BadSegment,
-        Exit::Conflict,
-    ];
-
     /// The process exit status.
     pub fn code(self) -> u8 {
         match self {
