@@ -27,17 +27,21 @@
 //!   the check by hand with `podman healthcheck run`.
 //! - The tests pass `--network none`: they need no network, and so no
 //!   netavark or CNI set-up.
-//!
 //! - Image copies (`podman load`, and the build of the pod infra image from
 //!   catatonit) write root's blob-info cache to /var/lib/containers/cache,
 //!   which no setting of Podman 4.3 moves: they run in a mount namespace of
 //!   their own with a tmpfs over /var/lib ([`Podman::load`],
 //!   [`Podman::build_infra_image`]).
 //!
+//! - Podman 4.3 with cgroupfs leaves the empty cgroup of a removed pod in
+//!   some hierarchies (`/sys/fs/cgroup/*/libpod_parent/<pod id>`); the drop
+//!   removes those of the pods this instance made.
+//!
 //! Left outside the directory: runc keeps the state of running containers
-//! in `/run/runc` (removed with the containers) and rootful Podman creates
+//! in `/run/runc` (removed with the containers), and rootful Podman creates
 //! the empty directory `/run/containers/networks` (its IPAM database, unused
-//! with `--network none`).
+//! with `--network none`) and the parent cgroups `libpod_parent` and
+//! `libpod_parent/conmon`, shared by every Podman on the machine.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -352,9 +356,35 @@ impl Podman {
     }
 
     fn cleanup(&self) {
+        // Every pod this instance made, from its events file (which the
+        // reset removes), including those already gone.
+        let pods = self.run(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            "type=pod",
+            "--format",
+            "{{.ID}}",
+        ]);
         let _ = self.run(&["pod", "rm", "--all", "--force", "--time", "0"]);
         let _ = self.run(&["rm", "--all", "--force", "--time", "0"]);
         let _ = self.run(&["system", "reset", "--force"]);
+        // Podman 4.3 with cgroupfs leaves a removed pod's cgroup behind, empty,
+        // in some hierarchies (here the named systemd one and cgroup2's).
+        let mut pods: Vec<String> = String::from_utf8_lossy(&pods.stdout)
+            .lines()
+            .map(str::trim)
+            .filter(|id| id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_owned)
+            .collect();
+        pods.sort();
+        pods.dedup();
+        for hierarchy in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten() {
+            let parent = hierarchy.unwrap().path().join("libpod_parent");
+            for pod in &pods {
+                remove_empty_cgroup(&parent.join(pod));
+            }
+        }
         // Whatever Podman left mounted below the directory (overlay layers,
         // /dev/shm of containers, volumes): deepest first.
         let mut mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
@@ -386,6 +416,20 @@ impl Drop for Podman {
     fn drop(&mut self) {
         self.cleanup();
     }
+}
+
+/// Remove the cgroup at `path` and its children, deepest first; cgroups
+/// that still hold processes stay (rmdir fails on them).
+fn remove_empty_cgroup(path: &Path) {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_empty_cgroup(&entry.path());
+        }
+    }
+    let _ = std::fs::remove_dir(path);
 }
 
 /// `/proc/self/mountinfo` escapes space, tab, newline and backslash as
