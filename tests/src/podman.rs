@@ -336,8 +336,9 @@ impl Podman {
         }
     }
 
-    /// The exit codes that `died` events report for `container`, oldest
-    /// first (from the events file, so also for removed containers).
+    /// The exit codes that `died` events report for `container` (best its
+    /// full id), oldest first; from the events file, so also for removed
+    /// containers.
     pub fn died_exit_codes(&self, container: &str) -> Vec<i32> {
         let filter = format!("container={container}");
         self.ok(&[

@@ -382,6 +382,7 @@ fn kube_play_runs_the_pod_manifest_over_a_root_owned_dev_shm() {
     // with SIGKILL and no grace period (containers/podman#19135, fixed by
     // #22398), so the writer cannot remove its segment; it goes away with
     // the pod's IPC namespace. Either outcome is checked for what it means.
+    let id = writer.inspect("{{.Id}}");
     let started = Instant::now();
     kube_down(&podman, &manifest());
     eprintln!(
@@ -390,7 +391,7 @@ fn kube_play_runs_the_pod_manifest_over_a_root_owned_dev_shm() {
     );
     let code = poll_until(DEADLINE, || {
         std::thread::sleep(Duration::from_millis(40));
-        podman.died_exit_codes(KUBE_WRITER).last().copied()
+        podman.died_exit_codes(&id).last().copied()
     })
     .expect("no died event for the writer");
     let left = holder.segments();
