@@ -94,7 +94,7 @@ pub fn images() {
 
 /// Build `tag` with `build`, then remove the image the tag named before if
 /// it is left untagged, so repeated runs do not pile up dangling images.
-fn rebuild(tag: &str, build: impl FnOnce()) {
+pub fn rebuild(tag: &str, build: impl FnOnce()) {
     let id = |tag: &str| {
         let out = docker(&["image", "inspect", "--format", "{{.Id}}", tag]);
         out.status

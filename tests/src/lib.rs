@@ -9,6 +9,7 @@
 
 pub mod docker;
 pub mod plant;
+pub mod podman;
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};

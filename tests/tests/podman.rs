@@ -1,0 +1,405 @@
+//! The container story against real Podman: the walkthrough (writer
+//! `--ipc shareable`, reader `--ipc container:<writer>`), a Podman pod, and
+//! `podman kube play` of `docs/examples/pod.yaml` on two images, one of
+//! which holds a root-owned `/dev/shm` directory.
+//!
+//! Each test has a private Podman (`shm_tests::podman::Podman`): its own
+//! storage, run root, configuration and temp directories, removed with every
+//! container and pod in them when the test ends, whether it passed or not.
+//! Images come from the Docker engine (`docker save | podman load`), built
+//! as the other container tests build them. Podman's health checks need
+//! systemd timers, which this machine lacks: the tests run the check by hand
+//! with `podman healthcheck run`. The tests fail (they do not skip) when
+//! Podman or the Docker engine is missing.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use shm_tests::docker::IMAGE;
+use shm_tests::podman::{root_dev_shm_image, IpcHolder, Podman, PodmanContainer};
+use shm_tests::{poll_until, workspace, DEADLINE};
+
+const WRITER: &str = "/bin/shm_write";
+const READER: &str = "/bin/shm_read";
+
+/// The manifest under test, and the names `podman kube play` gives its pod
+/// and containers (`<pod>-<container>`).
+const MANIFEST: &str = "docs/examples/pod.yaml";
+const POD: &str = "shm-time";
+const KUBE_WRITER: &str = "shm-time-writer";
+const KUBE_READER: &str = "shm-time-reader";
+
+/// The manifest's `image: shm-time`, as Podman resolves a short name
+/// against its local images.
+const KUBE_IMAGE: &str = "localhost/shm-time:latest";
+
+/// The seconds of `now time: ...` lines, in the `c` format (the seconds) or
+/// `rfc3339` (cut to the second); either compares in time order as text.
+fn seconds(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("now time: "))
+        .map(|t| t.get(..19).unwrap_or(t).to_owned())
+        .collect()
+}
+
+/// Wait until the container printed readings whose seconds advance: the
+/// first within [`DEADLINE`] (start-up on a busy machine), an advancing one
+/// within 5 s of it. The readings, to the second.
+fn wait_advancing(container: &PodmanContainer<'_>) -> Vec<String> {
+    container.wait_stdout(DEADLINE, "a first reading", |l| !seconds(l).is_empty());
+    let first = Instant::now();
+    let lines = container.wait_stdout(
+        Duration::from_secs(5),
+        "a reading advanced past the first within 5 s",
+        |l| {
+            let s = seconds(l);
+            s.len() >= 2 && s.last() > s.first()
+        },
+    );
+    let readings = seconds(&lines);
+    eprintln!(
+        "{}: readings advanced {:.2} s after the first: {readings:?}",
+        container.name,
+        first.elapsed().as_secs_f64()
+    );
+    assert!(
+        readings.windows(2).all(|w| w[0] <= w[1]),
+        "readings go backwards: {readings:?}"
+    );
+    readings
+}
+
+/// The `key 0x...` of a writer's startup line.
+fn startup_key(line: &str) -> String {
+    line.split_whitespace()
+        .skip_while(|w| *w != "key")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no key in {line:?}"))
+        .to_owned()
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Wait until both containers list the same single segment, attached by
+/// both; that row.
+fn one_segment_both_attached(
+    a: &PodmanContainer<'_>,
+    b: &PodmanContainer<'_>,
+) -> shm_tests::docker::IpcsRow {
+    poll_until(DEADLINE, || {
+        let (x, y) = (a.ipcs(), b.ipcs());
+        (x.len() == 1 && x == y && x[0].nattch == 2).then(|| x[0].clone())
+    })
+    .unwrap_or_else(|| panic!("ipcs -m differs: {:?} vs {:?}", a.ipcs(), b.ipcs()))
+}
+
+/// `ls -ni <path>` in the container: inode, mode, links, uid, gid, ...
+fn ls_n(container: &PodmanContainer<'_>, args: &[&str]) -> Vec<String> {
+    let mut command = vec!["ls", "-n"];
+    command.extend_from_slice(args);
+    let out = container.exec(&command);
+    assert!(
+        out.status.success(),
+        "{command:?} in {}: {out:?}",
+        container.name
+    );
+    stdout_of(&out)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Wait until the container has exited; its exit code.
+fn wait_exited(container: &PodmanContainer<'_>) -> i32 {
+    poll_until(DEADLINE, || {
+        std::thread::sleep(Duration::from_millis(40));
+        (container.inspect("{{.State.Status}}") == "exited").then_some(())
+    })
+    .unwrap_or_else(|| panic!("{} still runs after {DEADLINE:?}", container.name));
+    container.inspect("{{.State.ExitCode}}").parse().unwrap()
+}
+
+// --- the walkthrough ----------------------------------------------------
+
+#[test]
+fn walkthrough_with_podman() {
+    let podman = Podman::new();
+    let image = podman.load(IMAGE, &[]);
+
+    // The original walkthrough needs no --ipc with Podman: shareable is the default.
+    let plain = podman.container(&shm_tests::docker::unique("plain"));
+    podman.ok(&["create", "--network", "none", "--name", &plain.name, &image]);
+    assert_eq!(plain.inspect("{{.HostConfig.IpcMode}}"), "shareable");
+
+    let writer = podman.run_container("writer", &["--ipc", "shareable"], &image, &[]);
+    let startup = writer.wait_stderr("segment created");
+    let join = format!("container:{}", writer.name);
+    let reader = podman.run_container("reader", &["--ipc", &join], &image, &[READER]);
+    let readings = wait_advancing(&reader);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let last: i64 = readings.last().unwrap().parse().unwrap();
+    assert!(
+        (now - last).abs() <= 5,
+        "{readings:?} is not the time ({now})"
+    );
+
+    // One segment seen from both sides, and one key file.
+    let row = one_segment_both_attached(&writer, &reader);
+    eprintln!("ipcs -m in both: {row:?}");
+    assert_eq!(row.key, startup_key(&startup), "{startup}");
+    assert!(
+        startup.contains(&format!("shmid {} ", row.shmid)),
+        "{startup}"
+    );
+    assert_eq!(
+        (row.owner.as_str(), row.perms.as_str(), row.bytes),
+        ("root", "600", 4096)
+    );
+    let inode = |c: &PodmanContainer<'_>| ls_n(c, &["-i", "/dev/shm/shm_file"])[0].clone();
+    assert_eq!(inode(&writer), inode(&reader));
+
+    // The image's HEALTHCHECK, run by hand (no systemd timers here): it
+    // passes in the writer's container and in the reader's, which shares
+    // the namespace.
+    for c in [&writer, &reader] {
+        let out = podman.run(&["healthcheck", "run", &c.name]);
+        assert!(out.status.success(), "healthcheck run {}: {out:?}", c.name);
+    }
+
+    // podman stop: SIGTERM, and the writer is gone well within the 10 s
+    // grace period, with exit 0.
+    let started = Instant::now();
+    podman.ok(&["stop", &writer.name]);
+    let took = started.elapsed();
+    eprintln!("podman stop took {:.3} s", took.as_secs_f64());
+    assert!(took < Duration::from_secs(5), "podman stop took {took:?}");
+    assert_eq!(podman.ok(&["wait", &writer.name]).trim(), "0");
+    assert_eq!(writer.inspect("{{.State.ExitCode}}"), "0");
+    writer.wait_stderr("SIGTERM received: stopping");
+    reader.wait_stderr("stopped cleanly; waiting for a new writer");
+    assert_eq!(reader.inspect("{{.State.Status}}"), "running");
+}
+
+// --- a Podman pod -------------------------------------------------------
+
+#[test]
+fn podman_pod_shares_the_ipc_namespace() {
+    let podman = Podman::new();
+    let image = podman.load(IMAGE, &[]);
+    let pod = shm_tests::docker::unique("pod");
+    podman.build_infra_image();
+    podman.ok(&["pod", "create", "--network", "none", "--name", &pod]);
+    let infra = podman
+        .ok(&["pod", "inspect", "--format", "{{.InfraContainerID}}", &pod])
+        .trim()
+        .to_owned();
+
+    // No --ipc option: the pod's containers join the infra container's.
+    let in_pod = format!("--pod={pod}");
+    let writer = podman.container(&shm_tests::docker::unique("writer"));
+    podman.ok(&["run", "-d", "--name", &writer.name, &in_pod, &image, WRITER]);
+    writer.wait_stderr("segment created");
+    let reader = podman.container(&shm_tests::docker::unique("reader"));
+    podman.ok(&["run", "-d", "--name", &reader.name, &in_pod, &image, READER]);
+    wait_advancing(&reader);
+
+    for c in [&writer, &reader] {
+        assert_eq!(
+            c.inspect("{{.HostConfig.IpcMode}}"),
+            format!("container:{infra}")
+        );
+    }
+    let row = one_segment_both_attached(&writer, &reader);
+    eprintln!("ipcs -m in both: {row:?}");
+
+    podman.ok(&["pod", "stop", &pod]);
+    assert_eq!(wait_exited(&writer), 0);
+    writer.wait_stderr("SIGTERM received: stopping");
+}
+
+// --- podman kube play ---------------------------------------------------
+
+/// `podman kube play --network none <manifest>`.
+fn kube_play(podman: &Podman, manifest: &Path) {
+    podman.ok(&[
+        "kube",
+        "play",
+        "--network",
+        "none",
+        manifest.to_str().unwrap(),
+    ]);
+}
+
+fn kube_down(podman: &Podman, manifest: &Path) {
+    podman.ok(&["kube", "down", manifest.to_str().unwrap()]);
+}
+
+fn manifest() -> PathBuf {
+    workspace().join(MANIFEST)
+}
+
+/// Play the manifest, with the loaded image as its `shm-time`, and check
+/// what it promises: the reader prints live times, both containers share
+/// the pod's IPC namespace and /dev/shm, and the liveness probe passes.
+fn play_the_manifest(podman: &Podman) -> (PodmanContainer<'_>, PodmanContainer<'_>) {
+    kube_play(podman, &manifest());
+    let writer = podman.container(KUBE_WRITER);
+    let reader = podman.container(KUBE_READER);
+    let startup = writer.wait_stderr("segment created");
+    eprintln!("{KUBE_WRITER}: {startup}");
+    assert!(startup.contains("key-file /dev/shm/shm_file"), "{startup}");
+    wait_advancing(&reader);
+
+    let infra = podman
+        .ok(&["pod", "inspect", "--format", "{{.InfraContainerID}}", POD])
+        .trim()
+        .to_owned();
+    for c in [&writer, &reader] {
+        assert_eq!(
+            c.inspect("{{.HostConfig.IpcMode}}"),
+            format!("container:{infra}")
+        );
+    }
+    // The pod's /dev/shm: a tmpfs of mode 1777, the same in both, holding
+    // the key file of uid 65534 (the manifest's runAsUser).
+    let dir = ls_n(&writer, &["-d", "/dev/shm"]);
+    assert_eq!(dir[0], "drwxrwxrwt", "{dir:?}");
+    let file = ls_n(&writer, &["-i", "/dev/shm/shm_file"]);
+    assert_eq!(file, ls_n(&reader, &["-i", "/dev/shm/shm_file"]));
+    assert_eq!(&file[3..5], ["65534", "65534"], "{file:?}");
+    let row = one_segment_both_attached(&writer, &reader);
+    assert_eq!(row.key, startup_key(&startup));
+    assert_eq!(row.owner, "nobody");
+
+    // Podman turns the liveness probe into the writer's health check. No
+    // systemd timers run it here, so run it by hand.
+    let check = writer.inspect("{{json .Config.Healthcheck.Test}}");
+    assert!(check.contains(r#""/bin/shm_read","--once""#), "{check}");
+    let out = podman.run(&["healthcheck", "run", KUBE_WRITER]);
+    assert!(out.status.success(), "the liveness probe fails: {out:?}");
+    (writer, reader)
+}
+
+/// A manifest as `docs/examples/pod.yaml` once was: the writer with a
+/// memory-backed emptyDir mounted at /dev/shm, as uid 65534, never restarted.
+const EMPTYDIR_MANIFEST: &str = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: shm-time-emptydir
+spec:
+  securityContext:
+    runAsUser: 65534
+    runAsGroup: 65534
+    runAsNonRoot: true
+  restartPolicy: Never
+  containers:
+    - name: writer
+      image: shm-time
+      command: ["/bin/shm_write"]
+      volumeMounts:
+        - name: dshm
+          mountPath: /dev/shm
+  volumes:
+    - name: dshm
+      emptyDir:
+        medium: Memory
+        sizeLimit: 1Mi
+"#;
+
+/// Play [`EMPTYDIR_MANIFEST`]; its manifest file and writer container.
+fn play_emptydir_manifest(podman: &Podman) -> (PathBuf, PodmanContainer<'_>) {
+    let path = podman.dir.join("emptydir-pod.yaml");
+    std::fs::write(&path, EMPTYDIR_MANIFEST).unwrap();
+    kube_play(podman, &path);
+    (path, podman.container("shm-time-emptydir-writer"))
+}
+
+fn assert_nothing_left(podman: &Podman) {
+    assert_eq!(podman.ok(&["pod", "ps", "--quiet"]).trim(), "");
+    assert_eq!(podman.ok(&["ps", "--all", "--quiet"]).trim(), "");
+}
+
+#[test]
+fn kube_play_runs_the_pod_manifest() {
+    let podman = Podman::new();
+    podman.load(IMAGE, &[KUBE_IMAGE]);
+    podman.build_infra_image();
+
+    // This image has no /dev/shm directory: an emptyDir there works too.
+    let (old, emptydir_writer) = play_emptydir_manifest(&podman);
+    emptydir_writer.wait_stderr("segment created");
+    kube_down(&podman, &old);
+
+    let (writer, reader) = play_the_manifest(&podman);
+    let holder = IpcHolder::join(&writer);
+    assert_eq!(holder.segments().len(), 1, "{:?}", holder.segments());
+
+    // podman pod stop: SIGTERM to every container of the pod.
+    let started = Instant::now();
+    podman.ok(&["pod", "stop", POD]);
+    eprintln!(
+        "podman pod stop took {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(wait_exited(&writer), 0);
+    assert_eq!(wait_exited(&reader), 0);
+    writer.wait_stderr("SIGTERM received: stopping");
+    // The writer removed its segment: the namespace (held by the test) has none.
+    poll_until(DEADLINE, || holder.segments().is_empty().then_some(()))
+        .unwrap_or_else(|| panic!("segment left: {:?}", holder.segments()));
+
+    kube_down(&podman, &manifest());
+    assert_nothing_left(&podman);
+}
+
+#[test]
+fn kube_play_runs_the_pod_manifest_over_a_root_owned_dev_shm() {
+    let podman = Podman::new();
+    podman.load(root_dev_shm_image(), &[KUBE_IMAGE]);
+    podman.build_infra_image();
+
+    // Why the manifest mounts nothing at /dev/shm: Podman makes an emptyDir
+    // a volume that takes the owner and mode of the image's directory
+    // (root, 0755), and uid 65534 cannot create the key file in it.
+    let (old, emptydir_writer) = play_emptydir_manifest(&podman);
+    assert_eq!(wait_exited(&emptydir_writer), 2);
+    let refusal = emptydir_writer.wait_stderr("permission denied on key file /dev/shm/shm_file");
+    eprintln!("emptyDir at /dev/shm: {refusal}");
+    kube_down(&podman, &old);
+
+    // The manifest as it is works on this image as well.
+    let (writer, _reader) = play_the_manifest(&podman);
+    let holder = IpcHolder::join(&writer);
+    assert_eq!(holder.segments().len(), 1, "{:?}", holder.segments());
+
+    // podman kube down on its own: Podman 4.3 stops the pod's containers
+    // with SIGKILL and no grace period (containers/podman#19135, fixed by
+    // #22398), so the writer cannot remove its segment; it goes away with
+    // the pod's IPC namespace. Either outcome is checked for what it means.
+    let id = writer.inspect("{{.Id}}");
+    let started = Instant::now();
+    kube_down(&podman, &manifest());
+    eprintln!(
+        "podman kube down took {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
+    let code = poll_until(DEADLINE, || {
+        std::thread::sleep(Duration::from_millis(40));
+        podman.died_exit_codes(&id).last().copied()
+    })
+    .expect("no died event for the writer");
+    let left = holder.segments();
+    eprintln!("podman kube down: writer exit code {code}, segments left {left:?}");
+    match code {
+        0 => assert!(left.is_empty(), "exit 0 but segment left: {left:?}"),
+        137 => assert_eq!(left.len(), 1, "SIGKILL, yet no segment: {left:?}"),
+        _ => panic!("writer exit code {code} after podman kube down"),
+    }
+    assert_nothing_left(&podman);
+}
