@@ -37,10 +37,13 @@ use std::time::{Duration, Instant};
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use shm_common::key::Key;
-use shm_common::layout::word;
-use shm_common::record::{read, Publisher, Reading, Record, Timestamp, WriterInfo};
-use shm_common::segment::Segment;
+use shm_common::protocol::clock::Timestamp;
+use shm_common::protocol::header::word::MAGIC;
+use shm_common::protocol::latest::layout::word;
+use shm_common::protocol::latest::record::{read, Publisher, Reading, Record, WriterInfo};
+use shm_common::transport::key::Key;
+use shm_common::transport::segment::Segment;
+use shm_common::transport::view::{ReadView, WriteView};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -128,10 +131,15 @@ fn private_segment() -> Result<Segment> {
         .ok_or_else(|| "IPC_PRIVATE gave EEXIST".to_owned())
 }
 
-fn zero(words: &[AtomicU64]) {
-    for w in words {
-        w.store(0, Ordering::Relaxed);
+fn zero(view: WriteView<'_>) {
+    for i in 0..view.read().len() {
+        view.store(i, 0);
     }
+}
+
+/// The segment's words, writable (the benchmark attaches read-write).
+fn words(seg: &Segment) -> WriteView<'_> {
+    seg.write_view().expect("attached writable")
 }
 
 fn info(interval: Duration) -> WriterInfo {
@@ -151,13 +159,13 @@ fn stamp(i: u64) -> Timestamp {
     }
 }
 
-/// Busy-poll `word` until it reaches `want`, failing after [`DEADLINE`]
+/// Busy-poll word `i` until it reaches `want`, failing after [`DEADLINE`]
 /// (the clock is read only every 2^20 spins, so it costs nothing per poll).
 #[inline]
-fn spin_until(word: &AtomicU64, want: u64, what: &str) -> Result<()> {
+fn spin_until(view: ReadView<'_>, i: usize, want: u64, what: &str) -> Result<()> {
     let mut spins = 0u32;
     let mut since: Option<Instant> = None;
-    while word.load(Ordering::Acquire) < want {
+    while view.load_acquire(i) < want {
         spin_loop();
         spins = spins.wrapping_add(1);
         if spins.is_multiple_of(1 << 20) {
@@ -170,8 +178,8 @@ fn spin_until(word: &AtomicU64, want: u64, what: &str) -> Result<()> {
     Ok(())
 }
 
-fn read_record(words: &[AtomicU64]) -> Result<Record> {
-    match read(words) {
+fn read_record(view: ReadView<'_>) -> Result<Record> {
+    match read(view) {
         Ok(Reading::Record(r)) => Ok(r),
         other => Err(format!("expected a record, read {other:?}")),
     }
@@ -278,7 +286,7 @@ fn round(
     seg: &Segment,
     cpus: (Option<usize>, Option<usize>),
 ) -> Result<Vec<u64>> {
-    let words = seg.words();
+    let words = words(seg);
     let mut rtts = Vec::with_capacity(iters as usize);
     let shmid = seg.info().id.to_string();
     match mech {
@@ -289,13 +297,12 @@ fn round(
                     .spawn()
                     .map_err(|e| e.to_string())?,
             );
-            let (ping, pong) = (&words[FLOOR_PING], &words[FLOOR_PONG]);
-            spin_until(pong, READY, "floor child start")?;
-            pong.store(0, Ordering::Relaxed);
+            spin_until(words.read(), FLOOR_PONG, READY, "floor child start")?;
+            words.store(FLOOR_PONG, 0);
             let mut t0 = Instant::now();
             for i in 1..=iters {
-                ping.store(i, Ordering::Release);
-                spin_until(pong, i, "floor pong")?;
+                words.store_release(FLOOR_PING, i);
+                spin_until(words.read(), FLOOR_PONG, i, "floor pong")?;
                 let t1 = Instant::now();
                 rtts.push((t1 - t0).as_nanos() as u64);
                 t0 = t1;
@@ -304,7 +311,7 @@ fn round(
         }
         Mech::Record => {
             zero(words);
-            let (ping, pong) = (&words[PING], &words[PONG]);
+            let (ping, pong) = (words.slice(PING), words.slice(PONG).read());
             let mut publisher = Publisher::new(ping, info(Duration::ZERO), stamp(0));
             let guard = Guard(
                 spawn_child(mech, iters, &shmid, cpus.1)
@@ -312,12 +319,12 @@ fn round(
                     .map_err(|e| e.to_string())?,
             );
             // The child's Publisher::new stores the magic last: then it is ready.
-            spin_until(&pong[word::MAGIC], 1, "record child start")?;
-            let base = pong[word::SEQ].load(Ordering::Acquire);
+            spin_until(pong, MAGIC, 1, "record child start")?;
+            let base = pong.load_acquire(word::SEQ);
             let mut t0 = Instant::now();
             for i in 1..=iters {
                 publisher.publish(stamp(i));
-                spin_until(&pong[word::SEQ], base + 2 * i, "record pong")?;
+                spin_until(pong, word::SEQ, base + 2 * i, "record pong")?;
                 let r = read_record(pong)?;
                 if r.time != stamp(i) {
                     return Err(format!("pong {i} carried {:?}", r.time));
@@ -395,22 +402,21 @@ fn child(args: &[String]) -> Result<()> {
     match mech {
         Mech::Floor => {
             let seg = attach()?;
-            let words = seg.words();
-            let (ping, pong) = (&words[FLOOR_PING], &words[FLOOR_PONG]);
-            pong.store(READY, Ordering::Release);
+            let words = words(&seg);
+            words.store_release(FLOOR_PONG, READY);
             for i in 1..=iters {
-                spin_until(ping, i, "floor ping")?;
-                pong.store(i, Ordering::Release);
+                spin_until(words.read(), FLOOR_PING, i, "floor ping")?;
+                words.store_release(FLOOR_PONG, i);
             }
         }
         Mech::Record => {
             let seg = attach()?;
-            let words = seg.words();
-            let (ping, pong) = (&words[PING], &words[PONG]);
-            let base = ping[word::SEQ].load(Ordering::Acquire);
+            let words = words(&seg);
+            let (ping, pong) = (words.slice(PING).read(), words.slice(PONG));
+            let base = ping.load_acquire(word::SEQ);
             let mut publisher = Publisher::new(pong, info(Duration::ZERO), stamp(0));
             for i in 1..=iters {
-                spin_until(&ping[word::SEQ], base + 2 * i, "record ping")?;
+                spin_until(ping, word::SEQ, base + 2 * i, "record ping")?;
                 publisher.publish(read_record(ping)?.time);
             }
         }
@@ -564,7 +570,7 @@ fn rate_run(
     now_clock: bool,
     dur: Duration,
 ) -> RateRun {
-    let words = seg.words();
+    let words = words(seg);
     zero(words);
     let cpus = allowed_cpus();
     let writer_cpu = cpus.first().copied();
@@ -573,7 +579,7 @@ fn rate_run(
     } else {
         Vec::new()
     };
-    let mut publisher = Publisher::new(&words[PING], info(Duration::ZERO), stamp(0));
+    let mut publisher = Publisher::new(words.slice(PING), info(Duration::ZERO), stamp(0));
     let stop = AtomicBool::new(false);
     let barrier = Barrier::new(readers + 2);
     std::thread::scope(|s| {
@@ -608,7 +614,7 @@ fn rate_run(
                     let (mut ok, mut distinct, mut gave_up, mut last) = (0u64, 0u64, 0u64, 0u64);
                     while !stop.load(Ordering::Relaxed) {
                         for _ in 0..64 {
-                            match read(&words[PING]) {
+                            match read(words.slice(PING).read()) {
                                 Ok(Reading::Record(r)) => {
                                     ok += 1;
                                     if r.seq != last {
