@@ -13,10 +13,10 @@ use crate::output::Format;
 #[command(
     name = "shm_read",
     version,
-    about = "Print the time a shm_write publishes in System V shared memory",
-    long_about = "Print the time a shm_write (or the classic C shm_write) publishes in System V \
-        shared memory, one flushed line per interval. Never creates a key file or a segment: \
-        when none is there it says why on stderr and waits.",
+    about = "Print the time or value a shm_write publishes in System V shared memory",
+    long_about = "Print the time (or value) a shm_write, or the classic C shm_write, publishes in \
+        System V shared memory, one flushed line per interval or, with --on-change, per change. \
+        Never creates a key file or a segment: when none is there it says why on stderr and waits.",
     after_help = exit_help()
 )]
 pub struct Args {
@@ -37,6 +37,9 @@ pub struct Args {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::C)]
     pub format: Format,
+    /// Print each new time or value once, as soon as it is published, sleeping in between (--interval is ignored)
+    #[arg(long)]
+    pub on_change: bool,
 }
 
 impl Args {

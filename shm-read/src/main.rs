@@ -3,9 +3,9 @@
 //! line, and explain on stderr why no writer answers.
 
 mod flags;
+mod latest;
 mod output;
 mod report;
-mod time;
 
 use std::process::ExitCode;
 
@@ -17,7 +17,7 @@ pub type Failure = (Exit, String);
 
 fn main() -> ExitCode {
     let args = flags::Args::parse();
-    let exit = match time::run(&args) {
+    let exit = match latest::run(&args) {
         Ok(exit) => exit,
         Err((exit, message)) => {
             eprintln!("shm_read: error: {message}");

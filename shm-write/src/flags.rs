@@ -12,11 +12,12 @@ use shm_common::protocol::latest::layout::DEFAULT_SEGMENT_SIZE;
 #[command(
     name = "shm_write",
     version,
-    about = "Publish the current Unix time into a System V shared-memory segment",
-    long_about = "Publish the current Unix time into a System V shared-memory segment.\n\n\
-        Bytes 0..128 hold the decimal text the classic C shm_write writes, so C readers keep \
-        working; a seqlock-protected header follows for shm_read. The segment is removed on \
-        SIGTERM, SIGINT and SIGHUP.",
+    about = "Publish the current Unix time, or any value, into a System V shared-memory segment",
+    long_about = "Publish the current Unix time (or, with --value or --stdin, any value) into a \
+        System V shared-memory segment.\n\n\
+        Bytes 0..128 hold the text the classic C shm_write writes (the time, or the value's first \
+        127 bytes), so C readers keep working; a seqlock-protected header follows for shm_read. \
+        The segment is removed on SIGTERM, SIGINT and SIGHUP.",
     after_help = exit_help()
 )]
 pub struct Args {
@@ -34,6 +35,18 @@ pub struct Args {
     /// Publish N updates, then remove the segment and exit
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
+    /// Publish TEXT as the latest value (instead of the time) and keep it until stopped
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true, conflicts_with_all = ["stdin", "interval", "count"])]
+    pub value: Option<String>,
+    /// Publish each line of standard input as the new latest value; keep the last one after its end
+    #[arg(long, conflicts_with_all = ["interval", "count"])]
+    pub stdin: bool,
+    /// With --stdin: all of standard input is one value, of any bytes
+    #[arg(long, requires = "stdin")]
+    pub binary: bool,
+    /// With --stdin: exit (removing the segment) at the end of input instead of keeping the last value
+    #[arg(long, requires = "stdin")]
+    pub exit_at_eof: bool,
 }
 
 fn exit_help() -> String {

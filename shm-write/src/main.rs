@@ -2,8 +2,10 @@
 //! does, but keep the key across restarts, refuse to fight another writer,
 //! and clean up on SIGTERM.
 
+mod claim;
 mod flags;
 mod time;
+mod value;
 
 use std::process::ExitCode;
 
@@ -15,7 +17,12 @@ pub type Failure = (Exit, String);
 
 fn main() -> ExitCode {
     let args = flags::Args::parse();
-    match time::run(&args) {
+    let run = if args.value.is_some() || args.stdin {
+        value::run
+    } else {
+        time::run
+    };
+    match run(&args) {
         Ok(()) => Exit::Ok.into(),
         Err((exit, message)) => {
             eprintln!("shm_write: error: {message}");

@@ -4,16 +4,16 @@
 use std::time::{Duration, Instant};
 
 use shm_common::cli::exit::Exit;
-use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::latest::{
     adopt,
     layout::MIN_SEGMENT_SIZE,
     record::{Publisher, WriterInfo},
 };
-use shm_common::session::claim::{Claim, ClaimOptions};
+use shm_common::session::claim::Claim;
 use shm_common::transport::signals::StopSignals;
 
+use crate::claim::Protocol;
 use crate::flags::Args;
 use crate::Failure;
 
@@ -22,33 +22,18 @@ const REMOVAL_CHECK: Duration = Duration::from_secs(1);
 /// Publishes between two looks at the signalfd when running flat out.
 const SIGNAL_CHECK_EVERY: u64 = 4096;
 
+/// The clock's protocol, for the claim.
+const TIME: Protocol = Protocol {
+    publishes: "a time",
+    min_size: MIN_SEGMENT_SIZE,
+    rule: adopt::judge,
+};
+
 /// Run the clock writer.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    if args.size < MIN_SEGMENT_SIZE {
-        return Err((
-            Exit::Usage,
-            format!("--size {} is smaller than the {MIN_SEGMENT_SIZE} bytes the segment layout needs (128 bytes of C text and the header); use --size {MIN_SEGMENT_SIZE} or more", args.size),
-        ));
-    }
     let signals = StopSignals::install()
         .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
-    let claim_failure = |e| {
-        (
-            Exit::of_claim(&e),
-            messages::claim(&e, "a time", MIN_SEGMENT_SIZE),
-        )
-    };
-    let mut claim = Claim::start(
-        ClaimOptions {
-            key_file: args.key.key_file.clone(),
-            proj_id: args.key.proj_id,
-            size: args.size,
-            mode: args.mode,
-        },
-        adopt::judge,
-    )
-    .map_err(claim_failure)?;
-    eprintln!("{}", messages::startup("shm_write", &claim));
+    let mut claim = TIME.claim(args)?;
     let mut published = 0u64;
     loop {
         let mut publisher =
@@ -58,22 +43,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             End::Stopped => {
                 publisher.stop(Timestamp::now());
                 let _ = publisher.wake();
-                return claim
-                    .finish()
-                    .map_err(|e| (Exit::Failure, messages::stop(&e)));
+                return Protocol::finish(claim);
             }
-            End::SegmentRemoved => {
-                eprintln!(
-                    "{}",
-                    messages::removed_from_outside(
-                        "shm_write",
-                        claim.key(),
-                        claim.segment().info().id
-                    )
-                );
-                claim.recreate().map_err(claim_failure)?;
-                eprintln!("{}", messages::startup("shm_write", &claim));
-            }
+            End::SegmentRemoved => TIME.recreate(&mut claim)?,
         }
     }
 }

@@ -232,9 +232,14 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Start `cmd` with stdin from /dev/null.
     pub fn spawn(cmd: &mut Command) -> Self {
+        Self::start(cmd, Stdio::null())
+    }
+
+    fn start(cmd: &mut Command, stdin: Stdio) -> Self {
         let mut child = cmd
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -248,6 +253,13 @@ impl Proc {
             collectors: vec![out_thread, err_thread],
             status: None,
         }
+    }
+
+    /// Like [`Proc::spawn`], with a pipe to the child's stdin.
+    pub fn spawn_piped(cmd: &mut Command) -> (Self, std::process::ChildStdin) {
+        let mut proc = Self::start(cmd, Stdio::piped());
+        let stdin = proc.child.stdin.take().expect("piped stdin");
+        (proc, stdin)
     }
 
     pub fn pid(&self) -> u32 {

@@ -266,6 +266,14 @@ pub fn proc_state(pid: u32) -> Option<char> {
 /// the Linux ABI for /proc on every architecture we run on.
 pub const TICKS_PER_SECOND: u64 = 100;
 
+/// CPU a process uses over `window`, in cores.
+pub fn cpu_over(pid: u32, window: std::time::Duration) -> f64 {
+    let (t0, start) = (cpu_ticks(pid), std::time::Instant::now());
+    std::thread::sleep(window);
+    let ticks = cpu_ticks(pid) - t0;
+    ticks as f64 / TICKS_PER_SECOND as f64 / start.elapsed().as_secs_f64()
+}
+
 /// Whether `secs` is within a minute of this machine's clock.
 pub fn plausible_now(secs: i64) -> bool {
     let now = std::time::SystemTime::now()

@@ -2,11 +2,10 @@
 //! at random moments, and the segment removed from outside while both run.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use shm_tests::plant::{cpu_ticks, plausible_now, proc_state, read_once, JsonReading};
-use shm_tests::plant::{noise, TICKS_PER_SECOND};
+use shm_tests::plant::{cpu_over, noise, plausible_now, proc_state, read_once, JsonReading};
 use shm_tests::{poll_until, Proc, Sandbox, DEADLINE};
 
 const KEY_FILE: &str = "/dev/shm/faults";
@@ -129,14 +128,6 @@ fn freeze_mid_update(pid: u32) {
         poll_until(DEADLINE, || (proc_state(pid) == Some('T')).then_some(())).is_some(),
         "the writer did not stop: {out:?}"
     );
-}
-
-/// CPU a process uses over `window`, in cores.
-fn cpu_over(pid: u32, window: Duration) -> f64 {
-    let (t0, start) = (cpu_ticks(pid), Instant::now());
-    std::thread::sleep(window);
-    let ticks = cpu_ticks(pid) - t0;
-    ticks as f64 / TICKS_PER_SECOND as f64 / start.elapsed().as_secs_f64()
 }
 
 #[test]

@@ -175,6 +175,19 @@ fn origin(origin: Origin) -> &'static str {
     }
 }
 
+/// `--size` below what the protocol needs.
+pub fn too_small(size: usize, min_size: usize) -> String {
+    format!("--size {size} is smaller than the {min_size} bytes the segment layout needs (128 bytes of C text and the header); use --size {min_size} or more")
+}
+
+/// A value larger than the segment holds.
+pub fn value_too_large(len: usize, capacity: usize, size: usize) -> String {
+    format!(
+        "a value of {len} bytes does not fit a segment of {size} bytes (it holds {capacity} bytes of value); use --size {} or more",
+        crate::protocol::value::layout::size_for(len)
+    )
+}
+
 /// The writer noticed its segment was removed from outside.
 pub fn removed_from_outside(tool: &str, key: Key, id: i32) -> String {
     format!(

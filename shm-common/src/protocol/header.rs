@@ -37,18 +37,22 @@ pub const HEADER_END: usize = 192;
 pub enum Kind {
     /// The time record (the clock).
     Time,
+    /// The latest value of any payload.
+    Value,
 }
 
 impl Kind {
     fn code(self) -> u64 {
         match self {
             Kind::Time => 0,
+            Kind::Value => 1,
         }
     }
 
     fn from_code(code: u64) -> Option<Self> {
         match code {
             0 => Some(Kind::Time),
+            1 => Some(Kind::Value),
             _ => None,
         }
     }
@@ -57,6 +61,7 @@ impl Kind {
     pub fn version(self) -> u64 {
         match self {
             Kind::Time => 1,
+            Kind::Value => 2,
         }
     }
 
@@ -64,6 +69,7 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Time => "time record",
+            Kind::Value => "value",
         }
     }
 }

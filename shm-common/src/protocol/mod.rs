@@ -5,7 +5,8 @@
 //! - [`header`]: magic, layout version and kind, at byte 128;
 //! - [`seqlock`]: the single-writer, lock-free snapshot the record
 //!   protocols publish under;
-//! - [`latest`]: the time record (the classic clock).
+//! - [`latest`]: the time record (the classic clock);
+//! - [`value`]: the latest value of any payload.
 //!
 //! A new protocol gets a folder with its layout, its writer side and its
 //! reader side, a [`header::Kind`], and an adoption rule for the session
@@ -18,3 +19,4 @@ pub mod latest;
 pub mod notify;
 pub mod seqlock;
 pub mod text;
+pub mod value;

@@ -6,7 +6,7 @@
 //! with the default action for init, but queues blocked ones, so
 //! `docker stop` reaches the writer at once instead of after 10 s.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -17,6 +17,17 @@ use nix::sys::time::TimeSpec;
 
 /// The signals that ask a tool to stop.
 const STOP_SIGNALS: [Signal; 3] = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP];
+
+/// What ended a [`StopSignals::wait_readable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// A stop signal arrived.
+    Signal(Signal),
+    /// The descriptor has data, or is at its end.
+    Readable,
+    /// The time ran out.
+    Timeout,
+}
 
 /// Receives the stop signals; create it before any thread is spawned.
 #[derive(Debug)]
@@ -45,6 +56,24 @@ impl StopSignals {
         match ppoll(&mut fds, Some(TimeSpec::from(timeout)), None) {
             Ok(0) => Ok(None),
             Ok(_) | Err(Errno::EINTR) => self.pending(),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sleep up to `timeout` or until `fd` is readable (or at its end);
+    /// a stop signal that arrived meanwhile wins.
+    pub fn wait_readable(&self, fd: BorrowedFd<'_>, timeout: Duration) -> Result<Wake, Errno> {
+        let mut fds = [
+            PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(fd, PollFlags::POLLIN),
+        ];
+        match ppoll(&mut fds, Some(TimeSpec::from(timeout)), None) {
+            Ok(0) => Ok(Wake::Timeout),
+            Ok(_) | Err(Errno::EINTR) => Ok(match self.pending()? {
+                Some(signal) => Wake::Signal(signal),
+                None if fds[1].any().unwrap_or(false) => Wake::Readable,
+                None => Wake::Timeout,
+            }),
             Err(e) => Err(e),
         }
     }

@@ -153,7 +153,6 @@ pub fn read(view: ReadView<'_>) -> Result<Reading, ReadError> {
     match header::identify(view)? {
         Content::Foreign => Ok(Reading::Text(text::decode_secs(&text::read(view)?)?)),
         Content::Ours(Kind::Time) => read_record(view).map(Reading::Record),
-        #[allow(unreachable_patterns)]
         Content::Ours(kind) => Err(ReadError::OtherKind(kind)),
     }
 }

@@ -1,0 +1,14 @@
+//! The latest value of anything: a writer publishes a payload of any bytes
+//! (text from the command line, each line of stdin, or a binary blob) and
+//! readers copy the newest one, or sleep until it changes.
+//!
+//! - [`layout`]: where the words sit;
+//! - [`publish`]: the writer's side (payload under the seqlock, C text,
+//!   heartbeat, wake-ups);
+//! - [`read`]: the reader's side, bounded and safe against hostile lengths;
+//! - [`adopt`]: when a value writer may take over an existing segment.
+
+pub mod adopt;
+pub mod layout;
+pub mod publish;
+pub mod read;

@@ -1,0 +1,294 @@
+//! Reading the latest of a time record or a value: one line per interval
+//! (or per change, with `--on-change`) while a live writer answers;
+//! otherwise the reason on stderr, until a writer comes back, `--timeout`
+//! or a stop signal.
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use shm_common::cli::exit::Exit;
+use shm_common::cli::messages;
+use shm_common::protocol::clock::Timestamp;
+use shm_common::protocol::header::{self, Content, Kind};
+use shm_common::protocol::latest::record::{self, ReadError, Reading, WriterState};
+use shm_common::protocol::notify;
+use shm_common::protocol::value::{self, read::HEARTBEAT_STALE};
+use shm_common::session::find::{Access, Finder};
+use shm_common::transport::segment::Segment;
+use shm_common::transport::signals::StopSignals;
+
+use crate::flags::Args;
+use crate::output::{self, Latest};
+use crate::report::Reporter;
+use crate::Failure;
+
+/// While no writer answers, look at least this often (so a new writer is
+/// picked up quickly even with a long --interval).
+const WAIT_POLL: Duration = Duration::from_millis(100);
+/// Pause after a failed look at --interval 0, so a stalled writer does not
+/// cost a whole core.
+const BUSY_BACKOFF: Duration = Duration::from_millis(1);
+/// The pause doubles while the problem lasts, up to this: a look at a record
+/// stuck mid-update costs about half a millisecond of retries, which must
+/// not add up to a busy core while a writer stays frozen.
+const BUSY_BACKOFF_MAX: Duration = Duration::from_millis(10);
+/// A reading counts as stale when it is older than this many writer intervals...
+const STALE_INTERVALS: u32 = 3;
+/// ...and never sooner than this (the C writer's text has one-second resolution).
+const MIN_STALE_AFTER: Duration = Duration::from_secs(1);
+/// `--on-change`: the longest sleep on the futex, so that a stop signal, a
+/// dead writer or a removed segment is noticed this fast.
+const CHANGE_WAIT: Duration = Duration::from_millis(100);
+/// `--on-change` on a C writer's text, which wakes nobody: look this often.
+const TEXT_POLL: Duration = Duration::from_millis(50);
+
+/// What one look found.
+enum Look {
+    /// A live writer's reading, and how old it is.
+    Fresh(Latest, Duration),
+    /// Something to report on stderr: (kind, message); `bad` ends `--once`
+    /// with "no readable content" rather than "no live writer".
+    Problem {
+        kind: String,
+        message: String,
+        bad: bool,
+    },
+}
+
+/// Read until done; the status to exit with.
+pub fn run(args: &Args) -> Result<Exit, Failure> {
+    let signals = StopSignals::install()
+        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let access = if args.on_change {
+        Access::PreferWritable
+    } else {
+        Access::ReadOnly
+    };
+    let mut finder = Finder::new(args.key.key_file.clone(), args.key.proj_id, access);
+    let mut reporter = Reporter::default();
+    let timeout = args.timeout();
+    let mut waiting_since: Option<Instant> = None;
+    let mut printed = 0u64;
+    let mut last: Option<Change> = None;
+    let mut backoff = BUSY_BACKOFF;
+    loop {
+        let segment = finder
+            .look()
+            .map_err(|e| (Exit::of_find(&e), messages::find(&e)))?;
+        let (look, info) = match segment {
+            Err(absent) => {
+                let look = Look::Problem {
+                    kind: format!("absent {:?}", absent.why),
+                    message: messages::absent(&absent),
+                    bad: false,
+                };
+                (look, None)
+            }
+            Ok(segment) => (look_at(segment), Some(*segment.info())),
+        };
+        let mut wait_for_change = None;
+        let problem = match look {
+            Look::Fresh(latest, age) => {
+                let info = info.expect("a fresh reading has a segment");
+                if reporter.clear() {
+                    eprintln!("{}", messages::resumed(&info));
+                }
+                let change = Change::of(&latest);
+                let new = last.as_ref().is_none_or(|l| l.id != change.id);
+                if new || !args.on_change {
+                    let skipped = last.as_ref().map_or(0, |l| change.skipped_since(l));
+                    let line = output::line(args.format, &latest, age, &info, skipped);
+                    if let Err(e) = print(&line) {
+                        return if e.kind() == io::ErrorKind::BrokenPipe {
+                            Ok(Exit::Ok)
+                        } else {
+                            Err((Exit::Failure, format!("cannot write to stdout: {e}")))
+                        };
+                    }
+                    printed += 1;
+                    if args.once || args.count.is_some_and(|n| printed >= n) {
+                        return Ok(Exit::Ok);
+                    }
+                }
+                wait_for_change = Some(change.seq);
+                last = Some(change);
+                None
+            }
+            Look::Problem { kind, message, bad } => {
+                if bad {
+                    finder.suspect();
+                    if args.once {
+                        return Err((Exit::BadSegment, message));
+                    }
+                } else if kind != "stopped" && !kind.starts_with("absent") {
+                    finder.suspect();
+                }
+                Some((kind, message))
+            }
+        };
+        let healthy = problem.is_none();
+        if let Some((kind, message)) = problem {
+            let since = *waiting_since.get_or_insert_with(Instant::now);
+            if let Some(limit) = timeout.filter(|t| since.elapsed() >= *t) {
+                return Err((Exit::NoWriter, messages::gave_up(limit, &message)));
+            }
+            reporter.report(&kind, &message);
+        } else {
+            waiting_since = None;
+            backoff = BUSY_BACKOFF;
+        }
+        if args.on_change && healthy {
+            if let Ok(Ok(segment)) = finder.look() {
+                sleep_until_change(segment, wait_for_change.flatten());
+            }
+            match signals.pending() {
+                Ok(None) => continue,
+                Ok(Some(_)) => return Ok(Exit::Ok),
+                Err(e) => return Err((Exit::Failure, format!("waiting for signals failed: {e}"))),
+            }
+        }
+        let pause = match (healthy, args.interval) {
+            (true, interval) => interval,
+            (false, interval) if interval.is_zero() => {
+                let pause = backoff;
+                backoff = (backoff * 2).min(BUSY_BACKOFF_MAX);
+                pause
+            }
+            (false, interval) => interval.min(WAIT_POLL),
+        };
+        match signals.sleep(pause) {
+            Ok(None) => {}
+            Ok(Some(_)) => return Ok(Exit::Ok),
+            Err(e) => return Err((Exit::Failure, format!("waiting for signals failed: {e}"))),
+        }
+    }
+}
+
+fn print(line: &str) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(line.as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+}
+
+/// Sleep until the segment's sequence leaves `seq` (bounded by
+/// [`CHANGE_WAIT`]); a C writer's text, which has no sequence, is polled.
+fn sleep_until_change(segment: &Segment, seq: Option<u64>) {
+    let Some(seq) = seq else {
+        std::thread::sleep(TEXT_POLL);
+        return;
+    };
+    // Time records and values share the futex words' places.
+    const _: () = assert!(
+        record::NOTIFY.seq == value::publish::NOTIFY.seq
+            && record::NOTIFY.waiters == value::publish::NOTIFY.waiters
+    );
+    if notify::wait(
+        segment.view(),
+        segment.write_view(),
+        record::NOTIFY,
+        seq,
+        CHANGE_WAIT,
+    )
+    .is_err()
+    {
+        std::thread::sleep(TEXT_POLL);
+    }
+}
+
+/// Look at the segment once: its kind decides how it is read and when it
+/// counts as live.
+fn look_at(segment: &Segment) -> Look {
+    let info = segment.info();
+    let now = Timestamp::now();
+    let problem = |kind: &str, message: String, bad: bool| Look::Problem {
+        kind: kind.to_owned(),
+        message,
+        bad,
+    };
+    if header::identify(segment.view()) == Ok(Content::Ours(Kind::Value)) {
+        return match value::read::read(segment.view()) {
+            Ok(v) if v.stopped => problem(
+                "stopped",
+                messages::writer_stopped(v.writer_pid, info),
+                false,
+            ),
+            Ok(v) => match value::read::heartbeat(segment.view()).age(now) {
+                Ok(age) if age <= HEARTBEAT_STALE => {
+                    let since = v.published.age(now).unwrap_or_default();
+                    Look::Fresh(Latest::Value(v), since)
+                }
+                Ok(age) => problem("stale", messages::stale(info, age), false),
+                Err(ahead) => problem("future", messages::future(info, ahead), false),
+            },
+            Err(e @ value::read::ReadError::Unstable { .. }) => {
+                problem("unstable", messages::unreadable(info, &e), false)
+            }
+            Err(e) => problem(
+                &format!("unreadable {e:?}"),
+                messages::unreadable(info, &e),
+                true,
+            ),
+        };
+    }
+    match record::read(segment.view()) {
+        Ok(Reading::Record(r)) if r.state == WriterState::Stopped => problem(
+            "stopped",
+            messages::writer_stopped(r.writer.pid, info),
+            false,
+        ),
+        Ok(reading) => match reading.time().age(now) {
+            Ok(age) if age <= stale_after(&reading) => Look::Fresh(Latest::Time(reading), age),
+            Ok(age) => problem("stale", messages::stale(info, age), false),
+            Err(ahead) => problem("future", messages::future(info, ahead), false),
+        },
+        Err(e) => problem(
+            &format!("unreadable {e:?}"),
+            messages::unreadable(info, &e),
+            !matches!(e, ReadError::Unstable { .. }),
+        ),
+    }
+}
+
+/// How old a reading may get before its writer counts as gone.
+fn stale_after(reading: &Reading) -> Duration {
+    (reading.interval() * STALE_INTERVALS).max(MIN_STALE_AFTER)
+}
+
+/// What tells one reading from the next, for `--on-change`.
+struct Change {
+    /// Differs between two readings exactly when something new was published.
+    id: (u64, u64),
+    /// The seqlock sequence to sleep on (none for a C writer's text).
+    seq: Option<u64>,
+    /// Publishes counted by the writer (values), or sequence steps (time).
+    count: u64,
+}
+
+impl Change {
+    fn of(latest: &Latest) -> Self {
+        match latest {
+            Latest::Value(v) => Self {
+                id: (v.writer_ipc_ns ^ u64::from(v.writer_pid), v.counter),
+                seq: Some(v.seq),
+                count: v.counter,
+            },
+            Latest::Time(Reading::Record(r)) => Self {
+                id: (0, r.seq),
+                seq: Some(r.seq),
+                count: r.seq / 2,
+            },
+            Latest::Time(Reading::Text(secs)) => Self {
+                id: (1, *secs as u64),
+                seq: None,
+                count: *secs as u64,
+            },
+        }
+    }
+
+    /// Publishes between `last` and this one that were never printed.
+    fn skipped_since(&self, last: &Change) -> u64 {
+        self.count.saturating_sub(last.count).saturating_sub(1)
+    }
+}

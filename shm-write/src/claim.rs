@@ -1,0 +1,65 @@
+//! Claiming the key, for every mode: size check, claim, start-up line.
+
+use shm_common::cli::exit::Exit;
+use shm_common::cli::messages;
+use shm_common::protocol::adopt::Rule;
+use shm_common::session::claim::{Claim, ClaimError, ClaimOptions};
+
+use crate::flags::Args;
+use crate::Failure;
+
+/// What a mode publishes, for the claim and its messages.
+pub struct Protocol {
+    /// What the mode puts in a segment ("a time").
+    pub publishes: &'static str,
+    /// The smallest segment it accepts.
+    pub min_size: usize,
+    /// When it may take over an existing segment.
+    pub rule: Rule,
+}
+
+impl Protocol {
+    /// Check the size, claim the key and print the start-up line.
+    pub fn claim(&self, args: &Args) -> Result<Claim, Failure> {
+        if args.size < self.min_size {
+            return Err((Exit::Usage, messages::too_small(args.size, self.min_size)));
+        }
+        let claim = Claim::start(
+            ClaimOptions {
+                key_file: args.key.key_file.clone(),
+                proj_id: args.key.proj_id,
+                size: args.size,
+                mode: args.mode,
+            },
+            self.rule,
+        )
+        .map_err(|e| self.failure(e))?;
+        eprintln!("{}", messages::startup("shm_write", &claim));
+        Ok(claim)
+    }
+
+    /// Replace a segment removed from outside (`ipcrm`), saying so.
+    pub fn recreate(&self, claim: &mut Claim) -> Result<(), Failure> {
+        eprintln!(
+            "{}",
+            messages::removed_from_outside("shm_write", claim.key(), claim.segment().info().id)
+        );
+        claim.recreate().map_err(|e| self.failure(e))?;
+        eprintln!("{}", messages::startup("shm_write", claim));
+        Ok(())
+    }
+
+    /// Remove the segment at a clean stop.
+    pub fn finish(claim: Claim) -> Result<(), Failure> {
+        claim
+            .finish()
+            .map_err(|e| (Exit::Failure, messages::stop(&e)))
+    }
+
+    fn failure(&self, e: ClaimError) -> Failure {
+        (
+            Exit::of_claim(&e),
+            messages::claim(&e, self.publishes, self.min_size),
+        )
+    }
+}
