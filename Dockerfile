@@ -10,6 +10,19 @@
 # around. Without registry access, scripts/base-image assembles a local base:
 #   docker build --build-arg BASE_IMAGE=shm-time-base:local .
 ARG BASE_IMAGE=quay.io/centos/centos:stream9
+
+# The minimal image: the two static binaries and nothing else (no libc, no
+# shell, no util-linux); `shm_read --list` stands in for ipcs.
+#   docker build --target minimal --tag shm-time-minimal .
+FROM scratch AS minimal
+COPY target/x86_64-unknown-linux-gnu/release/shm_write /bin/shm_write
+COPY target/x86_64-unknown-linux-gnu/release/shm_read /bin/shm_read
+CMD ["/bin/shm_write"]
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["/bin/shm_read", "--once"]
+
+# The default image, on a base with a shell and ipcs for looking around.
 FROM ${BASE_IMAGE}
 
 # ipcs/ipcrm come from util-linux; install them only where they are missing.

@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::Parser;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::flags::{parse_duration, KeyArgs};
+use shm_common::transport::key::Key;
 
 use crate::output::Format;
 
@@ -40,6 +41,38 @@ pub struct Args {
     /// Print each new time or value once, as soon as it is published, sleeping in between (--interval is ignored)
     #[arg(long)]
     pub on_change: bool,
+    /// List every System V segment of this IPC namespace: what it holds, who is attached
+    #[arg(long, conflicts_with_all = ["inspect", "once", "count", "on_change", "timeout"])]
+    pub list: bool,
+    /// Show one segment field by field with byte offsets (the key file's, or --shmid / --key)
+    #[arg(long, conflicts_with_all = ["once", "count", "on_change", "timeout"])]
+    pub inspect: bool,
+    /// With --inspect: the segment with this id
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "inspect",
+        conflicts_with = "sysv_key"
+    )]
+    pub shmid: Option<i32>,
+    /// With --inspect: the segment with this key (0x%08x, as ipcs shows it)
+    #[arg(long = "key", value_name = "0xKEY", requires = "inspect", value_parser = parse_key)]
+    pub sysv_key: Option<Key>,
+}
+
+/// A key as `ipcs -m` shows it (`0x08000002`), or decimal.
+fn parse_key(text: &str) -> Result<Key, String> {
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => text.parse::<i64>().ok().and_then(|n| {
+            u32::try_from(n)
+                .ok()
+                .or(i32::try_from(n).ok().map(|n| n as u32))
+        }),
+    };
+    parsed.map(|k| Key(k as i32)).ok_or_else(|| {
+        format!("`{text}` is not a key: write it as ipcs -m shows it, e.g. 0x08000002")
+    })
 }
 
 impl Args {

@@ -3,7 +3,9 @@
 //! line, and explain on stderr why no writer answers.
 
 mod flags;
+mod inspect;
 mod latest;
+mod list;
 mod output;
 mod report;
 
@@ -17,7 +19,14 @@ pub type Failure = (Exit, String);
 
 fn main() -> ExitCode {
     let args = flags::Args::parse();
-    let exit = match latest::run(&args) {
+    let run = if args.list {
+        list::run
+    } else if args.inspect {
+        inspect::run
+    } else {
+        latest::run
+    };
+    let exit = match run(&args) {
         Ok(exit) => exit,
         Err((exit, message)) => {
             eprintln!("shm_read: error: {message}");

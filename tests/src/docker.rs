@@ -5,24 +5,24 @@
 //! The tests need a running Docker engine and fail loudly without one. No
 //! registry is needed: the base image is assembled from local files by
 //! `scripts/base-image`, the project image is built from the Dockerfile by
-//! `scripts/image`, and a third image holds nothing but the static binaries.
+//! `scripts/image`, and its `minimal` stage holds nothing but the static binaries.
 //! Images keep fixed tags so later runs reuse the build cache; containers,
 //! networks and Compose projects get unique names and are always removed.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::{bin, poll_until, workspace, DEADLINE};
+use crate::{poll_until, workspace, DEADLINE};
 
 /// Local base image made by `scripts/base-image` (shell, ipcs, libc).
 pub const BASE_IMAGE: &str = "shm-time-base:test";
 /// The project image: the Dockerfile built on [`BASE_IMAGE`].
 pub const IMAGE: &str = "shm-time:test";
-/// An image with the two static binaries and nothing else: no libc, no shell.
+/// The Dockerfile's `minimal` stage: the two static binaries and nothing
+/// else (`FROM scratch`: no libc, no shell, no /etc/passwd).
 pub const BARE_IMAGE: &str = "shm-time-bare:test";
 
 /// Run `docker` with `args`; its output, whatever the exit status.
@@ -88,7 +88,9 @@ pub fn images() {
         rebuild(IMAGE, || {
             script("scripts/image", &[IMAGE], &[("BASE_IMAGE", BASE_IMAGE)]);
         });
-        rebuild(BARE_IMAGE, build_bare_image);
+        rebuild(BARE_IMAGE, || {
+            script("scripts/image", &[BARE_IMAGE], &[("TARGET", "minimal")]);
+        });
     });
 }
 
@@ -123,58 +125,6 @@ fn script(path: &str, args: &[&str], env: &[(&str, &str)]) {
         "{path} {args:?} failed ({}):\n{}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `docker import` of a root filesystem holding only /bin/shm_write,
-/// /bin/shm_read, /etc/passwd, /etc/group and an empty /tmp.
-fn build_bare_image() {
-    let root = workspace().join(format!("target/bare-image-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::create_dir_all(root.join("etc")).unwrap();
-    std::fs::create_dir_all(root.join("tmp")).unwrap();
-    for name in ["shm_write", "shm_read"] {
-        std::fs::copy(bin(name), root.join("bin").join(name)).unwrap();
-    }
-    std::fs::write(
-        root.join("etc/passwd"),
-        "root:x:0:0:root:/:/bin/shm_write\nnobody:x:65534:65534:nobody:/:/bin/shm_write\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("etc/group"), "root:x:0:\nnobody:x:65534:\n").unwrap();
-    let tar = Command::new("tar")
-        .args(["--numeric-owner", "--owner=0", "--group=0", "-C"])
-        .arg(&root)
-        .args(["-c", "."])
-        .output()
-        .expect("run tar");
-    let _ = std::fs::remove_dir_all(&root);
-    assert!(tar.status.success(), "tar failed: {tar:?}");
-    let mut import = Command::new("docker")
-        .args([
-            "import",
-            "--change",
-            r#"CMD ["/bin/shm_write"]"#,
-            "-",
-            BARE_IMAGE,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run docker import");
-    import
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&tar.stdout)
-        .expect("feed docker import");
-    let out = import.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "docker import failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -165,6 +165,54 @@ fn static_binaries_run_in_an_image_without_libc() {
     assert!(stderr.contains("key-file /dev/shm/shm_file"), "{stderr}");
 }
 
+#[test]
+fn the_minimal_image_runs_the_writer_the_reader_and_the_listing() {
+    images();
+    let writer = Container::run("min-writer", &["--ipc", "shareable"], BARE_IMAGE, &[]);
+    let line = writer.wait_stderr("segment created");
+    let key = startup_key(&line);
+    let reader = Container::run(
+        "min-reader",
+        &["--ipc", &format!("container:{}", writer.name)],
+        BARE_IMAGE,
+        &[READER, "--count", "2", "--interval", "200ms"],
+    );
+    assert_eq!(reader.wait_exit(), 0, "{:?}", reader.logs());
+    assert_eq!(times(&reader.logs().0).len(), 2, "{:?}", reader.logs());
+    // In the writer's own container (its PID namespace): the writer is pid 1.
+    let list = writer.exec(&[READER, "--list"]);
+    let list = stdout_of(&list);
+    let row = list
+        .lines()
+        .find(|l| l.starts_with(&key))
+        .unwrap_or_else(|| panic!("{key} not listed: {list}"));
+    assert!(row.contains("time record: writer pid 1 running"), "{row}");
+    assert!(list.contains("attached: pid 1 shm_write"), "{list}");
+    // A joined container sees the same segment and namespace.
+    let joined = docker(&[
+        "run",
+        "--rm",
+        "--ipc",
+        &format!("container:{}", writer.name),
+        BARE_IMAGE,
+        READER,
+        "--list",
+        "--format",
+        "json",
+    ]);
+    let joined = stdout_of(&joined);
+    assert!(joined.contains(&format!("\"key\":\"{key}\"")), "{joined}");
+    let ns = list
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .trim_end_matches(':');
+    assert!(
+        joined.contains(&format!("\"ipc_ns\":\"{ns}\"")),
+        "{joined} vs {list}"
+    );
+}
+
 // --- the walkthrough ----------------------------------------------------
 
 #[test]

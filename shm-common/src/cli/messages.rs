@@ -283,3 +283,13 @@ pub fn gave_up(limit: Duration, message: &str) -> String {
         format!("timed out after {limit:?} waiting for a live writer: {message}")
     }
 }
+
+/// The kernel's segment table cannot be read (no `/proc` mounted?).
+pub fn no_table(e: &std::io::Error) -> String {
+    format!("cannot read /proc/sysvipc/shm ({e}): --list and --inspect need /proc mounted, as it is in every container")
+}
+
+/// `--inspect` found no segment.
+pub fn no_segment(what: &str) -> String {
+    format!("no segment {what} in this IPC namespace; `shm_read --list` shows those there are")
+}

@@ -6,7 +6,8 @@
 //! - [`seqlock`]: the single-writer, lock-free snapshot the record
 //!   protocols publish under;
 //! - [`latest`]: the time record (the classic clock);
-//! - [`value`]: the latest value of any payload.
+//! - [`value`]: the latest value of any payload;
+//! - [`describe`]: what any segment holds, for listings and inspection.
 //!
 //! A new protocol gets a folder with its layout, its writer side and its
 //! reader side, a [`header::Kind`], and an adoption rule for the session
@@ -14,6 +15,7 @@
 
 pub mod adopt;
 pub mod clock;
+pub mod describe;
 pub mod header;
 pub mod latest;
 pub mod notify;

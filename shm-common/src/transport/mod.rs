@@ -6,13 +6,14 @@
 //!   segment, with a load-only [`view::ReadView`] and a writable
 //!   [`view::WriteView`];
 //! - [`key`] and [`beacon`]: the key file, `ftok`, and the writer's note in it;
-//! - [`table`] and [`namespace`]: the kernel's segment table and the IPC
-//!   namespace probe;
+//! - [`table`], [`procs`] and [`namespace`]: the kernel's segment table,
+//!   the processes attached to each segment, and the IPC namespace probe;
 //! - [`signals`]: stop signals as events, for sleeps that end on SIGTERM.
 
 pub mod beacon;
 pub mod key;
 pub mod namespace;
+pub mod procs;
 pub mod segment;
 pub mod signals;
 mod sys;

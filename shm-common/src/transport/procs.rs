@@ -1,0 +1,103 @@
+//! Which processes are attached to a segment, and the container each runs
+//! in, as far as this process can see them (a shared PID namespace, or the
+//! host): `/proc/<pid>/maps` names an attached System V segment
+//! `/SYSV<key>` with the shmid in the inode column, and `/proc/<pid>/cgroup`
+//! carries the container's id in its path.
+
+use std::collections::BTreeMap;
+
+/// A process attached to a segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    /// Its pid in this process's pid namespace.
+    pub pid: u32,
+    /// Its command name (`/proc/<pid>/comm`).
+    pub command: String,
+    /// The first 12 hex digits of its container's id, if it runs in one.
+    pub container: Option<String>,
+}
+
+/// The attached processes of every visible segment, by shmid.
+pub fn attached() -> BTreeMap<i32, Vec<Attached>> {
+    let mut by_shmid: BTreeMap<i32, Vec<Attached>> = BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return by_shmid;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
+            continue;
+        };
+        let mut shmids: Vec<i32> = maps.lines().filter_map(sysv_shmid).collect();
+        shmids.sort_unstable();
+        shmids.dedup();
+        if shmids.is_empty() {
+            continue;
+        }
+        let command = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|c| c.trim_end().to_owned())
+            .unwrap_or_default();
+        let container = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+            .ok()
+            .and_then(|c| container_id(&c));
+        for shmid in shmids {
+            by_shmid.entry(shmid).or_default().push(Attached {
+                pid,
+                command: command.clone(),
+                container: container.clone(),
+            });
+        }
+    }
+    by_shmid
+}
+
+/// The shmid of a maps line that maps a System V segment
+/// (`addr perms offset dev inode /SYSV0800abcd (deleted)`).
+fn sysv_shmid(line: &str) -> Option<i32> {
+    let mut cols = line.split_whitespace();
+    let inode = cols.nth(4)?;
+    cols.next()?.strip_prefix("/SYSV")?;
+    inode.parse().ok()
+}
+
+/// A container id in a cgroup file: the first 64-hex-digit run in a path
+/// (`/docker/<id>`, `docker-<id>.scope`, `libpod-<id>`, `cri-containerd-<id>.scope`).
+fn container_id(cgroup: &str) -> Option<String> {
+    cgroup.lines().find_map(|line| {
+        let path = line.splitn(3, ':').nth(2)?;
+        path.split(|c: char| !c.is_ascii_hexdigit())
+            .find(|run| run.len() == 64)
+            .map(|id| id[..12].to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_maps_and_cgroups() {
+        let line = "7f1c2a000000-7f1c2a001000 r--s 00000000 00:01 32769                      /SYSV0800abcd (deleted)";
+        assert_eq!(sysv_shmid(line), Some(32769));
+        assert_eq!(
+            sysv_shmid("7f00-7f01 r--p 00000000 08:01 1234 /usr/lib/libc.so.6"),
+            None
+        );
+        let id = "a".repeat(64);
+        assert_eq!(
+            container_id(&format!("0::/system.slice/docker-{id}.scope\n")),
+            Some("a".repeat(12))
+        );
+        assert_eq!(
+            container_id(&format!("12:memory:/docker/{id}\n")),
+            Some("a".repeat(12))
+        );
+        assert_eq!(container_id("0::/user.slice\n"), None);
+    }
+}

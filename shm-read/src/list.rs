@@ -1,0 +1,194 @@
+//! `--list`: every System V segment of this IPC namespace, with the columns
+//! of `ipcs -m`, what each holds, and who is attached. Read-only: segments
+//! are attached `SHM_RDONLY` for a moment to look, never written.
+
+use std::fmt::Write as _;
+
+use shm_common::cli::exit::Exit;
+use shm_common::cli::messages;
+use shm_common::protocol::clock::Timestamp;
+use shm_common::protocol::describe::{describe, Holds};
+use shm_common::transport::namespace::{self, Ns};
+use shm_common::transport::procs::{self, Attached};
+use shm_common::transport::segment::{OpenError, Segment};
+use shm_common::transport::table::TableEntry;
+
+use crate::flags::Args;
+use crate::output::{json_string, Format};
+use crate::Failure;
+
+/// One listed segment.
+pub struct Row {
+    pub entry: TableEntry,
+    /// What it holds; `None` when this user may not read it.
+    pub holds: Option<Holds>,
+    pub attached: Vec<Attached>,
+}
+
+/// List the segments.
+pub fn run(args: &Args) -> Result<Exit, Failure> {
+    let ns = Ns(namespace::ipc_namespace().unwrap_or(0));
+    let entries = TableEntry::all().map_err(|e| (Exit::Failure, messages::no_table(&e)))?;
+    let mut attached = procs::attached();
+    let rows: Vec<Row> = entries
+        .into_iter()
+        .map(|entry| Row {
+            holds: look(&entry),
+            attached: attached.remove(&entry.shmid).unwrap_or_default(),
+            entry,
+        })
+        .collect();
+    let users = Users::load();
+    let text = match args.format {
+        Format::Json => json(ns, &rows, &users),
+        _ => table(ns, &rows, &users),
+    };
+    print!("{text}");
+    Ok(Exit::Ok)
+}
+
+/// Attach read-only for a look; `None` when permission is refused.
+pub fn look(entry: &TableEntry) -> Option<Holds> {
+    match Segment::attach(entry.key, entry.shmid, true) {
+        Ok(segment) => Some(describe(segment.view())),
+        Err(OpenError::PermissionDenied { .. }) => None,
+        Err(e) => Some(Holds::Unknown(e.to_string())),
+    }
+}
+
+/// The `ipcs -m` status column.
+pub fn status(entry: &TableEntry) -> Vec<&'static str> {
+    let mut status = Vec::new();
+    if entry.more.dest {
+        status.push("dest");
+    }
+    if entry.more.locked {
+        status.push("locked");
+    }
+    status
+}
+
+/// A machine name for what a segment holds.
+pub fn kind(holds: Option<&Holds>) -> &'static str {
+    match holds {
+        None => "unreadable",
+        Some(Holds::Empty) => "empty",
+        Some(Holds::CText { .. }) => "c-text",
+        Some(Holds::Time { .. }) => "time",
+        Some(Holds::Value { .. }) => "value",
+        Some(Holds::MidUpdate { .. }) => "mid-update",
+        Some(Holds::Unknown(_)) => "unknown",
+    }
+}
+
+/// The phrase for what a segment holds.
+pub fn summary(holds: Option<&Holds>) -> String {
+    holds.map_or_else(
+        || "no read permission for this user".to_owned(),
+        |h| h.summary(Timestamp::now()),
+    )
+}
+
+fn table(ns: Ns, rows: &[Row], users: &Users) -> String {
+    let mut out = format!("IPC namespace {ns}: {} segment(s)\n", rows.len());
+    let _ = writeln!(
+        out,
+        "{:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10}  holds",
+        "key", "shmid", "owner", "perms", "bytes", "nattch", "status"
+    );
+    for row in rows {
+        let e = &row.entry;
+        let _ = writeln!(
+            out,
+            "{:<10} {:<10} {:<10} {:<10o} {:<10} {:<10} {:<10}  {}",
+            e.key.to_string(),
+            e.shmid,
+            users.name(e.uid),
+            e.mode,
+            e.size,
+            e.nattch,
+            status(e).join(" "),
+            summary(row.holds.as_ref())
+        );
+        if !row.attached.is_empty() {
+            let procs: Vec<String> = row
+                .attached
+                .iter()
+                .map(|a| match &a.container {
+                    Some(c) => format!("pid {} {} (container {c})", a.pid, a.command),
+                    None => format!("pid {} {}", a.pid, a.command),
+                })
+                .collect();
+            let _ = writeln!(out, "{:<10} attached: {}", "", procs.join(", "));
+        }
+    }
+    out
+}
+
+fn json(ns: Ns, rows: &[Row], users: &Users) -> String {
+    let segments: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let e = &row.entry;
+            let attached: Vec<String> = row
+                .attached
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{{\"pid\":{},\"command\":{},\"container\":{}}}",
+                        a.pid,
+                        json_string(&a.command),
+                        a.container.as_deref().map_or("null".into(), json_string)
+                    )
+                })
+                .collect();
+            let status: Vec<String> = status(e).iter().map(|s| json_string(s)).collect();
+            format!(
+                "{{\"key\":\"{}\",\"shmid\":{},\"owner\":{},\"uid\":{},\"perms\":\"{:o}\",\"bytes\":{},\"nattch\":{},\"status\":[{}],\"kind\":\"{}\",\"holds\":{},\"attached\":[{}]}}",
+                e.key,
+                e.shmid,
+                json_string(&users.name(e.uid)),
+                e.uid,
+                e.mode,
+                e.size,
+                e.nattch,
+                status.join(","),
+                kind(row.holds.as_ref()),
+                json_string(&summary(row.holds.as_ref())),
+                attached.join(",")
+            )
+        })
+        .collect();
+    format!(
+        "{{\"ipc_ns\":\"{ns}\",\"segments\":[{}]}}\n",
+        segments.join(",")
+    )
+}
+
+/// User names from `/etc/passwd`, read directly: the binaries are static
+/// and run in images without NSS.
+pub struct Users(Vec<(u32, String)>);
+
+impl Users {
+    pub fn load() -> Self {
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        Self(
+            passwd
+                .lines()
+                .filter_map(|l| {
+                    let mut f = l.split(':');
+                    let name = f.next()?;
+                    Some((f.nth(1)?.parse().ok()?, name.to_owned()))
+                })
+                .collect(),
+        )
+    }
+
+    /// The user's name, or the uid when it has none here (as `ipcs` does).
+    pub fn name(&self, uid: u32) -> String {
+        self.0
+            .iter()
+            .find(|(u, _)| *u == uid)
+            .map_or_else(|| uid.to_string(), |(_, n)| n.clone())
+    }
+}
