@@ -285,7 +285,7 @@ fn human(
             out,
             "  {:>4}..{:<4} {:<22} 0x{:016x}  {}",
             f.offset,
-            f.offset + 8,
+            f.offset + if f.offset == 0 { text::TEXT_LEN } else { 8 },
             f.name,
             f.raw,
             f.meaning

@@ -213,6 +213,31 @@ fn the_minimal_image_runs_the_writer_the_reader_and_the_listing() {
     );
 }
 
+#[test]
+fn a_value_crosses_from_a_writer_container_to_a_joined_reader() {
+    images();
+    let pi = "PI is defined as: 22/7==3.14286";
+    let writer = Container::run(
+        "value-writer",
+        &["--ipc", "shareable"],
+        IMAGE,
+        &[WRITER, "--value", pi],
+    );
+    writer.wait_stderr("segment created");
+    let reader = Container::run(
+        "value-reader",
+        &["--ipc", &format!("container:{}", writer.name)],
+        IMAGE,
+        &[READER, "--on-change", "--count", "1", "--format", "raw"],
+    );
+    assert_eq!(reader.wait_exit(), 0, "{:?}", reader.logs());
+    assert_eq!(reader.logs().0, vec![pi.to_owned()]);
+    // The writer's healthcheck command passes on a value, too.
+    let health = writer.exec(&[READER, "--once"]);
+    assert!(health.status.success(), "{health:?}");
+    assert_eq!(stdout_of(&health), format!("now time: {pi}\n"));
+}
+
 // --- the walkthrough ----------------------------------------------------
 
 #[test]
