@@ -135,6 +135,50 @@ pub struct Container {
     pub name: String,
 }
 
+/// Lines of a command's output.
+pub fn output_lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A container whose logs the tests read: Docker's or Podman's.
+pub trait Logs {
+    /// The container's name.
+    fn name(&self) -> &str;
+
+    /// Its (stdout, stderr) lines so far.
+    fn logs(&self) -> (Vec<String>, Vec<String>);
+
+    /// Wait until a stderr line of the container contains `text`; that line.
+    fn wait_stderr(&self, text: &str) -> String {
+        poll_until(DEADLINE, || {
+            std::thread::sleep(Duration::from_millis(40));
+            self.logs().1.into_iter().find(|l| l.contains(text))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: no stderr line with {text:?} within {DEADLINE:?}; logs {:?}",
+                self.name(),
+                self.logs()
+            )
+        })
+    }
+}
+
+impl Logs for Container {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `docker logs`.
+    fn logs(&self) -> (Vec<String>, Vec<String>) {
+        let out = docker(&["logs", &self.name]);
+        (output_lines(&out.stdout), output_lines(&out.stderr))
+    }
+}
+
 impl Container {
     /// A name for a container that [`Container::run`] or a test's own
     /// `docker run --name` creates; removed on drop either way.
@@ -151,33 +195,6 @@ impl Container {
         args.extend_from_slice(command);
         docker_ok(&args);
         container
-    }
-
-    /// `docker logs`: the container's (stdout, stderr) lines so far.
-    pub fn logs(&self) -> (Vec<String>, Vec<String>) {
-        let out = docker(&["logs", &self.name]);
-        let lines = |b: &[u8]| {
-            String::from_utf8_lossy(b)
-                .lines()
-                .map(str::to_owned)
-                .collect()
-        };
-        (lines(&out.stdout), lines(&out.stderr))
-    }
-
-    /// Wait until a stderr line of the container contains `text`; that line.
-    pub fn wait_stderr(&self, text: &str) -> String {
-        poll_until(DEADLINE, || {
-            std::thread::sleep(Duration::from_millis(40));
-            self.logs().1.into_iter().find(|l| l.contains(text))
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "{}: no stderr line with {text:?} within {DEADLINE:?}; logs {:?}",
-                self.name,
-                self.logs()
-            )
-        })
     }
 
     /// Wait until the container printed at least `n` stdout lines.

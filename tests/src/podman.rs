@@ -48,8 +48,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::docker::{docker, images, rebuild, unique, IpcsRow, IMAGE};
-use crate::{poll_until, workspace, DEADLINE};
+use crate::docker::{docker, images, output_lines, rebuild, unique, IpcsRow, Logs, IMAGE};
+use crate::{poll_until, workspace};
 
 /// The project image with a root-owned, mode 0755 `/dev/shm` directory in
 /// its file system, built on [`IMAGE`] by [`root_dev_shm_image`].
@@ -460,34 +460,19 @@ pub struct PodmanContainer<'a> {
     pub name: String,
 }
 
-impl PodmanContainer<'_> {
-    /// `podman logs`: the container's (stdout, stderr) lines so far.
-    pub fn logs(&self) -> (Vec<String>, Vec<String>) {
+impl Logs for PodmanContainer<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `podman logs`.
+    fn logs(&self) -> (Vec<String>, Vec<String>) {
         let out = self.podman.run(&["logs", &self.name]);
-        let lines = |b: &[u8]| {
-            String::from_utf8_lossy(b)
-                .lines()
-                .map(str::to_owned)
-                .collect()
-        };
-        (lines(&out.stdout), lines(&out.stderr))
+        (output_lines(&out.stdout), output_lines(&out.stderr))
     }
+}
 
-    /// Wait until a stderr line of the container contains `text`; that line.
-    pub fn wait_stderr(&self, text: &str) -> String {
-        poll_until(DEADLINE, || {
-            std::thread::sleep(Duration::from_millis(40));
-            self.logs().1.into_iter().find(|l| l.contains(text))
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "{}: no stderr line with {text:?} within {DEADLINE:?}; logs {:?}",
-                self.name,
-                self.logs()
-            )
-        })
-    }
-
+impl PodmanContainer<'_> {
     /// Wait until the stdout lines of the container satisfy `done`; them.
     pub fn wait_stdout(
         &self,

@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 
 use shm_tests::docker::{
-    compose_command, docker, images, require_engine, ComposeProject, Container, BARE_IMAGE, IMAGE,
+    compose_command, docker, images, require_engine, ComposeProject, Container, Logs, BARE_IMAGE,
+    IMAGE,
 };
 use shm_tests::{bin, poll_until, workspace, DEADLINE};
 

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use shm_tests::docker::IMAGE;
+use shm_tests::docker::{Logs, IMAGE};
 use shm_tests::podman::{root_dev_shm_image, IpcHolder, Podman, PodmanContainer};
 use shm_tests::{poll_until, workspace, DEADLINE};
 
