@@ -41,6 +41,9 @@ pub struct Args {
     /// Print each new time or value once, as soon as it is published, sleeping in between (--interval is ignored)
     #[arg(long)]
     pub on_change: bool,
+    /// Copy the stream a `shm_write --stream` sends to standard output, exactly, until its end
+    #[arg(long, conflicts_with_all = ["once", "count", "on_change", "list", "inspect"])]
+    pub stream: bool,
     /// List every System V segment of this IPC namespace: what it holds, who is attached
     #[arg(long, conflicts_with_all = ["inspect", "once", "count", "on_change", "timeout"])]
     pub list: bool,
@@ -90,5 +93,7 @@ fn exit_help() -> String {
         Exit::NoWriter,
         Exit::Permission,
         Exit::BadSegment,
+        Exit::Conflict,
+        Exit::Interrupted,
     ])
 }

@@ -13,7 +13,7 @@ use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::describe::Holds;
 use shm_common::protocol::header::{self, Content, Kind};
 use shm_common::protocol::text;
-use shm_common::protocol::{latest, value};
+use shm_common::protocol::{latest, stream, value};
 use shm_common::transport::key::KeyFile;
 use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::segment::{OpenError, Segment};
@@ -203,6 +203,62 @@ fn decode(view: ReadView<'_>, holds: Option<&Holds>) -> (Vec<Field>, Option<Vec<
                 Some(payload)
                     .filter(|p| !p.is_empty() && p.iter().any(|&b| !(0x20..0x7f).contains(&b))),
             )
+        }
+        Ok(Content::Ours(Kind::Stream)) => {
+            use stream::layout::word as w;
+            push(
+                w::CAPACITY * 8,
+                "capacity",
+                format!("{} bytes", word(w::CAPACITY)),
+            );
+            push(w::HEAD * 8, "head (bytes sent)", word(w::HEAD).to_string());
+            push(
+                w::PRODUCER_STATE * 8,
+                "producer state",
+                word(w::PRODUCER_STATE).to_string(),
+            );
+            push(
+                w::PRODUCER_BEAT * 8,
+                "producer heartbeat",
+                ns_time(word(w::PRODUCER_BEAT)),
+            );
+            push(w::FINAL * 8, "final length", word(w::FINAL).to_string());
+            push(
+                w::PRODUCER_SLEEPING * 8,
+                "producer sleeping",
+                word(w::PRODUCER_SLEEPING).to_string(),
+            );
+            push(
+                w::PRODUCER_PID * 8,
+                "producer pid",
+                word(w::PRODUCER_PID).to_string(),
+            );
+            push(
+                w::TAIL * 8,
+                "tail (bytes received)",
+                word(w::TAIL).to_string(),
+            );
+            push(
+                w::CONSUMER_STATE * 8,
+                "consumer state",
+                word(w::CONSUMER_STATE).to_string(),
+            );
+            push(
+                w::CONSUMER_BEAT * 8,
+                "consumer heartbeat",
+                ns_time(word(w::CONSUMER_BEAT)),
+            );
+            push(
+                w::CONSUMER_SLEEPING * 8,
+                "consumer sleeping",
+                word(w::CONSUMER_SLEEPING).to_string(),
+            );
+            push(
+                w::CONSUMER_PID * 8,
+                "consumer pid",
+                word(w::CONSUMER_PID).to_string(),
+            );
+            (fields, None)
         }
         Ok(Content::Foreign) if matches!(holds, Some(Holds::CText { .. } | Holds::Empty)) => {
             (fields, None)

@@ -76,6 +76,7 @@ pub fn kind(holds: Option<&Holds>) -> &'static str {
         Some(Holds::CText { .. }) => "c-text",
         Some(Holds::Time { .. }) => "time",
         Some(Holds::Value { .. }) => "value",
+        Some(Holds::Stream(_)) => "stream",
         Some(Holds::MidUpdate { .. }) => "mid-update",
         Some(Holds::Unknown(_)) => "unknown",
     }

@@ -8,6 +8,7 @@ mod latest;
 mod list;
 mod output;
 mod report;
+mod stream;
 
 use std::process::ExitCode;
 
@@ -19,7 +20,9 @@ pub type Failure = (Exit, String);
 
 fn main() -> ExitCode {
     let args = flags::Args::parse();
-    let run = if args.list {
+    let run = if args.stream {
+        stream::run
+    } else if args.list {
         list::run
     } else if args.inspect {
         inspect::run

@@ -47,6 +47,12 @@ pub struct Args {
     /// With --stdin: exit (removing the segment) at the end of input instead of keeping the last value
     #[arg(long, requires = "stdin")]
     pub exit_at_eof: bool,
+    /// Copy standard input into a ring that one `shm_read --stream` empties: a lossless pipe
+    #[arg(long, conflicts_with_all = ["value", "stdin", "interval", "count"])]
+    pub stream: bool,
+    /// With --stream: give up when the consumer has taken nothing for this long (default: wait, as a pipe does)
+    #[arg(long, value_name = "DURATION", requires = "stream", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
 }
 
 fn exit_help() -> String {
@@ -56,5 +62,6 @@ fn exit_help() -> String {
         Exit::Usage,
         Exit::Permission,
         Exit::Conflict,
+        Exit::Interrupted,
     ])
 }

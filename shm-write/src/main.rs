@@ -4,6 +4,7 @@
 
 mod claim;
 mod flags;
+mod stream;
 mod time;
 mod value;
 
@@ -17,7 +18,9 @@ pub type Failure = (Exit, String);
 
 fn main() -> ExitCode {
     let args = flags::Args::parse();
-    let run = if args.value.is_some() || args.stdin {
+    let run = if args.stream {
+        stream::run
+    } else if args.value.is_some() || args.stdin {
         value::run
     } else {
         time::run

@@ -25,6 +25,8 @@ pub enum Exit {
     BadSegment,
     /// Another writer, or an existing segment that does not fit, is in the way.
     Conflict,
+    /// A stream ended early: the other side died or stopped, or a signal.
+    Interrupted,
 }
 
 impl Exit {
@@ -38,6 +40,7 @@ impl Exit {
             Exit::Permission => 4,
             Exit::BadSegment => 5,
             Exit::Conflict => 6,
+            Exit::Interrupted => 7,
         }
     }
 
@@ -49,7 +52,8 @@ impl Exit {
             Exit::NoWriter => "no live writer: --timeout ran out, or --once found none",
             Exit::Permission => "permission denied on the segment",
             Exit::BadSegment => "the segment holds no readable time (--once)",
-            Exit::Conflict => "another live writer, or an existing segment of another size or owner",
+            Exit::Conflict => "another live writer (or stream consumer), or an existing segment of another size or owner",
+            Exit::Interrupted => "--stream: the stream ended early (the other side died or stopped, or SIGTERM/SIGINT/SIGHUP); the bytes that did pass are exact",
         }
     }
 

@@ -8,7 +8,7 @@ use super::clock::Timestamp;
 use super::header::{self, Content, HeaderError, Kind};
 use super::latest::record::{self, Reading, WriterState};
 use super::text::{self, TextError};
-use super::value;
+use super::{stream, value};
 use crate::transport::view::ReadView;
 
 /// What a segment holds.
@@ -33,6 +33,8 @@ pub enum Holds {
         /// How old the writer's heartbeat is (`None`: in the future).
         heartbeat_age: Option<Duration>,
     },
+    /// Our stream's ring.
+    Stream(StreamState),
     /// Ours, but caught mid-update: the writer is stopped or was killed
     /// while publishing.
     MidUpdate {
@@ -81,6 +83,15 @@ impl Holds {
                     |a| format!("{:.1}s ago", a.as_secs_f64())
                 )
             ),
+            Holds::Stream(s) => format!(
+                "stream: {} of {} bytes in the ring, {} sent, {} received; producer {}, consumer {}",
+                s.head.saturating_sub(s.tail),
+                s.capacity,
+                s.head,
+                s.tail,
+                s.producer,
+                s.consumer
+            ),
             Holds::MidUpdate { kind, seq } => format!(
                 "{} mid-update (sequence {seq}): writer frozen or killed while publishing",
                 kind.name()
@@ -111,6 +122,7 @@ pub fn describe(view: ReadView<'_>) -> Holds {
             },
             Err(e) => Holds::Unknown(e.to_string()),
         },
+        Ok(Content::Ours(Kind::Stream)) => Holds::Stream(StreamState::of(view)),
         Ok(Content::Ours(Kind::Value)) => match value::read::read(view) {
             Ok(value) => Holds::Value {
                 heartbeat_age: value::read::heartbeat(view).age(Timestamp::now()).ok(),
@@ -122,6 +134,58 @@ pub fn describe(view: ReadView<'_>) -> Holds {
             },
             Err(e) => Holds::Unknown(e.to_string()),
         },
+    }
+}
+
+/// A ring's words as they are (read-only: no side is claimed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamState {
+    /// Bytes the ring holds when full.
+    pub capacity: u64,
+    /// Bytes the producer committed.
+    pub head: u64,
+    /// Bytes the consumer took.
+    pub tail: u64,
+    /// The producer's state, in words.
+    pub producer: String,
+    /// The consumer's state, in words.
+    pub consumer: String,
+}
+
+impl StreamState {
+    fn of(view: ReadView<'_>) -> Self {
+        use stream::layout::{state, word};
+        let side = |state_word: usize, beat_word: usize, pid_word: usize| {
+            let pid = view.load(pid_word) as u32;
+            match view.load(state_word) {
+                state::NONE => "not there yet".to_owned(),
+                state::ACTIVE => format!(
+                    "pid {pid} active, heartbeat {}",
+                    match Timestamp::from_word(view.load(beat_word)).age(Timestamp::now()) {
+                        Ok(age) => format!("{:.1}s ago", age.as_secs_f64()),
+                        Err(_) => "in the future".to_owned(),
+                    }
+                ),
+                state::DONE => format!("pid {pid} done"),
+                state::ABORTED => format!("pid {pid} stopped early"),
+                other => format!("unknown state {other}"),
+            }
+        };
+        Self {
+            capacity: view.load(word::CAPACITY),
+            head: view.load(word::HEAD),
+            tail: view.load(word::TAIL),
+            producer: side(
+                word::PRODUCER_STATE,
+                word::PRODUCER_BEAT,
+                word::PRODUCER_PID,
+            ),
+            consumer: side(
+                word::CONSUMER_STATE,
+                word::CONSUMER_BEAT,
+                word::CONSUMER_PID,
+            ),
+        }
     }
 }
 

@@ -39,6 +39,8 @@ pub enum Kind {
     Time,
     /// The latest value of any payload.
     Value,
+    /// A byte stream through a ring.
+    Stream,
 }
 
 impl Kind {
@@ -46,6 +48,7 @@ impl Kind {
         match self {
             Kind::Time => 0,
             Kind::Value => 1,
+            Kind::Stream => 2,
         }
     }
 
@@ -53,6 +56,7 @@ impl Kind {
         match code {
             0 => Some(Kind::Time),
             1 => Some(Kind::Value),
+            2 => Some(Kind::Stream),
             _ => None,
         }
     }
@@ -61,7 +65,7 @@ impl Kind {
     pub fn version(self) -> u64 {
         match self {
             Kind::Time => 1,
-            Kind::Value => 2,
+            Kind::Value | Kind::Stream => 2,
         }
     }
 
@@ -70,6 +74,7 @@ impl Kind {
         match self {
             Kind::Time => "time record",
             Kind::Value => "value",
+            Kind::Stream => "stream",
         }
     }
 }

@@ -7,6 +7,7 @@
 //!   protocols publish under;
 //! - [`latest`]: the time record (the classic clock);
 //! - [`value`]: the latest value of any payload;
+//! - [`stream`]: a lossless byte stream through a ring;
 //! - [`describe`]: what any segment holds, for listings and inspection.
 //!
 //! A new protocol gets a folder with its layout, its writer side and its
@@ -20,5 +21,6 @@ pub mod header;
 pub mod latest;
 pub mod notify;
 pub mod seqlock;
+pub mod stream;
 pub mod text;
 pub mod value;

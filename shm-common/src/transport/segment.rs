@@ -196,6 +196,13 @@ impl Segment {
         sys::shm_remove(self.info.id).map_err(|e| open_error(key, "shmctl(IPC_RMID)", e))
     }
 
+    /// Mark the segment for removal without detaching (a stream's consumer
+    /// clearing up after a producer that died): it goes with the last
+    /// detach.
+    pub fn mark_for_removal(&self) -> Result<(), OpenError> {
+        sys::shm_remove(self.info.id).map_err(|e| open_error(self.info.key, "shmctl(IPC_RMID)", e))
+    }
+
     /// Set the permission bits (the caller owns the segment).
     pub fn set_mode(&mut self, mode: u16) -> Result<(), OpenError> {
         let key = self.info.key;

@@ -7,6 +7,7 @@
 //! stores (plain or volatile accesses to it would be a data race).
 #![allow(unsafe_code)]
 
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -102,6 +103,71 @@ pub fn futex_wake(word: &AtomicU64) -> Result<(), Errno> {
         )
     };
     Errno::result(rc).map(drop)
+}
+
+/// The bytes `range` of `words`, as a raw pointer, after a bounds check.
+fn byte_ptr(words: &[AtomicU64], range: &std::ops::Range<usize>) -> *mut u8 {
+    assert!(
+        range.start <= range.end && range.end <= words.len() * 8,
+        "byte range {range:?} outside {} bytes",
+        words.len() * 8
+    );
+    // AtomicU64 is an UnsafeCell: writing through a pointer derived from a
+    // shared reference to it is allowed.
+    words
+        .as_ptr()
+        .cast::<u8>()
+        .cast_mut()
+        .wrapping_add(range.start)
+}
+
+// Bulk byte access for the stream ring. The ring protocol gives each side
+// sole use of its part of the ring while it copies (the producer the free
+// part, the consumer the committed part), so no other access overlaps a
+// copy. A hostile peer that breaks the protocol can only make the bytes
+// copied meaningless: every bit pattern is a valid `u8`, and the bounds are
+// checked here, so memory safety of this process does not depend on it.
+
+/// `read(2)` from `fd` straight into the bytes `range` of `words`; the
+/// byte count (0 at end of input).
+pub fn read_into(
+    fd: BorrowedFd<'_>,
+    words: &[AtomicU64],
+    range: std::ops::Range<usize>,
+) -> Result<usize, Errno> {
+    let at = byte_ptr(words, &range);
+    // SAFETY: `at..at + len` is inside `words` (checked); the kernel
+    // writes at most `len` bytes there; see the ring's contract above.
+    let n = unsafe { libc::read(fd.as_raw_fd(), at.cast(), range.len()) };
+    Errno::result(n).map(|n| n as usize)
+}
+
+/// `write(2)` to `fd` straight from the bytes `range` of `words`; the byte
+/// count.
+pub fn write_from(
+    fd: BorrowedFd<'_>,
+    words: &[AtomicU64],
+    range: std::ops::Range<usize>,
+) -> Result<usize, Errno> {
+    let at = byte_ptr(words, &range);
+    // SAFETY: the range is inside `words` (checked); the kernel only reads it.
+    let n = unsafe { libc::write(fd.as_raw_fd(), at.cast_const().cast(), range.len()) };
+    Errno::result(n).map(|n| n as usize)
+}
+
+/// Copy `src` into `words` from byte `at` on.
+pub fn copy_in(words: &[AtomicU64], at: usize, src: &[u8]) {
+    let dst = byte_ptr(words, &(at..at + src.len()));
+    // SAFETY: the destination is inside `words` (checked) and cannot
+    // overlap `src`, a slice this process owns; see the ring's contract above.
+    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+}
+
+/// Copy the bytes of `words` from byte `at` on into `dst`.
+pub fn copy_out(words: &[AtomicU64], at: usize, dst: &mut [u8]) {
+    let src = byte_ptr(words, &(at..at + dst.len()));
+    // SAFETY: as in `copy_in`, in the other direction.
+    unsafe { std::ptr::copy_nonoverlapping(src.cast_const(), dst.as_mut_ptr(), dst.len()) };
 }
 
 /// An attachment of a segment into this process (`shmat`), detached on drop.

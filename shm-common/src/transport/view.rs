@@ -7,6 +7,8 @@
 //! fence, see [`ReadView::load_acquire`]. Word `i` is bytes `8*i..8*i+8`,
 //! little-endian; a futex sleeps on a word's low 32 bits.
 
+use std::ops::Range;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -78,6 +80,17 @@ impl<'a> ReadView<'a> {
         }
     }
 
+    /// Copy the bytes from byte `at` on into `dst`, in bulk (for a ring's
+    /// committed part, which its producer does not touch meanwhile).
+    pub fn copy_out(&self, at: usize, dst: &mut [u8]) {
+        sys::copy_out(self.words, at, dst);
+    }
+
+    /// `write(2)` the bytes `range` to `fd`, straight from the segment.
+    pub fn write_to(&self, fd: BorrowedFd<'_>, range: Range<usize>) -> Result<usize, Errno> {
+        sys::write_from(fd, self.words, range)
+    }
+
     /// Sleep while the low 32 bits of word `i` equal `expected`, at most
     /// `timeout` (a shared futex; may return early, callers re-check).
     pub fn wait(&self, i: usize, expected: u32, timeout: Duration) -> Result<(), Errno> {
@@ -126,6 +139,12 @@ impl<'a> WriteView<'a> {
         self.words[i].store(value, Ordering::Release);
     }
 
+    /// Atomically replace word `i` with `new` if it holds `current`
+    /// (sequentially consistent); the value it held.
+    pub fn compare_exchange(&self, i: usize, current: u64, new: u64) -> Result<u64, u64> {
+        self.words[i].compare_exchange(current, new, Ordering::SeqCst, Ordering::SeqCst)
+    }
+
     /// Atomically add `delta` (wrapping) to word `i`, sequentially
     /// consistent; the previous value.
     #[inline]
@@ -147,6 +166,18 @@ impl<'a> WriteView<'a> {
             word[..chunk.len()].copy_from_slice(chunk);
             w.store(u64::from_le_bytes(word), Ordering::Relaxed);
         }
+    }
+
+    /// Copy `src` in bulk from byte `at` on (for a ring's free part, which
+    /// its consumer does not touch meanwhile).
+    pub fn copy_in(&self, at: usize, src: &[u8]) {
+        sys::copy_in(self.words, at, src);
+    }
+
+    /// `read(2)` from `fd` into the bytes `range`, straight into the
+    /// segment; the byte count (0 at end of input).
+    pub fn read_from(&self, fd: BorrowedFd<'_>, range: Range<usize>) -> Result<usize, Errno> {
+        sys::read_into(fd, self.words, range)
     }
 
     /// Wake every process asleep on the low 32 bits of word `i`.

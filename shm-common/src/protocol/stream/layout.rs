@@ -1,0 +1,58 @@
+//! Where the ring sits in the segment (docs/layout.md has the picture).
+//!
+//! After the C text (words 0..16) and the common header (kind 2, layout
+//! version 2), each side has a cache line of its own, written only by that
+//! side: the producer's at byte 192, the consumer's at byte 256. The data
+//! area starts at byte 320 and runs to the end of the segment.
+
+/// First byte of the data area.
+pub const DATA: usize = 320;
+/// The smallest segment: the header lines and 64 bytes of ring.
+pub const MIN_SEGMENT_SIZE: usize = DATA + 64;
+
+/// Word indexes (byte offset / 8).
+pub mod word {
+    /// Byte 152: the ring's capacity in bytes, as the producer made it.
+    pub const CAPACITY: usize = 19;
+    /// Byte 192: bytes the producer has committed, ever (the futex word
+    /// a waiting consumer sleeps on).
+    pub const HEAD: usize = 24;
+    /// Byte 200: the producer's state.
+    pub const PRODUCER_STATE: usize = 25;
+    /// Byte 208: wall-clock nanoseconds of the producer's last heartbeat.
+    pub const PRODUCER_BEAT: usize = 26;
+    /// Byte 216: the stream's length, once the producer has finished.
+    pub const FINAL: usize = 27;
+    /// Byte 224: non-zero while the producer sleeps waiting for space.
+    pub const PRODUCER_SLEEPING: usize = 28;
+    /// Byte 232: the producer's pid in its own pid namespace (for people).
+    pub const PRODUCER_PID: usize = 29;
+    /// Byte 256: bytes the consumer has consumed, ever (the futex word a
+    /// waiting producer sleeps on).
+    pub const TAIL: usize = 32;
+    /// Byte 264: the consumer's state.
+    pub const CONSUMER_STATE: usize = 33;
+    /// Byte 272: wall-clock nanoseconds of the consumer's last heartbeat.
+    pub const CONSUMER_BEAT: usize = 34;
+    /// Byte 280: non-zero while the consumer sleeps waiting for data.
+    pub const CONSUMER_SLEEPING: usize = 35;
+    /// Byte 288: the consumer's pid in its own pid namespace (for people).
+    pub const CONSUMER_PID: usize = 36;
+}
+
+const _: () = assert!(word::HEAD * 8 == crate::protocol::header::HEADER_END);
+const _: () =
+    assert!(word::TAIL * 8 == word::HEAD * 8 + 64 && DATA >= (word::CONSUMER_PID + 1) * 8);
+
+/// A side's state word.
+pub mod state {
+    /// Not there yet.
+    pub const NONE: u64 = 0;
+    /// Producing, or consuming.
+    pub const ACTIVE: u64 = 1;
+    /// The producer reached the end of its input (`FINAL` holds the
+    /// length); the consumer received all of it.
+    pub const DONE: u64 = 2;
+    /// Stopped before the end (a signal, an error).
+    pub const ABORTED: u64 = 3;
+}

@@ -1,0 +1,495 @@
+//! The two sides of the ring. Cursors are byte counts that only grow: the
+//! producer's `HEAD` (committed) and the consumer's `TAIL` (consumed); the
+//! ring holds `HEAD - TAIL` bytes, at positions taken modulo its capacity.
+//!
+//! Orderings: the producer copies bytes in, then stores `HEAD` with
+//! release; the consumer loads `HEAD` with acquire, copies the bytes out,
+//! then stores `TAIL` with release, which the producer loads with acquire
+//! before reusing the space. Each side stores only its own cache line.
+//! Wake-ups follow [`crate::protocol::notify`]'s rule: a sleeper raises its
+//! flag, fences, re-checks the cursor and sleeps on it; a side that moved
+//! its cursor fences and wakes only when the other's flag is up.
+
+use std::ops::Range;
+use std::os::fd::BorrowedFd;
+use std::sync::atomic::{fence, Ordering};
+use std::time::Duration;
+
+use nix::errno::Errno;
+
+use super::layout::{state, word, DATA};
+use crate::protocol::clock::Timestamp;
+use crate::protocol::header::{self, Content, HeaderError, Kind};
+use crate::protocol::text;
+use crate::transport::view::{ReadView, WriteView};
+
+/// What the other side is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// Not there yet.
+    Absent,
+    /// Producing or consuming; its last heartbeat was this long ago (zero
+    /// when the clock says it lies ahead).
+    Active {
+        /// Age of its heartbeat.
+        beat_age: Duration,
+    },
+    /// The producer finished its input; the consumer received everything.
+    Done,
+    /// Stopped before the end.
+    Aborted,
+    /// A state word this build does not know: a corrupt segment.
+    Corrupt(u64),
+}
+
+fn peer(view: ReadView<'_>, state_word: usize, beat_word: usize) -> Peer {
+    match view.load_acquire(state_word) {
+        state::NONE => Peer::Absent,
+        state::ACTIVE => Peer::Active {
+            beat_age: Timestamp::from_word(view.load(beat_word))
+                .age(Timestamp::now())
+                .unwrap_or_default(),
+        },
+        state::DONE => Peer::Done,
+        state::ABORTED => Peer::Aborted,
+        other => Peer::Corrupt(other),
+    }
+}
+
+/// Why a segment cannot be used as a stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// Not a header of ours, or a newer one.
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+    /// Another kind, or no header.
+    #[error("the segment holds {0}, not a stream")]
+    NotAStream(&'static str),
+    /// Another consumer has (or had) this stream.
+    #[error("the stream already has a consumer (pid {pid} in its own pid namespace)")]
+    Busy {
+        /// That consumer's pid, as it wrote it.
+        pid: u32,
+    },
+    /// The producer's words contradict the segment.
+    #[error("the stream is corrupt: {0}")]
+    Corrupt(&'static str),
+}
+
+/// Why bytes could not be passed on.
+#[derive(Debug, thiserror::Error)]
+pub enum DrainError {
+    /// The ring is not one to trust.
+    #[error(transparent)]
+    Stream(StreamError),
+    /// Writing them out failed.
+    #[error(transparent)]
+    Output(std::io::Error),
+}
+
+/// The ring's capacity in a segment of `bytes`.
+pub fn capacity(bytes: usize) -> u64 {
+    bytes.saturating_sub(DATA) as u64
+}
+
+/// Store a wall-clock heartbeat in `beat_word`.
+pub fn beat(view: WriteView<'_>, beat_word: usize) {
+    view.store_release(beat_word, Timestamp::now().to_word());
+}
+
+/// The contiguous part of the ring from position `pos` on, at most `len`
+/// bytes, as a byte range of the segment.
+fn span(pos: u64, len: u64, cap: u64) -> Range<usize> {
+    let at = pos % cap;
+    let n = len.min(cap - at);
+    DATA + at as usize..DATA + (at + n) as usize
+}
+
+/// The producer's side; exactly one per stream (the key-file lock).
+#[derive(Debug)]
+pub struct Producer<'a> {
+    view: WriteView<'a>,
+    cap: u64,
+    head: u64,
+    tail: u64,
+}
+
+impl<'a> Producer<'a> {
+    /// Set up a fresh ring in `view` (a segment just created) and stamp
+    /// the header. `pid` is for people only.
+    pub fn create(view: WriteView<'a>, pid: u32) -> Self {
+        let cap = capacity(view.read().bytes());
+        text::write(
+            view,
+            &text::encode(b"a shm_write --stream ring: read it with shm_read --stream"),
+        );
+        for w in [
+            word::HEAD,
+            word::FINAL,
+            word::TAIL,
+            word::CONSUMER_STATE,
+            word::CONSUMER_SLEEPING,
+            word::PRODUCER_SLEEPING,
+        ] {
+            view.store(w, 0);
+        }
+        view.store(word::CAPACITY, cap);
+        view.store(word::PRODUCER_PID, u64::from(pid));
+        beat(view, word::PRODUCER_BEAT);
+        view.store_release(word::PRODUCER_STATE, state::ACTIVE);
+        header::stamp(view, Kind::Stream);
+        Self {
+            view,
+            cap,
+            head: 0,
+            tail: 0,
+        }
+    }
+
+    /// Bytes committed so far.
+    pub fn head(&self) -> u64 {
+        self.head
+    }
+
+    /// Bytes the consumer has taken so far.
+    pub fn tail(&self) -> u64 {
+        self.view.read().load_acquire(word::TAIL)
+    }
+
+    /// The ring's capacity.
+    pub fn capacity(&self) -> u64 {
+        self.cap
+    }
+
+    /// The free part of the ring where the next bytes go (contiguous, so
+    /// possibly shorter than all that is free); empty when the ring is full.
+    pub fn space(&mut self) -> Range<usize> {
+        if self.head - self.tail == self.cap {
+            // Clamp: a consumer's word is never trusted beyond what was committed.
+            self.tail = self.tail().clamp(self.tail, self.head);
+        }
+        span(self.head, self.cap - (self.head - self.tail), self.cap)
+    }
+
+    /// Copy as much of `bytes` as fits into the ring and commit it; the
+    /// count copied.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<usize, Errno> {
+        let mut done = 0;
+        while done < bytes.len() {
+            let range = self.space();
+            if range.is_empty() {
+                break;
+            }
+            let n = range.len().min(bytes.len() - done);
+            self.view.copy_in(range.start, &bytes[done..done + n]);
+            done += n;
+            self.head += n as u64;
+        }
+        if done > 0 {
+            self.publish()?;
+        }
+        Ok(done)
+    }
+
+    /// `read(2)` from `fd` straight into the free part of the ring and
+    /// commit what came; the count (0 at the end of input, or when the
+    /// ring is full).
+    pub fn fill_from(&mut self, fd: BorrowedFd<'_>) -> std::io::Result<usize> {
+        let range = self.space();
+        if range.is_empty() {
+            return Ok(0);
+        }
+        let n = loop {
+            match self.view.read_from(fd, range.clone()) {
+                Err(Errno::EINTR) => continue,
+                other => break other?,
+            }
+        };
+        self.head += n as u64;
+        self.publish()?;
+        Ok(n)
+    }
+
+    fn publish(&self) -> Result<(), Errno> {
+        self.view.store_release(word::HEAD, self.head);
+        fence(Ordering::SeqCst);
+        if self.view.read().load(word::CONSUMER_SLEEPING) != 0 {
+            self.view.wake(word::HEAD)?;
+        }
+        Ok(())
+    }
+
+    /// The whole input is in: record its length and say so.
+    pub fn finish(&self) -> Result<(), Errno> {
+        self.view.store(word::FINAL, self.head);
+        self.set_state(state::DONE)
+    }
+
+    /// Stop before the end (a signal, an error).
+    pub fn abort(&self) -> Result<(), Errno> {
+        self.set_state(state::ABORTED)
+    }
+
+    fn set_state(&self, value: u64) -> Result<(), Errno> {
+        self.view.store_release(word::PRODUCER_STATE, value);
+        fence(Ordering::SeqCst);
+        self.view.wake(word::HEAD)
+    }
+
+    /// What the consumer is doing.
+    pub fn consumer(&self) -> Peer {
+        peer(self.view.read(), word::CONSUMER_STATE, word::CONSUMER_BEAT)
+    }
+
+    /// The consumer's pid, as it wrote it (for messages).
+    pub fn consumer_pid(&self) -> u32 {
+        self.view.read().load(word::CONSUMER_PID) as u32
+    }
+
+    /// Sleep until the consumer takes bytes (or `timeout`), when the ring
+    /// is still full.
+    pub fn wait_for_space(&self, timeout: Duration) -> Result<(), Errno> {
+        sleep_on(
+            self.view,
+            word::PRODUCER_SLEEPING,
+            word::TAIL,
+            self.tail,
+            timeout,
+        )
+    }
+}
+
+/// Raise `flag`, fence, and sleep on `cursor` while it still reads `seen`.
+fn sleep_on(
+    view: WriteView<'_>,
+    flag: usize,
+    cursor: usize,
+    seen: u64,
+    timeout: Duration,
+) -> Result<(), Errno> {
+    view.store(flag, 1);
+    fence(Ordering::SeqCst);
+    let result = if view.read().load(cursor) == seen {
+        view.read().wait(cursor, seen as u32, timeout)
+    } else {
+        Ok(())
+    };
+    view.store(flag, 0);
+    result
+}
+
+/// The consumer's side; one per stream, claimed with a compare-and-swap.
+#[derive(Debug)]
+pub struct Consumer<'a> {
+    view: WriteView<'a>,
+    cap: u64,
+    tail: u64,
+    head: u64,
+}
+
+impl<'a> Consumer<'a> {
+    /// Check that `view` holds a stream and claim its consumer's side.
+    pub fn attach(view: WriteView<'a>, pid: u32) -> Result<Self, StreamError> {
+        let read = view.read();
+        match header::identify(read)? {
+            Content::Ours(Kind::Stream) => {}
+            Content::Ours(kind) => return Err(StreamError::NotAStream(kind.name())),
+            Content::Foreign => return Err(StreamError::NotAStream("no shm_write header")),
+        }
+        let cap = capacity(read.bytes());
+        if cap == 0 || read.load(word::CAPACITY) != cap {
+            return Err(StreamError::Corrupt(
+                "the capacity does not match the segment",
+            ));
+        }
+        if let Err(_taken) = view.compare_exchange(word::CONSUMER_STATE, state::NONE, state::ACTIVE)
+        {
+            return Err(StreamError::Busy {
+                pid: read.load(word::CONSUMER_PID) as u32,
+            });
+        }
+        view.store(word::CONSUMER_PID, u64::from(pid));
+        beat(view, word::CONSUMER_BEAT);
+        let tail = read.load_acquire(word::TAIL);
+        Ok(Self {
+            view,
+            cap,
+            tail,
+            head: tail,
+        })
+    }
+
+    /// Bytes received so far.
+    pub fn tail(&self) -> u64 {
+        self.tail
+    }
+
+    /// The committed bytes not yet taken (contiguous, so possibly fewer
+    /// than all there are); empty when the ring is empty. A producer's
+    /// cursor outside what the ring can hold is refused, never followed.
+    pub fn available(&mut self) -> Result<Range<usize>, StreamError> {
+        if self.head == self.tail {
+            let head = self.view.read().load_acquire(word::HEAD);
+            if head < self.tail || head - self.tail > self.cap {
+                return Err(StreamError::Corrupt(
+                    "the producer's cursor is outside the ring",
+                ));
+            }
+            self.head = head;
+        }
+        Ok(span(self.tail, self.head - self.tail, self.cap))
+    }
+
+    /// Copy up to `buf.len()` bytes out and take them; the count.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, StreamError> {
+        let mut done = 0;
+        while done < buf.len() {
+            let range = self.available()?;
+            if range.is_empty() {
+                break;
+            }
+            let n = range.len().min(buf.len() - done);
+            self.view
+                .read()
+                .copy_out(range.start, &mut buf[done..done + n]);
+            done += n;
+            self.tail += n as u64;
+        }
+        if done > 0 {
+            self.release()
+                .map_err(|_| StreamError::Corrupt("futex wake failed"))?;
+        }
+        Ok(done)
+    }
+
+    /// `write(2)` committed bytes to `fd` straight from the ring and take
+    /// what was written; the count (0 when the ring is empty).
+    pub fn drain_to(&mut self, fd: BorrowedFd<'_>) -> Result<usize, DrainError> {
+        let range = self.available().map_err(DrainError::Stream)?;
+        if range.is_empty() {
+            return Ok(0);
+        }
+        let n = loop {
+            match self.view.read().write_to(fd, range.clone()) {
+                Err(Errno::EINTR) => continue,
+                other => break other.map_err(|e| DrainError::Output(e.into()))?,
+            }
+        };
+        self.tail += n as u64;
+        self.release().map_err(|e| DrainError::Output(e.into()))?;
+        Ok(n)
+    }
+
+    fn release(&self) -> Result<(), Errno> {
+        self.view.store_release(word::TAIL, self.tail);
+        fence(Ordering::SeqCst);
+        if self.view.read().load(word::PRODUCER_SLEEPING) != 0 {
+            self.view.wake(word::TAIL)?;
+        }
+        Ok(())
+    }
+
+    /// The segment's memory, load-only (to write ranges out from it).
+    pub fn view(&self) -> ReadView<'a> {
+        self.view.read()
+    }
+
+    /// What the producer is doing.
+    pub fn producer(&self) -> Peer {
+        peer(self.view.read(), word::PRODUCER_STATE, word::PRODUCER_BEAT)
+    }
+
+    /// The producer's pid, as it wrote it (for messages).
+    pub fn producer_pid(&self) -> u32 {
+        self.view.read().load(word::PRODUCER_PID) as u32
+    }
+
+    /// The stream's length, once the producer has finished (never trusted
+    /// beyond what it committed).
+    pub fn final_length(&self) -> u64 {
+        self.view.read().load(word::FINAL)
+    }
+
+    /// Everything the producer committed has been taken.
+    pub fn drained(&self) -> bool {
+        self.view.read().load_acquire(word::HEAD) == self.tail
+    }
+
+    /// Say how this side ended: received everything, or stopped early.
+    pub fn end(&self, complete: bool) {
+        let value = if complete {
+            state::DONE
+        } else {
+            state::ABORTED
+        };
+        self.view.store_release(word::CONSUMER_STATE, value);
+        fence(Ordering::SeqCst);
+        let _ = self.view.wake(word::TAIL);
+    }
+
+    /// Sleep until the producer commits more (or `timeout`), when the ring
+    /// is still empty.
+    pub fn wait_for_data(&self, timeout: Duration) -> Result<(), Errno> {
+        sleep_on(
+            self.view,
+            word::CONSUMER_SLEEPING,
+            word::HEAD,
+            self.tail,
+            timeout,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    fn segment(bytes: usize) -> Vec<AtomicU64> {
+        (0..bytes / 8).map(|_| AtomicU64::new(0)).collect()
+    }
+
+    #[test]
+    fn bytes_wrap_around_a_tiny_ring_in_order() {
+        let seg = segment(DATA + 64);
+        let view = WriteView::new(&seg);
+        let mut producer = Producer::create(view, 1);
+        let mut consumer = Consumer::attach(view, 2).unwrap();
+        let input: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let (mut sent, mut got) = (0, Vec::new());
+        let mut buf = [0u8; 37];
+        while got.len() < input.len() {
+            sent += producer
+                .write(&input[sent..(sent + 23).min(input.len())])
+                .unwrap();
+            let n = consumer.read(&mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, input);
+        assert_eq!(
+            Consumer::attach(view, 3).unwrap_err(),
+            StreamError::Busy { pid: 2 }
+        );
+    }
+
+    #[test]
+    fn a_hostile_head_is_refused() {
+        let seg = segment(DATA + 64);
+        let view = WriteView::new(&seg);
+        Producer::create(view, 1);
+        let mut consumer = Consumer::attach(view, 2).unwrap();
+        view.store(word::HEAD, 65);
+        assert!(matches!(consumer.available(), Err(StreamError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_time_segment_is_not_a_stream() {
+        let seg = segment(4096);
+        let view = WriteView::new(&seg);
+        header::stamp(view, Kind::Time);
+        assert_eq!(
+            Consumer::attach(view, 2).unwrap_err(),
+            StreamError::NotAStream("time record")
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! `--stream`: find the producer's ring (explaining its absence as the
+//! reader does), claim the consumer's side, and copy the ring to standard
+//! output, straight from the segment with `write(2)`, until the producer's
+//! end of input; report an early end with the byte count.
+
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use shm_common::cli::exit::Exit;
+use shm_common::cli::messages::{self, StreamEnd};
+use shm_common::protocol::stream::layout::word;
+use shm_common::protocol::stream::ring::{beat, Consumer, DrainError, Peer, StreamError};
+use shm_common::session::find::{Access, Finder};
+use shm_common::transport::segment::Segment;
+use shm_common::transport::signals::StopSignals;
+
+use crate::flags::Args;
+use crate::report::Reporter;
+use crate::Failure;
+
+/// How often the consumer beats, and waits at most before looking around.
+const BEAT: Duration = Duration::from_millis(100);
+/// A producer whose heartbeat is older than this is gone.
+const DEAD_AFTER: Duration = Duration::from_secs(1);
+/// Looks at an empty ring before sleeping on it: a producer in full flow
+/// refills it within microseconds, sooner than a sleep and a wake-up.
+const SPINS: u32 = 200;
+
+/// Run the consumer.
+pub fn run(args: &Args) -> Result<Exit, Failure> {
+    let signals = StopSignals::install()
+        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let mut finder = Finder::new(
+        args.key.key_file.clone(),
+        args.key.proj_id,
+        Access::PreferWritable,
+    );
+    let segment = find(args, &signals, &mut finder)?;
+    let Some(segment) = segment else {
+        return Ok(Exit::Interrupted);
+    };
+    let info = *segment.info();
+    let view = segment.write_view().ok_or_else(|| {
+        (
+            Exit::Permission,
+            messages::stream_needs_write(info.key, info.mode, info.uid),
+        )
+    })?;
+    let mut consumer = Consumer::attach(view, std::process::id()).map_err(|e| {
+        let exit = match e {
+            StreamError::Busy { .. } => Exit::Conflict,
+            _ => Exit::BadSegment,
+        };
+        (exit, messages::stream_refused(&e, info.key))
+    })?;
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // Beats while this process lives, and ends it at a stop signal
+        // even while the main thread is blocked writing to a full pipe.
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                beat(view, word::CONSUMER_BEAT);
+                if let Ok(Some(_)) = signals.sleep(BEAT) {
+                    let received = view.read().load(word::TAIL);
+                    let pid = view.read().load(word::PRODUCER_PID) as u32;
+                    view.store_release(
+                        word::CONSUMER_STATE,
+                        shm_common::protocol::stream::layout::state::ABORTED,
+                    );
+                    let _ = view.wake(word::TAIL);
+                    eprintln!(
+                        "shm_read: {}",
+                        messages::stream_consumer_ended(StreamEnd::Signal, received, pid)
+                    );
+                    std::process::exit(Exit::Interrupted.code().into());
+                }
+            }
+        });
+        let outcome = consume(&mut consumer, segment);
+        done.store(true, Ordering::Relaxed);
+        outcome
+    })
+}
+
+/// Wait for the producer's segment, saying why it is not there.
+fn find<'f>(
+    args: &Args,
+    signals: &StopSignals,
+    finder: &'f mut Finder,
+) -> Result<Option<&'f Segment>, Failure> {
+    let mut reporter = Reporter::default();
+    let since = Instant::now();
+    loop {
+        match finder
+            .look()
+            .map_err(|e| (Exit::of_find(&e), messages::find(&e)))?
+        {
+            Ok(_) => break,
+            Err(absent) => {
+                let message = messages::absent(&absent);
+                if let Some(limit) = args.timeout.filter(|t| since.elapsed() >= *t) {
+                    return Err((Exit::NoWriter, messages::gave_up(limit, &message)));
+                }
+                reporter.report(&format!("absent {:?}", absent.why), &message);
+            }
+        }
+        if let Ok(Some(_)) = signals.sleep(BEAT) {
+            return Ok(None);
+        }
+    }
+    Ok(finder.look().ok().and_then(Result::ok))
+}
+
+fn consume(consumer: &mut Consumer<'_>, segment: &Segment) -> Result<Exit, Failure> {
+    let stdout = std::io::stdout();
+    let mut idle = 0u32;
+    loop {
+        match consumer.drain_to(stdout.as_fd()) {
+            Ok(0) => {}
+            Ok(_) => {
+                idle = 0;
+                continue;
+            }
+            Err(DrainError::Stream(e)) => {
+                consumer.end(false);
+                return Err((
+                    Exit::BadSegment,
+                    messages::stream_refused(&e, segment.info().key),
+                ));
+            }
+            Err(DrainError::Output(e)) => {
+                consumer.end(false);
+                return Err((
+                    Exit::Interrupted,
+                    format!(
+                        "cannot write to stdout after {} bytes: {e}",
+                        consumer.tail()
+                    ),
+                ));
+            }
+        }
+        // The ring is empty: has the producer finished, stopped or died?
+        let end = match consumer.producer() {
+            Peer::Done => None,
+            Peer::Aborted => Some(StreamEnd::PeerStopped),
+            Peer::Active { beat_age } if beat_age > DEAD_AFTER => Some(StreamEnd::PeerDied),
+            Peer::Corrupt(_) => {
+                consumer.end(false);
+                return Err((
+                    Exit::BadSegment,
+                    messages::stream_refused(
+                        &StreamError::Corrupt("the producer's state word is unknown"),
+                        segment.info().key,
+                    ),
+                ));
+            }
+            Peer::Absent | Peer::Active { .. } => {
+                idle += 1;
+                if idle > SPINS {
+                    let _ = consumer.wait_for_data(BEAT);
+                } else {
+                    std::hint::spin_loop();
+                }
+                continue;
+            }
+        };
+        // Bytes committed before the end may have come in meanwhile.
+        if !consumer.drained() {
+            continue;
+        }
+        return match end {
+            None if consumer.final_length() == consumer.tail() => {
+                consumer.end(true);
+                Ok(Exit::Ok)
+            }
+            None => {
+                consumer.end(false);
+                Err((
+                    Exit::BadSegment,
+                    messages::stream_refused(
+                        &StreamError::Corrupt("the producer's final length is not what it sent"),
+                        segment.info().key,
+                    ),
+                ))
+            }
+            Some(end) => {
+                consumer.end(false);
+                // The producer cannot clear up after itself any more.
+                if end == StreamEnd::PeerDied {
+                    let _ = segment.mark_for_removal();
+                }
+                Err((
+                    Exit::Interrupted,
+                    messages::stream_consumer_ended(end, consumer.tail(), consumer.producer_pid()),
+                ))
+            }
+        };
+    }
+}

@@ -1,0 +1,268 @@
+//! `shm_write --stream` into `shm_read --stream`: exact bytes, either start
+//! order, and every early end reported with its byte count, in private IPC
+//! namespaces.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use shm_tests::{bin, poll_until, Proc, Sandbox, DEADLINE};
+
+/// Deterministic pseudo-random bytes.
+fn bytes(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect()
+}
+
+/// A shell pipeline in the sandbox: `producer_input | shm_write --stream
+/// ARGS` beside `shm_read --stream > out`, the consumer started first or
+/// second; (producer status, consumer status, output).
+fn round_trip(
+    sandbox: &Sandbox,
+    input: &[u8],
+    writer_args: &[&str],
+    consumer_first: bool,
+) -> (i32, i32, Vec<u8>) {
+    let dir =
+        std::env::temp_dir().join(format!("shm-stream-{}-{}", std::process::id(), input.len()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (inp, out) = (dir.join("in"), dir.join("out"));
+    std::fs::write(&inp, input).unwrap();
+    let reader = || {
+        Proc::spawn(sandbox.command("sh").args([
+            "-c",
+            &format!(
+                "exec {} --stream > {}",
+                bin("shm_read").display(),
+                out.display()
+            ),
+        ]))
+    };
+    let writer = || {
+        Proc::spawn(sandbox.command("sh").args([
+            "-c",
+            &format!(
+                "exec {} --stream {} < {}",
+                bin("shm_write").display(),
+                writer_args.join(" "),
+                inp.display()
+            ),
+        ]))
+    };
+    let (mut first, mut second) = if consumer_first {
+        let r = reader();
+        r.wait_stderr("shm_read: ");
+        (r, writer())
+    } else {
+        let w = writer();
+        w.wait_stderr("segment created");
+        (w, reader())
+    };
+    let (a, b) = (first.exit().code().unwrap(), second.exit().code().unwrap());
+    let (w, r) = if consumer_first { (b, a) } else { (a, b) };
+    let output = std::fs::read(&out).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    (w, r, output)
+}
+
+#[test]
+fn bytes_arrive_exactly_in_either_start_order() {
+    let sandbox = Sandbox::new();
+    let input = bytes(64 << 20, 1);
+    let (w, r, out) = round_trip(&sandbox, &input, &[], false);
+    assert_eq!((w, r), (0, 0));
+    assert!(out == input, "{} bytes out of {}", out.len(), input.len());
+    let input = bytes(8 << 20, 2);
+    let (w, r, out) = round_trip(&sandbox, &input, &[], true);
+    assert_eq!((w, r), (0, 0));
+    assert!(out == input);
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+}
+
+#[test]
+fn a_tiny_ring_wraps_around_and_empty_input_is_a_clean_end() {
+    let sandbox = Sandbox::new();
+    let input = bytes(300_001, 3);
+    let (w, r, out) = round_trip(&sandbox, &input, &["--size", "389"], false);
+    assert_eq!((w, r), (0, 0));
+    assert!(out == input);
+    let (w, r, out) = round_trip(&sandbox, &[], &[], true);
+    assert_eq!((w, r, out.len()), (0, 0, 0));
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+}
+
+/// A producer fed from a pipe the test holds, so it stops mid-stream.
+fn held_producer(sandbox: &Sandbox) -> (Proc, std::process::ChildStdin) {
+    let (p, stdin) = Proc::spawn_piped(sandbox.command(bin("shm_write")).arg("--stream"));
+    p.wait_stderr("segment created");
+    (p, stdin)
+}
+
+#[test]
+fn a_killed_producer_leaves_an_exact_prefix_a_failed_consumer_and_no_segment() {
+    let sandbox = Sandbox::new();
+    for round in 0..5 {
+        let (mut producer, mut input) = held_producer(&sandbox);
+        let sent: String = (0..1000 + round * 333)
+            .map(|i| format!("{i:x}\n"))
+            .collect();
+        input.write_all(sent.as_bytes()).unwrap();
+        let mut consumer = Proc::spawn(sandbox.command(bin("shm_read")).args(["--stream"]));
+        consumer.wait_stdout(|_| true);
+        producer.signal(Signal::SIGKILL);
+        producer.exit();
+        let killed = Instant::now();
+        let status = consumer.exit();
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "noticed after {:?}",
+            killed.elapsed()
+        );
+        assert_eq!(status.code(), Some(7), "{:?}", consumer.stderr());
+        let err = consumer.stderr().join("\n");
+        assert!(
+            err.contains(&format!("after {} bytes", sent.len()))
+                && err.contains("stopped responding"),
+            "{err}"
+        );
+        let out: String = consumer.stdout().iter().map(|l| format!("{l}\n")).collect();
+        assert_eq!(out, sent, "every committed byte is written out");
+        poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
+            .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
+    }
+}
+
+#[test]
+fn a_killed_or_stopped_consumer_fails_the_producer_with_counts() {
+    let sandbox = Sandbox::new();
+    for signal in [Signal::SIGKILL, Signal::SIGTERM] {
+        let (mut producer, mut input) = held_producer(&sandbox);
+        input.write_all(b"some bytes\n").unwrap();
+        let mut consumer = Proc::spawn(sandbox.command(bin("shm_read")).args(["--stream"]));
+        consumer.wait_stdout(|l| l == "some bytes");
+        consumer.signal(signal);
+        consumer.exit();
+        let status = producer.exit();
+        assert_eq!(status.code(), Some(7), "{signal}: {:?}", producer.stderr());
+        let err = producer.stderr().join("\n");
+        assert!(
+            err.contains("11 bytes sent, 11 received"),
+            "{signal}: {err}"
+        );
+        if signal == Signal::SIGTERM {
+            let err = consumer.stderr().join("\n");
+            assert!(
+                err.contains("stream interrupted after 11 bytes") && err.contains("signal"),
+                "{err}"
+            );
+        }
+        assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+        drop(input);
+    }
+}
+
+#[test]
+fn sigterm_to_the_producer_stops_it_and_the_consumer_reports_it() {
+    let sandbox = Sandbox::new();
+    let (mut producer, mut input) = held_producer(&sandbox);
+    input.write_all(b"first\n").unwrap();
+    let mut consumer = Proc::spawn(sandbox.command(bin("shm_read")).args(["--stream"]));
+    consumer.wait_stdout(|l| l == "first");
+    producer.signal(Signal::SIGTERM);
+    assert_eq!(producer.exit().code(), Some(7), "{:?}", producer.stderr());
+    assert_eq!(consumer.exit().code(), Some(7), "{:?}", consumer.stderr());
+    let err = consumer.stderr().join("\n");
+    assert!(
+        err.contains("after 6 bytes") && err.contains("stopped before the end"),
+        "{err}"
+    );
+    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(())).expect("segment removed");
+}
+
+#[test]
+fn a_second_consumer_and_the_wrong_kind_are_refused_with_what_is_there() {
+    let sandbox = Sandbox::new();
+    let (_producer, mut input) = held_producer(&sandbox);
+    input.write_all(b"x\n").unwrap();
+    let consumer = Proc::spawn(sandbox.command(bin("shm_read")).args(["--stream"]));
+    consumer.wait_stdout(|l| l == "x");
+    let second = sandbox
+        .command(bin("shm_read"))
+        .args(["--stream"])
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(6), "{second:?}");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!("already has a consumer (pid {}", consumer.pid())),
+        "{err}"
+    );
+    let time_reader = sandbox
+        .command(bin("shm_read"))
+        .args(["--once"])
+        .output()
+        .unwrap();
+    assert_eq!(time_reader.status.code(), Some(5), "{time_reader:?}");
+    assert!(String::from_utf8_lossy(&time_reader.stderr).contains("holds a stream, not a time"));
+    let second_producer = sandbox
+        .command(bin("shm_write"))
+        .args(["--stream"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        second_producer.status.code(),
+        Some(6),
+        "{second_producer:?}"
+    );
+    assert!(String::from_utf8_lossy(&second_producer.stderr).contains("already publishes"));
+
+    let other = Sandbox::new();
+    let writer = other.writer(&["--interval", "100ms"]);
+    writer.wait_stderr("segment created");
+    let refused = other
+        .command(bin("shm_read"))
+        .args(["--stream"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(5), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("holds time record, not a stream"));
+}
+
+#[test]
+fn a_consumer_in_another_namespace_explains_itself_and_times_out() {
+    let sandbox = Sandbox::new();
+    let out = Command::new("unshare")
+        .args(["--ipc", "--"])
+        .arg(bin("shm_read"))
+        .args([
+            "--stream",
+            "--timeout",
+            "1s",
+            "--key-file",
+            "/nonexistent-dir-for-test/key",
+        ])
+        .output()
+        .unwrap();
+    drop(sandbox);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .command(bin("shm_read"))
+        .args(["--stream", "--timeout", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--ipc container:<writer>") && err.contains("timed out after 1s"),
+        "{err}"
+    );
+}
