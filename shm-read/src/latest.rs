@@ -36,6 +36,10 @@ const BUSY_BACKOFF_MAX: Duration = Duration::from_millis(10);
 const STALE_INTERVALS: u32 = 3;
 /// ...and never sooner than this (the C writer's text has one-second resolution).
 const MIN_STALE_AFTER: Duration = Duration::from_secs(1);
+/// A reading this little ahead of the reader's clock is taken as now: two
+/// CPUs' clocks may disagree by that much. Anything further ahead is no
+/// live writer's (a torn or forged text, a clock set back).
+const CLOCK_SLACK: Duration = Duration::from_millis(50);
 /// `--on-change`: the longest sleep on the futex, so that a stop signal, a
 /// dead writer or a removed segment is noticed this fast.
 const CHANGE_WAIT: Duration = Duration::from_millis(100);
@@ -214,7 +218,7 @@ fn look_at(segment: &Segment) -> Look {
                 messages::writer_stopped(v.writer_pid, info),
                 false,
             ),
-            Ok(v) => match value::read::heartbeat(segment.view()).age(now) {
+            Ok(v) => match age(value::read::heartbeat(segment.view()), now) {
                 Ok(age) if age <= HEARTBEAT_STALE => {
                     let since = v.published.age(now).unwrap_or_default();
                     Look::Fresh(Latest::Value(v), since)
@@ -238,7 +242,7 @@ fn look_at(segment: &Segment) -> Look {
             messages::writer_stopped(r.writer.pid, info),
             false,
         ),
-        Ok(reading) => match reading.time().age(now) {
+        Ok(reading) => match age(reading.time(), now) {
             Ok(age) if age <= stale_after(&reading) => Look::Fresh(Latest::Time(reading), age),
             Ok(age) => problem("stale", messages::stale(info, age), false),
             Err(ahead) => problem("future", messages::future(info, ahead), false),
@@ -248,6 +252,14 @@ fn look_at(segment: &Segment) -> Look {
             messages::unreadable(info, &e),
             !matches!(e, ReadError::Unstable { .. }),
         ),
+    }
+}
+
+/// How old `t` is, allowing [`CLOCK_SLACK`] in the future.
+fn age(t: Timestamp, now: Timestamp) -> Result<Duration, Duration> {
+    match t.age(now) {
+        Err(ahead) if ahead <= CLOCK_SLACK => Ok(Duration::ZERO),
+        other => other,
     }
 }
 

@@ -239,6 +239,73 @@ fn a_value_crosses_from_a_writer_container_to_a_joined_reader() {
     assert_eq!(stdout_of(&health), format!("now time: {pi}\n"));
 }
 
+/// The producer of Docker in Action's producer/consumer walkthrough, with
+/// our stream: 500 random hex messages, then `done`.
+const PRODUCER_SCRIPT: &str = "i=0; while [ $i -lt 500 ]; do printf '%x\\n' $(( $(od -An -N1 -tu1 /dev/urandom) )); i=$((i+1)); done | tee /tmp/sent | sed 's/^/Produced: /' >&2; (cat /tmp/sent; echo done) | /bin/shm_write --stream";
+
+#[test]
+fn the_producer_consumer_walkthrough_with_a_stream() {
+    images();
+    let producer = Container::run(
+        "stream-producer",
+        &["--ipc", "shareable", "-u", "nobody"],
+        IMAGE,
+        &["/bin/sh", "-c", PRODUCER_SCRIPT],
+    );
+    producer.wait_stderr("segment created");
+    // Unjoined, the consumer fails with the namespace diagnosis.
+    let alone = docker(&[
+        "run",
+        "--rm",
+        "-u",
+        "nobody",
+        IMAGE,
+        READER,
+        "--stream",
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(alone.status.code(), Some(3), "{alone:?}");
+    assert!(
+        stderr_of(&alone).contains("--ipc container:<writer>"),
+        "{alone:?}"
+    );
+    let consumer = Container::run(
+        "stream-consumer",
+        &["--ipc", &format!("container:{}", producer.name), "-u", "nobody"],
+        IMAGE,
+        &["/bin/sh", "-c", "/bin/shm_read --stream | while read m; do echo \"Consumed: $m\"; [ \"$m\" = done ] && break; done"],
+    );
+    assert_eq!(consumer.wait_exit(), 0, "{:?}", consumer.logs());
+    assert_eq!(producer.wait_exit(), 0, "{:?}", producer.logs());
+    let consumed: Vec<String> = consumer
+        .logs()
+        .0
+        .iter()
+        .filter_map(|l| l.strip_prefix("Consumed: "))
+        .map(str::to_owned)
+        .collect();
+    let produced: Vec<String> = producer
+        .logs()
+        .1
+        .iter()
+        .filter_map(|l| l.strip_prefix("Produced: "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(produced.len(), 500, "{:?}", producer.logs());
+    assert_eq!(consumed[..500], produced[..], "every message, in order");
+    assert_eq!(consumed.last().map(String::as_str), Some("done"));
+    assert!(
+        producer
+            .logs()
+            .1
+            .iter()
+            .any(|l| l.contains("stream delivered")),
+        "{:?}",
+        producer.logs()
+    );
+}
+
 // --- the walkthrough ----------------------------------------------------
 
 #[test]
