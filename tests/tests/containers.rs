@@ -598,6 +598,30 @@ fn compose_runs_writer_and_reader_in_one_ipc_namespace() {
 }
 
 #[test]
+fn compose_runs_the_stream_pair_to_completion() {
+    images();
+    let project = ComposeProject::new(
+        &workspace().join("docs/examples/stream-compose.yaml"),
+        &[("SHM_TIME_IMAGE", IMAGE)],
+    );
+    let out = project.run(&[
+        "up",
+        "--abort-on-container-exit",
+        "--exit-code-from",
+        "consumer",
+    ]);
+    let text = format!("{}{}", stdout_of(&out), stderr_of(&out));
+    assert!(out.status.success(), "{text}");
+    let consumed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split("Consumed: ").nth(1))
+        .collect();
+    assert_eq!(consumed.len(), 501, "{text}");
+    assert_eq!(consumed.last(), Some(&"done"));
+    project.run_ok(&["down", "--timeout", "5"]);
+}
+
+#[test]
 fn docker_engine_answers() {
     // Every test here needs the engine; without one this fails, it never skips.
     let version = require_engine();

@@ -359,6 +359,33 @@ fn kube_play_runs_the_pod_manifest() {
 }
 
 #[test]
+fn kube_play_runs_the_stream_pod_to_completion() {
+    let podman = Podman::new();
+    podman.load(IMAGE, &[KUBE_IMAGE]);
+    podman.build_infra_image();
+    let manifest = workspace().join("docs/examples/stream-pod.yaml");
+    kube_play(&podman, &manifest);
+    let producer = podman.container("shm-stream-producer");
+    let consumer = podman.container("shm-stream-consumer");
+    assert_eq!(wait_exited(&consumer), 0, "{:?}", consumer.logs());
+    assert_eq!(wait_exited(&producer), 0, "{:?}", producer.logs());
+    let logs = |c: &PodmanContainer<'_>, prefix: &str| -> Vec<String> {
+        let (out, err) = c.logs();
+        out.into_iter()
+            .chain(err)
+            .filter_map(|l| l.strip_prefix(prefix).map(str::to_owned))
+            .collect()
+    };
+    let produced = logs(&producer, "Produced: ");
+    let consumed = logs(&consumer, "Consumed: ");
+    assert_eq!(produced.len(), 500, "{:?}", producer.logs());
+    assert_eq!(consumed[..500], produced[..], "every message, in order");
+    assert_eq!(consumed.last().map(String::as_str), Some("done"));
+    kube_down(&podman, &manifest);
+    assert_nothing_left(&podman);
+}
+
+#[test]
 fn kube_play_runs_the_pod_manifest_over_a_root_owned_dev_shm() {
     let podman = Podman::new();
     podman.load(root_dev_shm_image(), &[KUBE_IMAGE]);
