@@ -8,6 +8,10 @@
 #[path = "support/decode.rs"]
 mod decode;
 
+#[path = "support/rng.rs"]
+mod rng;
+
+use rng::Rng;
 use std::path::Path;
 
 use decode::check_decode;
@@ -30,22 +34,6 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         .collect();
     seeds.sort();
     seeds
-}
-
-/// xorshift64*: deterministic, so a failure names a reproducible case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// Values that sit on the decoder's edges.

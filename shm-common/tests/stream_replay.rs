@@ -4,23 +4,15 @@
 //! bytes from inside the ring: never a panic, an out-of-bounds copy or a
 //! hang, and never more bytes than the ring can hold at once.
 
+#[path = "support/rng.rs"]
+mod rng;
+
+use rng::Rng;
 use std::sync::atomic::AtomicU64;
 
 use shm_common::protocol::stream::layout::{word, DATA};
 use shm_common::protocol::stream::ring::{capacity, Consumer, Producer};
 use shm_common::transport::view::WriteView;
-
-/// xorshift64*: deterministic, so a failure names a reproducible case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
 
 const EDGES: [u64; 8] = [0, 1, 63, 64, 65, u64::MAX, u64::MAX - 1, 1 << 63];
 
@@ -28,7 +20,7 @@ const EDGES: [u64; 8] = [0, 1, 63, 64, 65, u64::MAX, u64::MAX - 1, 1 << 63];
 fn hostile_rings_never_break_the_consumer() {
     let mut rng = Rng(0x5eed_57ea_3000_0001);
     for case in 0..20_000u32 {
-        let words_len = (DATA / 8) + 1 + (rng.next() % 64) as usize;
+        let words_len = (DATA / 8) + 1 + (rng.below(64)) as usize;
         let seg: Vec<AtomicU64> = (0..words_len).map(|_| AtomicU64::new(0)).collect();
         let view = WriteView::new(&seg);
         if case % 3 == 0 {
@@ -47,7 +39,7 @@ fn hostile_rings_never_break_the_consumer() {
                     word::CONSUMER_STATE,
                     word::FINAL,
                 ][(rng.next() % 6) as usize];
-                let value = if rng.next() % 2 == 0 {
+                let value = if rng.next().is_multiple_of(2) {
                     EDGES[(rng.next() % 8) as usize]
                 } else {
                     rng.next() % 256

@@ -144,16 +144,7 @@ fn decode(view: ReadView<'_>, holds: Option<&Holds>) -> (Vec<Field>, Option<Vec<
                     std::time::Duration::from_nanos(word(w::INTERVAL_NS))
                 ),
             );
-            push(
-                w::WRITER_PID * 8,
-                "writer pid",
-                (word(w::WRITER_PID) as u32).to_string(),
-            );
-            push(
-                w::WRITER_IPC_NS * 8,
-                "writer IPC namespace",
-                Ns(word(w::WRITER_IPC_NS)).to_string(),
-            );
+            writer(&mut push, &word, w::WRITER_PID, w::WRITER_IPC_NS);
             push(
                 w::WRITER_STARTED * 8,
                 "writer started",
@@ -183,16 +174,7 @@ fn decode(view: ReadView<'_>, holds: Option<&Holds>) -> (Vec<Field>, Option<Vec<
                     value::layout::capacity(view.bytes())
                 ),
             );
-            push(
-                w::WRITER_PID * 8,
-                "writer pid",
-                (word(w::WRITER_PID) as u32).to_string(),
-            );
-            push(
-                w::WRITER_IPC_NS * 8,
-                "writer IPC namespace",
-                Ns(word(w::WRITER_IPC_NS)).to_string(),
-            );
+            writer(&mut push, &word, w::WRITER_PID, w::WRITER_IPC_NS);
             push(w::WAITERS * 8, "waiters", word(w::WAITERS).to_string());
             let payload = match holds {
                 Some(Holds::Value { value, .. }) => value.payload.clone(),
@@ -265,6 +247,18 @@ fn decode(view: ReadView<'_>, holds: Option<&Holds>) -> (Vec<Field>, Option<Vec<
         }
         _ => (fields, Some(all())),
     }
+}
+
+/// The writer's pid and IPC namespace words, which the time record and
+/// the value both carry.
+fn writer(
+    push: &mut impl FnMut(usize, &'static str, String),
+    word: &impl Fn(usize) -> u64,
+    pid: usize,
+    ns: usize,
+) {
+    push(pid * 8, "writer pid", (word(pid) as u32).to_string());
+    push(ns * 8, "writer IPC namespace", Ns(word(ns)).to_string());
 }
 
 fn seq_text(seq: u64) -> String {
