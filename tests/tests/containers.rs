@@ -290,7 +290,7 @@ fn the_producer_consumer_walkthrough_with_a_stream() {
         .logs()
         .1
         .iter()
-        .filter_map(|l| l.strip_prefix("Produced: "))
+        .filter_map(|l| l.split("Produced: ").nth(1))
         .map(str::to_owned)
         .collect();
     assert_eq!(produced.len(), 500, "{:?}", producer.logs());

@@ -373,7 +373,7 @@ fn kube_play_runs_the_stream_pod_to_completion() {
         let (out, err) = c.logs();
         out.into_iter()
             .chain(err)
-            .filter_map(|l| l.strip_prefix(prefix).map(str::to_owned))
+            .filter_map(|l| l.split(prefix).nth(1).map(str::to_owned))
             .collect()
     };
     let produced = logs(&producer, "Produced: ");
