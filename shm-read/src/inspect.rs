@@ -206,11 +206,6 @@ fn decode(view: ReadView<'_>, holds: Option<&Holds>) -> (Vec<Field>, Option<Vec<
             );
             push(w::FINAL * 8, "final length", word(w::FINAL).to_string());
             push(
-                w::PRODUCER_SLEEPING * 8,
-                "producer sleeping",
-                word(w::PRODUCER_SLEEPING).to_string(),
-            );
-            push(
                 w::PRODUCER_PID * 8,
                 "producer pid",
                 word(w::PRODUCER_PID).to_string(),
@@ -231,14 +226,19 @@ fn decode(view: ReadView<'_>, holds: Option<&Holds>) -> (Vec<Field>, Option<Vec<
                 ns_time(word(w::CONSUMER_BEAT)),
             );
             push(
+                w::CONSUMER_PID * 8,
+                "consumer pid",
+                word(w::CONSUMER_PID).to_string(),
+            );
+            push(
                 w::CONSUMER_SLEEPING * 8,
                 "consumer sleeping",
                 word(w::CONSUMER_SLEEPING).to_string(),
             );
             push(
-                w::CONSUMER_PID * 8,
-                "consumer pid",
-                word(w::CONSUMER_PID).to_string(),
+                w::PRODUCER_SLEEPING * 8,
+                "producer sleeping",
+                word(w::PRODUCER_SLEEPING).to_string(),
             );
             (fields, None)
         }

@@ -10,22 +10,21 @@ use std::time::{Duration, Instant};
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages::{self, StreamEnd};
 use shm_common::protocol::stream::layout::word;
-use shm_common::protocol::stream::ring::{beat, Consumer, DrainError, Peer, StreamError};
+use shm_common::protocol::stream::ring::{
+    beat, Backoff, Consumer, DrainError, Peer, StreamError, BEAT, DEAD_AFTER,
+};
 use shm_common::session::find::{Access, Finder};
+use shm_common::transport::key::Key;
 use shm_common::transport::segment::Segment;
 use shm_common::transport::signals::StopSignals;
+use shm_common::transport::view::WriteView;
 
 use crate::flags::Args;
 use crate::report::Reporter;
 use crate::Failure;
 
-/// How often the consumer beats, and waits at most before looking around.
-const BEAT: Duration = Duration::from_millis(100);
-/// A producer whose heartbeat is older than this is gone.
-const DEAD_AFTER: Duration = Duration::from_secs(1);
-/// Looks at an empty ring before sleeping on it: a producer in full flow
-/// refills it within microseconds, sooner than a sleep and a wake-up.
-const SPINS: u32 = 200;
+/// The longest a new segment may stay empty before it is refused.
+const SETUP: Duration = Duration::from_secs(2);
 
 /// Run the consumer.
 pub fn run(args: &Args) -> Result<Exit, Failure> {
@@ -47,13 +46,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             messages::stream_needs_write(info.key, info.mode, info.uid),
         )
     })?;
-    let mut consumer = Consumer::attach(view, std::process::id()).map_err(|e| {
-        let exit = match e {
-            StreamError::Busy { .. } => Exit::Conflict,
-            _ => Exit::BadSegment,
-        };
-        (exit, messages::stream_refused(&e, info.key))
-    })?;
+    let mut consumer = attach(view, info.key)?;
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         // Beats while this process lives, and ends it at a stop signal
@@ -81,6 +74,28 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         done.store(true, Ordering::Relaxed);
         outcome
     })
+}
+
+/// Claim the consumer's side, waiting while a producer that has just made
+/// the segment sets it up (microseconds; an empty segment that stays empty
+/// is refused).
+fn attach(view: WriteView<'_>, key: Key) -> Result<Consumer<'_>, Failure> {
+    let since = Instant::now();
+    loop {
+        match Consumer::attach(view, std::process::id()) {
+            Ok(consumer) => return Ok(consumer),
+            Err(StreamError::NotReady) if since.elapsed() < SETUP => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => {
+                let exit = match e {
+                    StreamError::Busy { .. } => Exit::Conflict,
+                    _ => Exit::BadSegment,
+                };
+                return Err((exit, messages::stream_refused(&e, key)));
+            }
+        }
+    }
 }
 
 /// Wait for the producer's segment, saying why it is not there.
@@ -114,12 +129,12 @@ fn find<'f>(
 
 fn consume(consumer: &mut Consumer<'_>, segment: &Segment) -> Result<Exit, Failure> {
     let stdout = std::io::stdout();
-    let mut idle = 0u32;
+    let mut backoff = Backoff::default();
     loop {
         match consumer.drain_to(stdout.as_fd()) {
             Ok(0) => {}
             Ok(_) => {
-                idle = 0;
+                backoff.reset();
                 continue;
             }
             Err(DrainError::Stream(e)) => {
@@ -156,12 +171,7 @@ fn consume(consumer: &mut Consumer<'_>, segment: &Segment) -> Result<Exit, Failu
                 ));
             }
             Peer::Absent | Peer::Active { .. } => {
-                idle += 1;
-                if idle > SPINS {
-                    let _ = consumer.wait_for_data(BEAT);
-                } else {
-                    std::hint::spin_loop();
-                }
+                let _ = consumer.wait_for_data(&mut backoff, BEAT);
                 continue;
             }
         };
@@ -171,6 +181,10 @@ fn consume(consumer: &mut Consumer<'_>, segment: &Segment) -> Result<Exit, Failu
         }
         return match end {
             None if consumer.final_length() == consumer.tail() => {
+                // Nobody needs the segment any more: marked now, it goes
+                // with the last detach even if the producer dies before
+                // removing it.
+                let _ = segment.mark_for_removal();
                 consumer.end(true);
                 Ok(Exit::Ok)
             }

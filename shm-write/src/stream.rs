@@ -11,7 +11,7 @@ use shm_common::cli::messages::{self, StreamEnd};
 use shm_common::protocol::stream::{
     adopt,
     layout::{word, MIN_SEGMENT_SIZE},
-    ring::{beat, Peer, Producer},
+    ring::{beat, Backoff, Peer, Producer, BEAT, DEAD_AFTER},
 };
 use shm_common::transport::signals::{StopSignals, Wake};
 
@@ -25,11 +25,6 @@ const STREAM: Protocol = Protocol {
     min_size: MIN_SEGMENT_SIZE,
     rule: adopt::judge,
 };
-
-/// How often each side beats, and waits at most before looking around.
-pub const BEAT: Duration = Duration::from_millis(100);
-/// A peer whose heartbeat is older than this is gone.
-pub const DEAD_AFTER: Duration = Duration::from_secs(1);
 
 /// Run the producer.
 pub fn run(args: &Args) -> Result<(), Failure> {
@@ -78,15 +73,17 @@ type Stop = Result<StreamEnd, Failure>;
 fn produce(args: &Args, signals: &StopSignals, producer: &mut Producer<'_>) -> Result<(), Stop> {
     let stdin = std::io::stdin();
     let mut progress = Progress::new(args.timeout, producer.tail());
+    let mut backoff = Backoff::default();
     loop {
         if producer.space().is_empty() {
             progress.check(producer)?;
             producer
-                .wait_for_space(BEAT)
+                .wait_for_space(&mut backoff, BEAT)
                 .map_err(|e| Err(failure("waiting for the consumer", e)))?;
             stopped(signals)?;
             continue;
         }
+        backoff.reset();
         match signals.wait_readable(stdin.as_fd(), BEAT) {
             Ok(Wake::Readable) => {}
             Ok(Wake::Signal(_)) => return Err(Ok(StreamEnd::Signal)),
@@ -110,7 +107,7 @@ fn produce(args: &Args, signals: &StopSignals, producer: &mut Producer<'_>) -> R
     while producer.consumer() != Peer::Done {
         progress.check(producer)?;
         producer
-            .wait_for_space(BEAT)
+            .wait_for_space(&mut backoff, BEAT)
             .map_err(|e| Err(failure("waiting for the consumer", e)))?;
         stopped(signals)?;
     }

@@ -90,7 +90,7 @@ fn bytes_arrive_exactly_in_either_start_order() {
 fn a_tiny_ring_wraps_around_and_empty_input_is_a_clean_end() {
     let sandbox = Sandbox::new();
     let input = bytes(300_001, 3);
-    let (w, r, out) = round_trip(&sandbox, &input, &["--size", "389"], false);
+    let (w, r, out) = round_trip(&sandbox, &input, &["--size", "453"], false);
     assert_eq!((w, r), (0, 0));
     assert!(out == input);
     let (w, r, out) = round_trip(&sandbox, &[], &[], true);
@@ -137,6 +137,97 @@ fn a_killed_producer_leaves_an_exact_prefix_a_failed_consumer_and_no_segment() {
         poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
             .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
     }
+}
+
+/// `kill -9` of one side or the other at a random moment of a fast stream,
+/// round after round: the output is always an exact prefix of the input,
+/// the survivor says so with status 7 within seconds (or both end with 0
+/// when the kill came after delivery), and no segment is left.
+#[test]
+fn kill_9_of_either_side_at_random_moments_never_passes_for_a_clean_end() {
+    let sandbox = Sandbox::new();
+    let input = bytes(64 << 20, 7);
+    let dir = std::env::temp_dir().join(format!("shm-stream-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (inp, out) = (dir.join("in"), dir.join("out"));
+    std::fs::write(&inp, &input).unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let (mut interrupted, mut completed) = (0, 0);
+    for round in 0..16 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let kill_producer = round % 2 == 0;
+        let delay = Duration::from_micros(seed % 80_000);
+        let mut producer = Proc::spawn(sandbox.command("sh").args([
+            "-c",
+            &format!(
+                "exec {} --stream --size 65536 < {}",
+                bin("shm_write").display(),
+                inp.display()
+            ),
+        ]));
+        producer.wait_stderr("segment created");
+        let mut consumer = Proc::spawn(sandbox.command("sh").args([
+            "-c",
+            &format!(
+                "exec {} --stream > {}",
+                bin("shm_read").display(),
+                out.display()
+            ),
+        ]));
+        // Killed before it attached, a consumer would leave the producer
+        // waiting for one, as a pipe's writer waits for a reader.
+        poll_until(DEADLINE, || {
+            let attached = sandbox.segments().iter().any(|s| s.nattch == 2);
+            let ended = consumer.wait_exit(Duration::ZERO).is_some();
+            (attached || ended).then_some(())
+        })
+        .expect("the consumer attaches");
+        std::thread::sleep(delay);
+        let (victim, survivor) = if kill_producer {
+            (&mut producer, &mut consumer)
+        } else {
+            (&mut consumer, &mut producer)
+        };
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(victim.pid() as i32),
+            Signal::SIGKILL,
+        );
+        victim.exit();
+        let killed = Instant::now();
+        let status = survivor.exit().code();
+        let noticed = killed.elapsed();
+        let got = std::fs::read(&out).unwrap();
+        let what = format!(
+            "round {round}, {} killed after {delay:?}: survivor {status:?} after {noticed:?}, {} of {} bytes out; {:?}",
+            if kill_producer { "producer" } else { "consumer" },
+            got.len(),
+            input.len(),
+            survivor.stderr()
+        );
+        assert!(input.starts_with(&got), "not a prefix: {what}");
+        match status {
+            Some(0) => {
+                assert!(got == input, "a clean end without every byte: {what}");
+                completed += 1;
+            }
+            Some(7) => {
+                assert!(noticed < Duration::from_secs(5), "noticed late: {what}");
+                let err = survivor.stderr().join("\n");
+                assert!(err.contains("stream interrupted after"), "{what}");
+                interrupted += 1;
+            }
+            _ => panic!("unexpected status: {what}"),
+        }
+        poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
+            .unwrap_or_else(|| panic!("left behind after {what}: {:?}", sandbox.segments()));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        interrupted >= 4,
+        "only {interrupted} rounds were cut short ({completed} completed)"
+    );
 }
 
 #[test]

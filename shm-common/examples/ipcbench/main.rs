@@ -5,6 +5,8 @@
 //! ipcbench latency [--rounds R] [--scale F] [--out DIR]
 //! ipcbench rates [--secs S]
 //! ipcbench procs --bin-dir DIR [--c-dir DIR] [--key-dir DIR] [--runs N] [--pair-secs S]
+//! ipcbench stream [--secs S] [--rounds R] [--ring BYTES] [--out DIR]
+//! ipcbench stream-tools --bin-dir DIR --out DIR [--mib N] [--runs N]
 //! ```
 //!
 //! `latency`: ping-pong between this process and a child of the same binary,
@@ -21,6 +23,12 @@
 //! `procs`: wall time and peak RSS of `shm_read --once`, the publish rate of
 //! the whole `shm_write --interval 0` process, and the CPU time and RSS of a
 //! 1 Hz writer/reader pair (beside the C originals when `--c-dir` is given).
+//!
+//! `stream`: the stream's ring against a pipe: throughput for write sizes
+//! from 64 bytes to 64 KiB, and the wake-up of a sleeping reader.
+//!
+//! `stream-tools`: `shm_write --stream` into `shm_read --stream` against
+//! `cat | cat`, for several ring sizes, and the CPU of each waiting side.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -51,12 +59,16 @@ mod mech;
 mod procs;
 mod rates;
 mod segment;
+mod stream;
+mod stream_tools;
 use cpus::*;
 use latency::*;
 use mech::*;
 use procs::*;
 use rates::*;
 use segment::*;
+use stream::*;
+use stream_tools::*;
 
 pub(crate) type Result<T> = std::result::Result<T, String>;
 
@@ -78,8 +90,14 @@ fn main() {
         Some("latency") => latency(&Opts::parse(&args[1..])),
         Some("rates") => rates(&Opts::parse(&args[1..])),
         Some("procs") => procs(&Opts::parse(&args[1..])),
+        Some("stream") => stream(&Opts::parse(&args[1..])),
+        Some("stream-tools") => stream_tools(&Opts::parse(&args[1..])),
         Some("child") => child(&args[1..]),
-        _ => Err("usage: ipcbench latency|rates|procs [options] (see the source)".into()),
+        Some("stream-child") => stream_child(&args[1..]),
+        _ => Err(
+            "usage: ipcbench latency|rates|procs|stream|stream-tools [options] (see the source)"
+                .into(),
+        ),
     };
     if let Err(e) = result {
         eprintln!("ipcbench: {e}");

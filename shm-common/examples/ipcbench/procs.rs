@@ -75,21 +75,38 @@ impl Program {
         Ok(())
     }
 
+    /// Wait for it to exit by itself, successfully; a failure carries
+    /// what it printed on stderr.
+    pub(crate) fn finish(self, what: &str) -> Result<()> {
+        self.guard.finish(what).map_err(|e| {
+            let said: Vec<String> = self.stderr.try_iter().collect();
+            format!("{e}; it said: {}", said.join(" / "))
+        })
+    }
+
     pub(crate) fn stop(mut self) -> Result<ExitStatus> {
         let _ = kill(Pid::from_raw(self.pid()), Signal::SIGTERM);
         wait_deadline(&mut self.guard.0)
     }
 }
 
-/// CPU time (ns, from /proc/PID/schedstat) and peak and current RSS (kB).
+/// CPU time (ns, from the schedstat of each of its threads) and peak and
+/// current RSS (kB).
 pub(crate) fn proc_usage(pid: i32) -> Result<(u64, u64, u64)> {
-    let sched =
-        std::fs::read_to_string(format!("/proc/{pid}/schedstat")).map_err(|e| e.to_string())?;
-    let cpu_ns = sched
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .ok_or("unreadable schedstat")?;
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| e.to_string())?;
+    let mut cpu_ns = 0u64;
+    for task in tasks {
+        let path = task.map_err(|e| e.to_string())?.path().join("schedstat");
+        // A thread that ended meanwhile took its time with it.
+        let Ok(sched) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        cpu_ns += sched
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or("unreadable schedstat")?;
+    }
     let status =
         std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
     let field = |name: &str| {
@@ -321,7 +338,7 @@ pub(crate) fn pair(
     println!("|---|---:|---:|---:|---:|---:|");
     for ((name, p), before) in progs.iter().zip(before) {
         let (cpu, hwm, rss) = proc_usage(p.pid())?;
-        let cpu_ms = (cpu - before) as f64 / 1e6;
+        let cpu_ms = cpu.saturating_sub(before) as f64 / 1e6;
         println!(
             "| {name} | {cpu_ms:.2} | {:.4} | {hwm} | {rss} | {} |",
             100.0 * cpu_ms / wall.as_millis() as f64,

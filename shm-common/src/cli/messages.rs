@@ -355,6 +355,7 @@ pub fn stream_refused(e: &crate::protocol::stream::ring::StreamError, key: Key) 
     match e {
         StreamError::NotAStream(what) => format!("segment {key} holds {what}, not a stream; read it with shm_read without --stream, or point --key-file at the producer's"),
         StreamError::Busy { pid } => format!("segment {key}: {e}; a stream has one consumer: stop that one first (pid {pid}), or give this stream its own --key-file"),
+        StreamError::NotReady => format!("segment {key} has stayed empty: no producer has set it up; start `shm_write --stream` with this --key-file, or remove the segment (`shm_read --inspect` shows who made it)"),
         other => format!("segment {key}: {other}"),
     }
 }

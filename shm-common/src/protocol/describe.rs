@@ -110,7 +110,7 @@ pub fn describe(view: ReadView<'_>) -> Holds {
         Err(e) => Holds::Unknown(e.to_string()),
         Ok(Content::Foreign) => match text::read(view).map(|t| text::decode_secs(&t)) {
             Ok(Ok(secs)) => Holds::CText { secs },
-            Ok(Err(TextError::Empty)) if all_zero(view) => Holds::Empty,
+            Ok(Err(TextError::Empty)) if view.is_zero() => Holds::Empty,
             Ok(Err(e)) | Err(e) => Holds::Unknown(e.to_string()),
         },
         Ok(Content::Ours(Kind::Time)) => match record::read(view) {
@@ -187,8 +187,4 @@ impl StreamState {
             ),
         }
     }
-}
-
-fn all_zero(view: ReadView<'_>) -> bool {
-    (0..view.len()).all(|i| view.load(i) == 0)
 }

@@ -189,11 +189,14 @@ impl Segment {
 
     /// Remove the segment now (`IPC_RMID`; the kernel frees it once the
     /// last process detaches) and detach. Unlike dropping an owning handle,
-    /// this reports a failure.
+    /// this reports a failure; a segment already gone is not one.
     pub fn remove(mut self) -> Result<(), OpenError> {
         self.owner = false;
         let key = self.info.key;
-        sys::shm_remove(self.info.id).map_err(|e| open_error(key, "shmctl(IPC_RMID)", e))
+        match sys::shm_remove(self.info.id) {
+            Ok(()) | Err(Errno::EINVAL | Errno::EIDRM) => Ok(()),
+            Err(e) => Err(open_error(key, "shmctl(IPC_RMID)", e)),
+        }
     }
 
     /// Mark the segment for removal without detaching (a stream's consumer

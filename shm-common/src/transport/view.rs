@@ -54,6 +54,12 @@ impl<'a> ReadView<'a> {
         self.words.len() * 8
     }
 
+    /// Whether every word is zero: a segment as `shmget` made it, that
+    /// nobody has written yet.
+    pub fn is_zero(&self) -> bool {
+        (0..self.len()).all(|i| self.load(i) == 0)
+    }
+
     /// Relaxed load of word `i`.
     ///
     /// # Panics

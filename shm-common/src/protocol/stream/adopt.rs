@@ -13,9 +13,7 @@ pub fn judge(view: ReadView<'_>, others_attached: bool) -> Verdict {
     match header::identify(view) {
         Ok(Content::Ours(Kind::Stream)) if !others_attached => Verdict::Adopt(Previous::Ours),
         Ok(Content::Ours(Kind::Stream)) => Verdict::Busy,
-        Ok(Content::Foreign) if (0..view.len()).all(|i| view.load(i) == 0) => {
-            Verdict::Adopt(Previous::Empty)
-        }
+        Ok(Content::Foreign) if view.is_zero() => Verdict::Adopt(Previous::Empty),
         Ok(Content::Foreign) => Verdict::Refuse("it holds a C writer's text".into()),
         Ok(Content::Ours(kind)) => Verdict::Refuse(format!("it holds a {}", kind.name()).into()),
         Err(e) => Verdict::Refuse(Box::new(e)),

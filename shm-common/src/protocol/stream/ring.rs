@@ -5,10 +5,15 @@
 //! Orderings: the producer copies bytes in, then stores `HEAD` with
 //! release; the consumer loads `HEAD` with acquire, copies the bytes out,
 //! then stores `TAIL` with release, which the producer loads with acquire
-//! before reusing the space. Each side stores only its own cache line.
+//! before reusing the space. Each side's cursor sits on a cache line only
+//! that side stores to; the two "sleeping" flags, stored only around
+//! sleeps, share a third.
 //! Wake-ups follow [`crate::protocol::notify`]'s rule: a sleeper raises its
 //! flag, fences, re-checks the cursor and sleeps on it; a side that moved
-//! its cursor fences and wakes only when the other's flag is up.
+//! its cursor fences and wakes only when the other's flag is up. The
+//! producer's small writes put that fence off until it pauses
+//! ([`Producer::write`]): a fence waits for the cursor's cache line to come
+//! back from the consumer, which would cost more than the write itself.
 
 use std::ops::Range;
 use std::os::fd::BorrowedFd;
@@ -65,6 +70,10 @@ pub enum StreamError {
     /// Another kind, or no header.
     #[error("the segment holds {0}, not a stream")]
     NotAStream(&'static str),
+    /// All zero: a producer that has just made the segment and is still
+    /// setting it up (or a segment nobody writes).
+    #[error("the segment is still empty")]
+    NotReady,
     /// Another consumer has (or had) this stream.
     #[error("the stream already has a consumer (pid {pid} in its own pid namespace)")]
     Busy {
@@ -87,6 +96,12 @@ pub enum DrainError {
     Output(std::io::Error),
 }
 
+/// How often each side beats its heartbeat, and the longest it sleeps
+/// before looking around.
+pub const BEAT: Duration = Duration::from_millis(200);
+/// A side whose heartbeat is older than this is gone (killed, or frozen).
+pub const DEAD_AFTER: Duration = Duration::from_secs(1);
+
 /// The ring's capacity in a segment of `bytes`.
 pub fn capacity(bytes: usize) -> u64 {
     bytes.saturating_sub(DATA) as u64
@@ -97,12 +112,68 @@ pub fn beat(view: WriteView<'_>, beat_word: usize) {
     view.store_release(beat_word, Timestamp::now().to_word());
 }
 
-/// The contiguous part of the ring from position `pos` on, at most `len`
-/// bytes, as a byte range of the segment.
-fn span(pos: u64, len: u64, cap: u64) -> Range<usize> {
-    let at = pos % cap;
+/// Looks at the other side's cursor before sleeping on it: a peer in full
+/// flow moves it within microseconds, sooner than a sleep and a wake-up.
+const SPINS: u32 = 64;
+/// `pause`s between two looks: a side that looks without pausing keeps
+/// pulling the cursor's cache line away from the side about to store to
+/// it, which halves the rate of small writes.
+const PAUSES: u32 = 32;
+
+/// How a side waits for the other: a few dozen looks spaced by pauses
+/// (some tens of microseconds in all), then bounded sleeps on the futex.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    spins: u32,
+    left: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new(SPINS)
+    }
+}
+
+impl Backoff {
+    /// Look `spins` times before sleeping (0: sleep at once).
+    pub fn new(spins: u32) -> Self {
+        Self { spins, left: spins }
+    }
+
+    /// The other side moved: spin again next time.
+    pub fn reset(&mut self) {
+        self.left = self.spins;
+    }
+
+    /// Pause before the next look; false once it is time to sleep.
+    fn spin(&mut self) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        for _ in 0..PAUSES {
+            std::hint::spin_loop();
+        }
+        true
+    }
+}
+
+/// The contiguous part of the ring from offset `at` (a cursor modulo the
+/// capacity) on, at most `len` bytes, as a byte range of the segment.
+fn span(at: u64, len: u64, cap: u64) -> Range<usize> {
     let n = len.min(cap - at);
     DATA + at as usize..DATA + (at + n) as usize
+}
+
+/// The offset `n` bytes after `at`: kept incrementally, since a division
+/// per message would cost more than the rest of a small write.
+fn advance(at: u64, n: u64, cap: u64) -> u64 {
+    let next = at + n;
+    if next >= cap {
+        next - cap
+    } else {
+        next
+    }
 }
 
 /// The producer's side; exactly one per stream (the key-file lock).
@@ -111,6 +182,8 @@ pub struct Producer<'a> {
     view: WriteView<'a>,
     cap: u64,
     head: u64,
+    /// `head` modulo `cap`.
+    at: u64,
     tail: u64,
 }
 
@@ -119,10 +192,6 @@ impl<'a> Producer<'a> {
     /// the header. `pid` is for people only.
     pub fn create(view: WriteView<'a>, pid: u32) -> Self {
         let cap = capacity(view.read().bytes());
-        text::write(
-            view,
-            &text::encode(b"a shm_write --stream ring: read it with shm_read --stream"),
-        );
         for w in [
             word::HEAD,
             word::FINAL,
@@ -138,10 +207,17 @@ impl<'a> Producer<'a> {
         beat(view, word::PRODUCER_BEAT);
         view.store_release(word::PRODUCER_STATE, state::ACTIVE);
         header::stamp(view, Kind::Stream);
+        // After the stamp: until then a fresh segment stays all zero, which
+        // a consumer takes for "not set up yet".
+        text::write(
+            view,
+            &text::encode(b"a shm_write --stream ring: read it with shm_read --stream"),
+        );
         Self {
             view,
             cap,
             head: 0,
+            at: 0,
             tail: 0,
         }
     }
@@ -168,11 +244,18 @@ impl<'a> Producer<'a> {
             // Clamp: a consumer's word is never trusted beyond what was committed.
             self.tail = self.tail().clamp(self.tail, self.head);
         }
-        span(self.head, self.cap - (self.head - self.tail), self.cap)
+        span(self.at, self.cap - (self.head - self.tail), self.cap)
     }
 
     /// Copy as much of `bytes` as fits into the ring and commit it; the
     /// count copied.
+    ///
+    /// Built for many small writes, it makes no fence: a consumer asleep
+    /// is woken at once, but one falling asleep at this very moment may be
+    /// woken only by the next `write`, [`flush`](Self::flush),
+    /// [`wait_for_space`](Self::wait_for_space) or
+    /// [`finish`](Self::finish) (or its bounded wait): call `flush` before
+    /// pausing.
     pub fn write(&mut self, bytes: &[u8]) -> Result<usize, Errno> {
         let mut done = 0;
         while done < bytes.len() {
@@ -183,12 +266,20 @@ impl<'a> Producer<'a> {
             let n = range.len().min(bytes.len() - done);
             self.view.copy_in(range.start, &bytes[done..done + n]);
             done += n;
-            self.head += n as u64;
+            self.commit(n);
         }
         if done > 0 {
-            self.publish()?;
+            self.view.store_release(word::HEAD, self.head);
+            self.wake_sleeper()?;
         }
         Ok(done)
+    }
+
+    /// Make sure a consumer that fell asleep during the last
+    /// [`write`](Self::write)s is woken.
+    pub fn flush(&self) -> Result<(), Errno> {
+        fence(Ordering::SeqCst);
+        self.wake_sleeper()
     }
 
     /// `read(2)` from `fd` straight into the free part of the ring and
@@ -205,14 +296,22 @@ impl<'a> Producer<'a> {
                 other => break other?,
             }
         };
-        self.head += n as u64;
+        self.commit(n);
         self.publish()?;
         Ok(n)
     }
 
+    fn commit(&mut self, n: usize) {
+        self.head += n as u64;
+        self.at = advance(self.at, n as u64, self.cap);
+    }
+
     fn publish(&self) -> Result<(), Errno> {
         self.view.store_release(word::HEAD, self.head);
-        fence(Ordering::SeqCst);
+        self.flush()
+    }
+
+    fn wake_sleeper(&self) -> Result<(), Errno> {
         if self.view.read().load(word::CONSUMER_SLEEPING) != 0 {
             self.view.wake(word::HEAD)?;
         }
@@ -246,9 +345,13 @@ impl<'a> Producer<'a> {
         self.view.read().load(word::CONSUMER_PID) as u32
     }
 
-    /// Sleep until the consumer takes bytes (or `timeout`), when the ring
-    /// is still full.
-    pub fn wait_for_space(&self, timeout: Duration) -> Result<(), Errno> {
+    /// Wait for the consumer to take bytes, when the ring is still full:
+    /// spin while `backoff` allows, then sleep (at most `timeout`).
+    pub fn wait_for_space(&self, backoff: &mut Backoff, timeout: Duration) -> Result<(), Errno> {
+        if backoff.spin() {
+            return Ok(());
+        }
+        self.flush()?;
         sleep_on(
             self.view,
             word::PRODUCER_SLEEPING,
@@ -284,6 +387,8 @@ pub struct Consumer<'a> {
     view: WriteView<'a>,
     cap: u64,
     tail: u64,
+    /// `tail` modulo `cap`.
+    at: u64,
     head: u64,
 }
 
@@ -294,6 +399,7 @@ impl<'a> Consumer<'a> {
         match header::identify(read)? {
             Content::Ours(Kind::Stream) => {}
             Content::Ours(kind) => return Err(StreamError::NotAStream(kind.name())),
+            Content::Foreign if read.is_zero() => return Err(StreamError::NotReady),
             Content::Foreign => return Err(StreamError::NotAStream("no shm_write header")),
         }
         let cap = capacity(read.bytes());
@@ -315,6 +421,7 @@ impl<'a> Consumer<'a> {
             view,
             cap,
             tail,
+            at: tail % cap,
             head: tail,
         })
     }
@@ -337,7 +444,7 @@ impl<'a> Consumer<'a> {
             }
             self.head = head;
         }
-        Ok(span(self.tail, self.head - self.tail, self.cap))
+        Ok(span(self.at, self.head - self.tail, self.cap))
     }
 
     /// Copy up to `buf.len()` bytes out and take them; the count.
@@ -353,7 +460,7 @@ impl<'a> Consumer<'a> {
                 .read()
                 .copy_out(range.start, &mut buf[done..done + n]);
             done += n;
-            self.tail += n as u64;
+            self.take(n);
         }
         if done > 0 {
             self.release()
@@ -375,9 +482,14 @@ impl<'a> Consumer<'a> {
                 other => break other.map_err(|e| DrainError::Output(e.into()))?,
             }
         };
-        self.tail += n as u64;
+        self.take(n);
         self.release().map_err(|e| DrainError::Output(e.into()))?;
         Ok(n)
+    }
+
+    fn take(&mut self, n: usize) {
+        self.tail += n as u64;
+        self.at = advance(self.at, n as u64, self.cap);
     }
 
     fn release(&self) -> Result<(), Errno> {
@@ -427,9 +539,12 @@ impl<'a> Consumer<'a> {
         let _ = self.view.wake(word::TAIL);
     }
 
-    /// Sleep until the producer commits more (or `timeout`), when the ring
-    /// is still empty.
-    pub fn wait_for_data(&self, timeout: Duration) -> Result<(), Errno> {
+    /// Wait for the producer to commit more, when the ring is still empty:
+    /// spin while `backoff` allows, then sleep (at most `timeout`).
+    pub fn wait_for_data(&self, backoff: &mut Backoff, timeout: Duration) -> Result<(), Errno> {
+        if backoff.spin() {
+            return Ok(());
+        }
         sleep_on(
             self.view,
             word::CONSUMER_SLEEPING,

@@ -1,0 +1,391 @@
+//! `ipcbench stream`: the ring against a pipe between two processes, with
+//! the same write sizes: throughput (one `write` per message, the reader
+//! taking up to 64 KiB at a time) and the wake-up of a reader asleep on an
+//! empty channel. Data is counted, not checked: the test suites check it.
+
+#[allow(unused_imports)]
+use super::*;
+use shm_common::protocol::stream::layout::{state, word as ring_word, DATA};
+use shm_common::protocol::stream::ring::{Backoff, Consumer, Peer, Producer};
+
+/// The write sizes of the throughput table and its plot.
+const WRITE_SIZES: [usize; 6] = [64, 256, 1024, 4096, 16384, 65536];
+/// What each reader takes per call at most (a pipe's default capacity).
+const READ_BUF: usize = 64 * 1024;
+/// Messages of the wake-up measurement, and the pause before each one
+/// (long enough for the reader to be asleep).
+const WAKES: usize = 2000;
+const WAKE_GAP: Duration = Duration::from_micros(500);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Ring,
+    Pipe,
+}
+
+impl Channel {
+    fn tag(self) -> &'static str {
+        match self {
+            Channel::Ring => "ring",
+            Channel::Pipe => "pipe",
+        }
+    }
+}
+
+/// Bytes moved and the wall time from the first write until the reader had
+/// them all.
+struct Flow {
+    bytes: u64,
+    writes: u64,
+    secs: f64,
+}
+
+pub(crate) fn stream(opts: &Opts) -> Result<()> {
+    let secs = opts.num("secs", 1.0);
+    let rounds = opts.num("rounds", 3.0) as usize;
+    let ring = opts.num("ring", f64::from(1 << 20)) as usize;
+    let cpus = allowed_cpus();
+    let pins = match cpus.as_slice() {
+        [a, b, ..] => (Some(*a), Some(*b)),
+        _ => (None, None),
+    };
+    pin(pins.0);
+    let dur = Duration::from_secs_f64(secs);
+
+    println!("### Streams: the ring against a pipe\n");
+    println!(
+        "Ring capacity {} KiB (a segment of {} bytes); pipe of the default 64 KiB. One `write` per message; the reader takes up to 64 KiB per call. \
+         Median of {rounds} interleaved runs of {secs} s each; writer on CPU {:?}, reader on CPU {:?}.\n",
+        ring / 1024,
+        ring + DATA,
+        pins.0,
+        pins.1
+    );
+    let mut table = Vec::new();
+    for &size in &WRITE_SIZES {
+        let mut runs: HashMap<&str, Vec<Flow>> = HashMap::new();
+        for _ in 0..rounds {
+            for ch in [Channel::Pipe, Channel::Ring] {
+                runs.entry(ch.tag())
+                    .or_default()
+                    .push(flow(ch, size, ring, dur, pins.1)?);
+            }
+        }
+        let med = |ch: Channel| {
+            let flows = &runs[ch.tag()];
+            (
+                median_of(flows.iter().map(|f| f.bytes as f64 / f.secs).collect()),
+                median_of(flows.iter().map(|f| f.writes as f64 / f.secs).collect()),
+            )
+        };
+        table.push((size, med(Channel::Pipe), med(Channel::Ring)));
+        eprintln!("ipcbench: stream throughput with {size}-byte writes done");
+    }
+    println!(
+        "| write size | pipe MB/s | pipe writes/s | ring MB/s | ring writes/s | ring / pipe |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let mut csv = String::from("write_size,pipe_bytes_per_sec,ring_bytes_per_sec\n");
+    for (size, pipe, ring) in &table {
+        println!(
+            "| {size} | {:.0} | {:.2} M | {:.0} | {:.2} M | {:.1}x |",
+            pipe.0 / 1e6,
+            pipe.1 / 1e6,
+            ring.0 / 1e6,
+            ring.1 / 1e6,
+            ring.0 / pipe.0
+        );
+        csv += &format!("{size},{},{}\n", pipe.0, ring.0);
+    }
+    let at = |s: usize| table.iter().find(|row| row.0 == s).expect("measured");
+    let (bulk, small) = (at(65536), at(64));
+    println!(
+        "\nTargets: 64 KiB writes at least 2x a pipe: {:.1}x ({}); 64-byte messages at least 10x a pipe: {:.1}x ({}) and at least 16 M/s: {:.1} M/s ({}).\n",
+        bulk.2 .0 / bulk.1 .0,
+        verdict(bulk.2 .0 >= 2.0 * bulk.1 .0),
+        small.2 .1 / small.1 .1,
+        verdict(small.2 .1 >= 10.0 * small.1 .1),
+        small.2 .1 / 1e6,
+        verdict(small.2 .1 >= 16e6)
+    );
+    if let Some(dir) = opts.path("out") {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let path = dir.join("stream_throughput.csv");
+        std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+
+    println!("### Streams: waking a reader asleep on an empty channel\n");
+    let mut wakes = Vec::new();
+    for ch in [Channel::Pipe, Channel::Ring] {
+        let mut samples = wake(ch, pins.1)?;
+        samples.sort_unstable();
+        wakes.push((ch, samples));
+    }
+    println!(
+        "{WAKES} 8-byte messages {WAKE_GAP:?} apart, so that the reader is asleep (a futex wait on the ring's cursor; a blocking `read` on the pipe) when each arrives; \
+         latency from just before the `write` to the reader holding the bytes (wall clock, read in both processes).\n"
+    );
+    println!("| channel | median µs | p90 µs | p99 µs |");
+    println!("|---|---:|---:|---:|");
+    for (ch, s) in &wakes {
+        println!(
+            "| {} | {:.1} | {:.1} | {:.1} |",
+            ch.tag(),
+            quantile(s, 0.5) / 1e3,
+            quantile(s, 0.9) / 1e3,
+            quantile(s, 0.99) / 1e3
+        );
+    }
+    let (pipe, ring) = (quantile(&wakes[0].1, 0.5), quantile(&wakes[1].1, 0.5));
+    println!(
+        "\nTarget: a sleeping consumer wakes at least as fast as a pipe's blocked reader (medians): {:.1} µs vs {:.1} µs ({}).\n",
+        ring / 1e3,
+        pipe / 1e3,
+        verdict(ring <= pipe * 1.05)
+    );
+    Ok(())
+}
+
+/// A fresh private segment holding a ring of `ring` bytes, its producer
+/// made.
+fn ring_segment(ring: usize) -> Result<Segment> {
+    Segment::create(Key(0), ring + DATA, 0o600)
+        .map_err(|e| format!("cannot create a ring segment: {e}"))?
+        .ok_or_else(|| "IPC_PRIVATE gave EEXIST".to_owned())
+}
+
+fn reader(ch: Channel, role: &str, shmid: Option<i32>, cpu: Option<usize>) -> Command {
+    let exe = std::env::current_exe().expect("own executable");
+    let mut cmd = Command::new(exe);
+    cmd.args(["stream-child", ch.tag(), role])
+        .arg(shmid.map_or("-".to_owned(), |id| id.to_string()))
+        .arg(cpu.map_or("-".to_owned(), |c| c.to_string()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    cmd
+}
+
+/// The reader's last line on its stdout (its count or its samples).
+fn report(mut child: Child, stdout: impl Read) -> Result<String> {
+    let mut text = String::new();
+    BufReader::new(stdout)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    let status = wait_deadline(&mut child)?;
+    if !status.success() {
+        return Err(format!("stream reader failed: {status}"));
+    }
+    Ok(text)
+}
+
+/// Write `size`-byte messages for `dur`, then the end; wait until the
+/// reader has everything.
+fn flow(ch: Channel, size: usize, ring: usize, dur: Duration, cpu: Option<usize>) -> Result<Flow> {
+    let msg = vec![0x5au8; size];
+    let mut writes = 0u64;
+    let (t0, bytes, child, out) = match ch {
+        Channel::Pipe => {
+            let mut child = reader(ch, "count", None, cpu)
+                .stdin(Stdio::piped())
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let mut to = child.stdin.take().expect("piped stdin");
+            let out = child.stdout.take().expect("piped stdout");
+            let t0 = Instant::now();
+            while !writes.is_multiple_of(256) || t0.elapsed() < dur {
+                to.write_all(&msg).map_err(|e| e.to_string())?;
+                writes += 1;
+            }
+            drop(to);
+            (t0, writes * size as u64, child, out)
+        }
+        Channel::Ring => {
+            let seg = ring_segment(ring)?;
+            let view = words(&seg);
+            let mut producer = Producer::create(view, std::process::id());
+            let mut child = reader(ch, "count", Some(seg.info().id), cpu)
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let out = child.stdout.take().expect("piped stdout");
+            spin_until(
+                view.read(),
+                ring_word::CONSUMER_STATE,
+                state::ACTIVE,
+                "ring reader start",
+            )?;
+            let t0 = Instant::now();
+            while !writes.is_multiple_of(256) || t0.elapsed() < dur {
+                let mut done = 0;
+                let mut backoff = Backoff::default();
+                while done < size {
+                    let n = producer.write(&msg[done..]).map_err(|e| e.to_string())?;
+                    done += n;
+                    if n == 0 {
+                        producer
+                            .wait_for_space(&mut backoff, Duration::from_millis(100))
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                writes += 1;
+            }
+            producer.finish().map_err(|e| e.to_string())?;
+            spin_until(view.read(), ring_word::TAIL, producer.head(), "ring drain")?;
+            (t0, producer.head(), child, out)
+        }
+    };
+    let text = report(child, out)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let got: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("reader said {text:?}"))?;
+    if got != bytes {
+        return Err(format!("{} lost bytes: sent {bytes}, got {got}", ch.tag()));
+    }
+    Ok(Flow {
+        bytes,
+        writes,
+        secs,
+    })
+}
+
+/// Wall-clock nanoseconds (both processes read the same clock).
+fn now_ns() -> u64 {
+    Timestamp::now().to_word()
+}
+
+/// Send [`WAKES`] timestamps, one every [`WAKE_GAP`]; the reader's
+/// latencies in ns.
+fn wake(ch: Channel, cpu: Option<usize>) -> Result<Vec<u64>> {
+    let pause = || std::thread::sleep(WAKE_GAP);
+    let (child, out) = match ch {
+        Channel::Pipe => {
+            let mut child = reader(ch, "wake", None, cpu)
+                .stdin(Stdio::piped())
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let mut to = child.stdin.take().expect("piped stdin");
+            let out = child.stdout.take().expect("piped stdout");
+            for _ in 0..WAKES {
+                pause();
+                to.write_all(&now_ns().to_le_bytes())
+                    .map_err(|e| e.to_string())?;
+            }
+            drop(to);
+            (child, out)
+        }
+        Channel::Ring => {
+            let seg = ring_segment(4096)?;
+            let view = words(&seg);
+            let mut producer = Producer::create(view, std::process::id());
+            let mut child = reader(ch, "wake", Some(seg.info().id), cpu)
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let out = child.stdout.take().expect("piped stdout");
+            spin_until(
+                view.read(),
+                ring_word::CONSUMER_STATE,
+                state::ACTIVE,
+                "ring reader start",
+            )?;
+            for _ in 0..WAKES {
+                pause();
+                if producer
+                    .write(&now_ns().to_le_bytes())
+                    .map_err(|e| e.to_string())?
+                    != 8
+                {
+                    return Err("the wake-up ring is full".into());
+                }
+            }
+            producer.finish().map_err(|e| e.to_string())?;
+            let text = report(child, out)?;
+            return samples(&text);
+        }
+    };
+    samples(&report(child, out)?)
+}
+
+fn samples(text: &str) -> Result<Vec<u64>> {
+    let v: Vec<u64> = text
+        .split_whitespace()
+        .map(|s| s.parse().map_err(|_| format!("bad sample {s:?}")))
+        .collect::<Result<_>>()?;
+    if v.len() != WAKES {
+        return Err(format!("{} wake-up samples, not {WAKES}", v.len()));
+    }
+    Ok(v)
+}
+
+/// The reader: `stream-child <ring|pipe> <count|wake> <shmid|-> <cpu|->`.
+/// `count` prints the bytes it took; `wake` prints each message's latency.
+pub(crate) fn stream_child(args: &[String]) -> Result<()> {
+    let [tag, role, shmid, cpu] = args else {
+        return Err("stream-child: bad arguments".into());
+    };
+    pin(cpu.parse().ok());
+    let wake = role == "wake";
+    let mut buf = vec![0u8; if wake { 8 } else { READ_BUF }];
+    let mut latencies = Vec::new();
+    let mut total = 0u64;
+    let mut take = |n: usize, buf: &[u8]| {
+        total += n as u64;
+        if wake {
+            let sent = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes"));
+            latencies.push(now_ns().saturating_sub(sent));
+        }
+    };
+    if tag == "pipe" {
+        let mut input = std::io::stdin().lock();
+        loop {
+            let n = if wake {
+                match input.read_exact(&mut buf) {
+                    Ok(()) => 8,
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+                    Err(e) => return Err(e.to_string()),
+                }
+            } else {
+                input.read(&mut buf).map_err(|e| e.to_string())?
+            };
+            if n == 0 {
+                break;
+            }
+            take(n, &buf);
+        }
+    } else {
+        let id: i32 = shmid.parse().map_err(|_| "stream-child: bad shmid")?;
+        let seg = Segment::attach(Key(0), id, false).map_err(|e| e.to_string())?;
+        let mut consumer =
+            Consumer::attach(words(&seg), std::process::id()).map_err(|e| e.to_string())?;
+        // The wake-up measurement sleeps at once: that is what it times.
+        let mut backoff = if wake {
+            Backoff::new(0)
+        } else {
+            Backoff::default()
+        };
+        loop {
+            let n = consumer.read(&mut buf).map_err(|e| e.to_string())?;
+            if n > 0 {
+                backoff.reset();
+                take(n, &buf);
+                continue;
+            }
+            if consumer.producer() == Peer::Done && consumer.drained() {
+                break;
+            }
+            consumer
+                .wait_for_data(&mut backoff, Duration::from_millis(100))
+                .map_err(|e| e.to_string())?;
+        }
+        consumer.end(true);
+    }
+    let mut out = std::io::stdout().lock();
+    if wake {
+        for l in &latencies {
+            writeln!(out, "{l}").map_err(|e| e.to_string())?;
+        }
+    } else {
+        writeln!(out, "{total}").map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
