@@ -14,21 +14,29 @@ pub struct Protocol {
     pub publishes: &'static str,
     /// The smallest segment it accepts.
     pub min_size: usize,
+    /// The segment size without `--size`.
+    pub default_size: usize,
     /// When it may take over an existing segment.
     pub rule: Rule,
 }
 
 impl Protocol {
+    /// The segment size asked for.
+    pub fn size(&self, args: &Args) -> usize {
+        args.size.unwrap_or(self.default_size)
+    }
+
     /// Check the size, claim the key and print the start-up line.
     pub fn claim(&self, args: &Args) -> Result<Claim, Failure> {
-        if args.size < self.min_size {
-            return Err((Exit::Usage, messages::too_small(args.size, self.min_size)));
+        let size = self.size(args);
+        if size < self.min_size {
+            return Err((Exit::Usage, messages::too_small(size, self.min_size)));
         }
         let claim = Claim::start(
             ClaimOptions {
                 key_file: args.key.key_file.clone(),
                 proj_id: args.key.proj_id,
-                size: args.size,
+                size,
                 mode: args.mode,
             },
             self.rule,

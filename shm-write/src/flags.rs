@@ -5,7 +5,6 @@ use std::time::Duration;
 use clap::Parser;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::flags::{parse_duration, parse_mode, parse_size, KeyArgs};
-use shm_common::protocol::latest::layout::DEFAULT_SEGMENT_SIZE;
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -23,9 +22,9 @@ use shm_common::protocol::latest::layout::DEFAULT_SEGMENT_SIZE;
 pub struct Args {
     #[command(flatten)]
     pub key: KeyArgs,
-    /// Segment size in bytes (at least 256)
-    #[arg(long, value_name = "BYTES", allow_hyphen_values = true, default_value_t = DEFAULT_SEGMENT_SIZE, value_parser = parse_size)]
-    pub size: usize,
+    /// Segment size in bytes [default: 4096; with --stream: 256k]
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true, value_parser = parse_size)]
+    pub size: Option<usize>,
     /// Segment permission mode, octal (0644: anyone may read, 0640: the group may read)
     #[arg(long, value_name = "OCTAL", allow_hyphen_values = true, default_value = "0600", value_parser = parse_mode)]
     pub mode: u16,

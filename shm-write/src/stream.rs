@@ -10,7 +10,7 @@ use shm_common::cli::exit::Exit;
 use shm_common::cli::messages::{self, StreamEnd};
 use shm_common::protocol::stream::{
     adopt,
-    layout::{word, MIN_SEGMENT_SIZE},
+    layout::{word, DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE},
     ring::{beat, Backoff, Peer, Producer, BEAT, DEAD_AFTER},
 };
 use shm_common::transport::signals::{StopSignals, Wake};
@@ -23,6 +23,7 @@ use crate::Failure;
 const STREAM: Protocol = Protocol {
     publishes: "a stream",
     min_size: MIN_SEGMENT_SIZE,
+    default_size: DEFAULT_SEGMENT_SIZE,
     rule: adopt::judge,
 };
 

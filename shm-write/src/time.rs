@@ -7,7 +7,7 @@ use shm_common::cli::exit::Exit;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::latest::{
     adopt,
-    layout::MIN_SEGMENT_SIZE,
+    layout::{DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE},
     record::{Publisher, WriterInfo},
 };
 use shm_common::session::claim::Claim;
@@ -26,6 +26,7 @@ const SIGNAL_CHECK_EVERY: u64 = 4096;
 const TIME: Protocol = Protocol {
     publishes: "a time",
     min_size: MIN_SEGMENT_SIZE,
+    default_size: DEFAULT_SEGMENT_SIZE,
     rule: adopt::judge,
 };
 

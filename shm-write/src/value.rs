@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
+use shm_common::protocol::latest::layout::DEFAULT_SEGMENT_SIZE;
 use shm_common::protocol::value::{
     adopt,
     layout::{capacity, MIN_SEGMENT_SIZE},
@@ -25,6 +26,7 @@ use crate::Failure;
 const VALUE: Protocol = Protocol {
     publishes: "a value",
     min_size: MIN_SEGMENT_SIZE,
+    default_size: DEFAULT_SEGMENT_SIZE,
     rule: adopt::judge,
 };
 
@@ -44,8 +46,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let Some(first) = first else {
         return Ok(()); // Stopped, or no input at all, before a first value.
     };
-    let capacity = capacity(args.size);
-    if args.size >= MIN_SEGMENT_SIZE && first.len() > capacity {
+    let size = VALUE.size(args);
+    let capacity = capacity(size);
+    if size >= MIN_SEGMENT_SIZE && first.len() > capacity {
         return Err(too_large(
             TooLarge {
                 len: first.len(),
@@ -223,7 +226,7 @@ fn wake(publisher: &Publisher<'_>) -> Result<(), Failure> {
 fn too_large(e: TooLarge, args: &Args) -> Failure {
     (
         Exit::Usage,
-        messages::value_too_large(e.len, e.capacity, args.size),
+        messages::value_too_large(e.len, e.capacity, VALUE.size(args)),
     )
 }
 
