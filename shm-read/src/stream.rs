@@ -4,7 +4,6 @@
 //! end of input; report an early end with the byte count.
 
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use shm_common::cli::exit::Exit;
@@ -16,7 +15,7 @@ use shm_common::protocol::stream::ring::{
 use shm_common::session::find::{Access, Finder};
 use shm_common::transport::key::Key;
 use shm_common::transport::segment::Segment;
-use shm_common::transport::signals::StopSignals;
+use shm_common::transport::signals::{StopSignals, Wake};
 use shm_common::transport::view::WriteView;
 
 use crate::flags::Args;
@@ -47,14 +46,18 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         )
     })?;
     let mut consumer = attach(view, info.key)?;
-    let done = AtomicBool::new(false);
+    // Closed when consuming ends, so that the beater stops at once.
+    let (done, finished) = std::io::pipe()
+        .map_err(|e| (Exit::Failure, format!("cannot set up the heartbeat: {e}")))?;
     std::thread::scope(|s| {
         // Beats while this process lives, and ends it at a stop signal
         // even while the main thread is blocked writing to a full pipe.
-        s.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                beat(view, word::CONSUMER_BEAT);
-                if let Ok(Some(_)) = signals.sleep(BEAT) {
+        s.spawn(|| loop {
+            beat(view, word::CONSUMER_BEAT);
+            match signals.wait_readable(done.as_fd(), BEAT) {
+                Ok(Wake::Readable) => break,
+                Ok(Wake::Timeout) | Err(_) => {}
+                Ok(Wake::Signal(_)) => {
                     let received = view.read().load(word::TAIL);
                     let pid = view.read().load(word::PRODUCER_PID) as u32;
                     view.store_release(
@@ -71,7 +74,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             }
         });
         let outcome = consume(&mut consumer, segment);
-        done.store(true, Ordering::Relaxed);
+        drop(finished);
         outcome
     })
 }

@@ -36,14 +36,16 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let mut producer = Producer::create(view, claim.beacon().pid);
     let stop = AtomicBool::new(false);
     let outcome = std::thread::scope(|s| {
-        s.spawn(|| {
+        let beater = s.spawn(|| {
             while !stop.load(Ordering::Relaxed) {
                 beat(view, word::PRODUCER_BEAT);
-                std::thread::sleep(BEAT);
+                std::thread::park_timeout(BEAT);
             }
         });
         let outcome = produce(args, &signals, &mut producer);
+        // Unparked, the beater ends now rather than after its sleep.
         stop.store(true, Ordering::Relaxed);
+        beater.thread().unpark();
         outcome
     });
     let (sent, received, consumer) = (producer.head(), producer.tail(), producer.consumer_pid());

@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use shm_tests::docker::{
-    compose_command, docker, images, require_engine, ComposeProject, Container, Logs, BARE_IMAGE,
-    IMAGE,
+    compose_command, docker, docker_ok, images, require_engine, ComposeProject, Container, Logs,
+    BARE_IMAGE, IMAGE,
 };
 use shm_tests::{bin, poll_until, workspace, DEADLINE};
 
@@ -667,6 +667,50 @@ fn pod_like_sandbox_keeps_the_namespace_across_writer_restarts() {
         (times(&reader.logs().0).len() > before).then_some(())
     })
     .unwrap_or_else(|| panic!("the reader did not resume: {:?}", reader.logs()));
+}
+
+/// The IPC namespace a running container's first process is in, seen from
+/// the host.
+fn ipc_namespace(container: &Container) -> String {
+    let pid = container.inspect("{{.State.Pid}}");
+    std::fs::read_link(format!("/proc/{pid}/ns/ipc"))
+        .unwrap_or_else(|e| panic!("{}: pid {pid}: {e}", container.name))
+        .display()
+        .to_string()
+}
+
+#[test]
+fn a_reader_under_restart_on_failure_follows_a_restarted_writer() {
+    // `docker restart` gives the writer a new IPC namespace: the joined
+    // reader says so, gives up after --timeout (exit 3), and Docker starts
+    // it again, joined to the writer's new namespace.
+    let (writer, _) = start_writer(&["--ipc", "shareable"], &[]);
+    let join = format!("container:{}", writer.name);
+    let reader = Container::run(
+        "reader",
+        &["--ipc", &join, "--restart", "on-failure"],
+        IMAGE,
+        &[READER, "--timeout", "3s"],
+    );
+    wait_advancing(&reader);
+    let before = ipc_namespace(&writer);
+    docker_ok(&["restart", "--time", "10", &writer.name]);
+    let after = ipc_namespace(&writer);
+    assert_ne!(before, after, "docker restart kept the IPC namespace");
+    let read_before = times(&reader.logs().0).len();
+    poll_until(Duration::from_secs(60), || {
+        std::thread::sleep(Duration::from_millis(100));
+        let restarted = reader.inspect("{{.RestartCount}}") != "0";
+        (restarted && times(&reader.logs().0).len() > read_before + 1).then_some(())
+    })
+    .unwrap_or_else(|| panic!("the reader did not come back: {:?}", reader.logs()));
+    assert_eq!(ipc_namespace(&reader), after);
+    let said = reader.logs().1.join("\n");
+    assert!(
+        said.contains("stopped cleanly") && said.contains("restart the reader too"),
+        "{said}"
+    );
+    assert!(said.contains("timed out after"), "{said}");
 }
 
 fn docker_ok_stop(container: &Container) {

@@ -221,7 +221,10 @@ pub fn absent(a: &Absent) -> String {
             beacon.pid
         ),
     };
-    if matches!(a.why, Absence::OtherNamespace(_) | Absence::WriterGone(_)) {
+    if matches!(
+        a.why,
+        Absence::OtherNamespace(_) | Absence::WriterGone(_) | Absence::WriterStopped(_)
+    ) {
         let _ = write!(text, "; {}", restart_hint());
     }
     text
