@@ -124,3 +124,26 @@ fn our_reader_follows_a_restarted_c_writer_to_its_new_key() {
         "the C writer leaks the old segment"
     );
 }
+
+#[test]
+fn the_c_reader_unjoined_fails_without_a_key_file_and_creates_a_segment_beside_one() {
+    // What docs/containers.md shows for a C reader in a container of its own.
+    let sandbox = Sandbox::new();
+    let out = sandbox.command(c_program("shm_read")).output().unwrap();
+    assert_eq!(out.status.code(), Some(255), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "create share file key id error: No such file or directory"
+    );
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+
+    // A key file but no segment: shmget(IPC_CREAT) makes an empty one, and
+    // the reader prints nothing after "now time: " for ever.
+    assert!(sandbox.sh("touch /dev/shm/shm_file").status.success());
+    let c_reader = shm_tests::Proc::spawn(&mut sandbox.command(c_program("shm_read")));
+    let lines = c_reader.wait_lines(2);
+    assert!(lines.iter().all(|l| l == "now time: "), "{lines:?}");
+    let rows = sandbox.segments();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].size, rows[0].nattch), (4096, 1));
+}
