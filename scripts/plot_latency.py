@@ -11,7 +11,8 @@ usage: plot_latency.py latency_quantiles.csv out.svg
 """
 import csv
 import math
-import sys
+
+import svg
 
 LABELS = {
     "floor": "bare atomic word (floor)",
@@ -58,13 +59,7 @@ def main(src, dst):
         tail = max(1 - q, TAIL_MIN)
         return top2 + PANEL_H * (math.log10(tail) / math.log10(TAIL_MIN))
 
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
-        f'viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">',
-        f'<rect width="{W}" height="{H}" fill="white"/>',
-        f'<text x="{W / 2}" y="24" text-anchor="middle" font-size="15">'
-        "One-way latency between two processes, pinned to different CPUs</text>",
-    ]
+    out = svg.start(W, H, "One-way latency between two processes, pinned to different CPUs")
 
     def frame(top, title, yticks):
         decade = lo
@@ -101,18 +96,15 @@ def main(src, dst):
         out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
         median = next(v for v, q in series[m] if q >= 0.5)
         p99 = next(v for v, q in series[m] if q >= 0.99)
-        lx, ly = LEFT + (pw / 2) * (i % 2), 48 + 18 * (i // 2)
-        out.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 24}" y2="{ly - 4}" stroke="{color}" stroke-width="2"/>')
-        out.append(
-            f'<text x="{lx + 30}" y="{ly}">{LABELS.get(m, m)}: median {time_label(median)}, '
-            f"p99 {time_label(p99)}</text>"
+        svg.legend(
+            out,
+            LEFT + (pw / 2) * (i % 2),
+            48 + 18 * (i // 2),
+            color,
+            f"{LABELS.get(m, m)}: median {time_label(median)}, p99 {time_label(p99)}",
         )
-    out.append("</svg>")
-    with open(dst, "w") as f:
-        f.write("\n".join(out) + "\n")
+    svg.save(out, dst)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    svg.run(main, __doc__)

@@ -10,7 +10,8 @@ usage: plot_throughput.py stream_throughput.csv out.svg
 """
 import csv
 import math
-import sys
+
+import svg
 
 SERIES = [
     ("ring_bytes_per_sec", "ring in a System V segment (ours)", "#d62728"),
@@ -40,13 +41,7 @@ def main(src, dst):
     def y(mb):
         return TOP + ph * (1 - (math.log10(mb) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)))
 
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
-        f'viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">',
-        f'<rect width="{W}" height="{H}" fill="white"/>',
-        f'<text x="{W / 2}" y="24" text-anchor="middle" font-size="15">'
-        "Stream throughput between two processes, one write per message</text>",
-    ]
+    out = svg.start(W, H, "Stream throughput between two processes, one write per message")
     decade = lo
     while decade <= hi:
         out.append(f'<line x1="{LEFT}" y1="{y(decade):.1f}" x2="{LEFT + pw}" y2="{y(decade):.1f}" stroke="#ddd"/>')
@@ -62,15 +57,9 @@ def main(src, dst):
         out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
         for r in rows:
             out.append(f'<circle cx="{x(r["write_size"]):.1f}" cy="{y(r[col] / 1e6):.1f}" r="3" fill="{color}"/>')
-        lx, ly = LEFT + 10 + (pw / 2) * i, 50
-        out.append(f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 24}" y2="{ly - 4}" stroke="{color}" stroke-width="2"/>')
-        out.append(f'<text x="{lx + 30}" y="{ly}">{label}</text>')
-    out.append("</svg>")
-    with open(dst, "w") as f:
-        f.write("\n".join(out) + "\n")
+        svg.legend(out, LEFT + 10 + (pw / 2) * i, 50, color, label)
+    svg.save(out, dst)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    svg.run(main, __doc__)

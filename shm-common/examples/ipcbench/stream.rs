@@ -12,9 +12,9 @@ use shm_common::protocol::stream::ring::{Backoff, Consumer, Peer, Producer};
 const WRITE_SIZES: [usize; 6] = [64, 256, 1024, 4096, 16384, 65536];
 /// What each reader takes per call at most (a pipe's default capacity).
 const READ_BUF: usize = 64 * 1024;
-/// Messages of the wake-up measurement, and the pause before each one
-/// (long enough for the reader to be asleep).
-const WAKES: usize = 2000;
+/// Messages of each wake-up round, and the pause before each one (long
+/// enough for the reader to be asleep).
+const WAKES: usize = 500;
 const WAKE_GAP: Duration = Duration::from_micros(500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,14 +115,17 @@ pub(crate) fn stream(opts: &Opts) -> Result<()> {
     }
 
     println!("### Streams: waking a reader asleep on an empty channel\n");
-    let mut wakes = Vec::new();
-    for ch in [Channel::Pipe, Channel::Ring] {
-        let mut samples = wake(ch, pins.1)?;
+    let mut wakes = vec![(Channel::Pipe, Vec::new()), (Channel::Ring, Vec::new())];
+    for _ in 0..rounds {
+        for (ch, samples) in &mut wakes {
+            samples.extend(wake(*ch, pins.1)?);
+        }
+    }
+    for (_, samples) in &mut wakes {
         samples.sort_unstable();
-        wakes.push((ch, samples));
     }
     println!(
-        "{WAKES} 8-byte messages {WAKE_GAP:?} apart, so that the reader is asleep (a futex wait on the ring's cursor; a blocking `read` on the pipe) when each arrives; \
+        "{rounds} interleaved rounds of {WAKES} 8-byte messages {WAKE_GAP:?} apart, so that the reader is asleep (a futex wait on the ring's cursor; a blocking `read` on the pipe) when each arrives; \
          latency from just before the `write` to the reader holding the bytes (wall clock, read in both processes).\n"
     );
     println!("| channel | median µs | p90 µs | p99 µs |");
@@ -146,14 +149,6 @@ pub(crate) fn stream(opts: &Opts) -> Result<()> {
     Ok(())
 }
 
-/// A fresh private segment holding a ring of `ring` bytes, its producer
-/// made.
-fn ring_segment(ring: usize) -> Result<Segment> {
-    Segment::create(Key(0), ring + DATA, 0o600)
-        .map_err(|e| format!("cannot create a ring segment: {e}"))?
-        .ok_or_else(|| "IPC_PRIVATE gave EEXIST".to_owned())
-}
-
 fn reader(ch: Channel, role: &str, shmid: Option<i32>, cpu: Option<usize>) -> Command {
     let exe = std::env::current_exe().expect("own executable");
     let mut cmd = Command::new(exe);
@@ -165,76 +160,115 @@ fn reader(ch: Channel, role: &str, shmid: Option<i32>, cpu: Option<usize>) -> Co
     cmd
 }
 
-/// The reader's last line on its stdout (its count or its samples).
-fn report(mut child: Child, stdout: impl Read) -> Result<String> {
+/// What the reader printed on its stdout (its count or its samples), once
+/// it has exited successfully.
+fn report(child: &mut Child) -> Result<String> {
     let mut text = String::new();
-    BufReader::new(stdout)
+    child
+        .stdout
+        .take()
+        .expect("piped stdout")
         .read_to_string(&mut text)
         .map_err(|e| e.to_string())?;
-    let status = wait_deadline(&mut child)?;
+    let status = wait_deadline(child)?;
     if !status.success() {
         return Err(format!("stream reader failed: {status}"));
     }
     Ok(text)
 }
 
-/// Write `size`-byte messages for `dur`, then the end; wait until the
-/// reader has everything.
+/// Run `send` as the writer of a pipe read by a `role` reader; what the
+/// reader printed once the pipe is closed.
+fn through_pipe(
+    role: &str,
+    cpu: Option<usize>,
+    send: impl FnOnce(&mut std::process::ChildStdin) -> Result<()>,
+) -> Result<String> {
+    let mut child = Guard(
+        reader(Channel::Pipe, role, None, cpu)
+            .stdin(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    let mut to = child.0.stdin.take().expect("piped stdin");
+    send(&mut to)?;
+    drop(to);
+    report(&mut child.0)
+}
+
+/// Run `send` as the producer of a fresh ring of `ring` bytes (in a
+/// private segment) consumed by a `role` reader; what the reader printed
+/// once the stream is finished.
+fn through_ring(
+    ring: usize,
+    role: &str,
+    cpu: Option<usize>,
+    send: impl FnOnce(&mut Producer<'_>) -> Result<()>,
+) -> Result<String> {
+    let seg = Segment::create(Key(0), ring + DATA, 0o600)
+        .map_err(|e| format!("cannot create a ring segment: {e}"))?
+        .ok_or_else(|| "IPC_PRIVATE gave EEXIST".to_owned())?;
+    let view = words(&seg);
+    let mut producer = Producer::create(view, std::process::id());
+    let mut child = Guard(
+        reader(Channel::Ring, role, Some(seg.info().id), cpu)
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    spin_until(
+        view.read(),
+        ring_word::CONSUMER_STATE,
+        state::ACTIVE,
+        "ring reader start",
+    )?;
+    send(&mut producer)?;
+    producer.finish().map_err(|e| e.to_string())?;
+    report(&mut child.0)
+}
+
+/// Write all of `bytes` into the ring, waiting for space as the tools do.
+fn write_all(producer: &mut Producer<'_>, bytes: &[u8]) -> Result<()> {
+    let mut done = 0;
+    let mut backoff = Backoff::default();
+    while done < bytes.len() {
+        let n = producer.write(&bytes[done..]).map_err(|e| e.to_string())?;
+        done += n;
+        if n == 0 {
+            producer
+                .wait_for_space(&mut backoff, Duration::from_millis(100))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Write `size`-byte messages for `dur`, then the end; the bytes and the
+/// time until the reader had them all.
 fn flow(ch: Channel, size: usize, ring: usize, dur: Duration, cpu: Option<usize>) -> Result<Flow> {
     let msg = vec![0x5au8; size];
     let mut writes = 0u64;
-    let (t0, bytes, child, out) = match ch {
-        Channel::Pipe => {
-            let mut child = reader(ch, "count", None, cpu)
-                .stdin(Stdio::piped())
-                .spawn()
-                .map_err(|e| e.to_string())?;
-            let mut to = child.stdin.take().expect("piped stdin");
-            let out = child.stdout.take().expect("piped stdout");
-            let t0 = Instant::now();
-            while !writes.is_multiple_of(256) || t0.elapsed() < dur {
+    let mut t0 = Instant::now();
+    let more = |writes: u64, t0: Instant| !writes.is_multiple_of(256) || t0.elapsed() < dur;
+    let text = match ch {
+        Channel::Pipe => through_pipe("count", cpu, |to| {
+            t0 = Instant::now();
+            while more(writes, t0) {
                 to.write_all(&msg).map_err(|e| e.to_string())?;
                 writes += 1;
             }
-            drop(to);
-            (t0, writes * size as u64, child, out)
-        }
-        Channel::Ring => {
-            let seg = ring_segment(ring)?;
-            let view = words(&seg);
-            let mut producer = Producer::create(view, std::process::id());
-            let mut child = reader(ch, "count", Some(seg.info().id), cpu)
-                .spawn()
-                .map_err(|e| e.to_string())?;
-            let out = child.stdout.take().expect("piped stdout");
-            spin_until(
-                view.read(),
-                ring_word::CONSUMER_STATE,
-                state::ACTIVE,
-                "ring reader start",
-            )?;
-            let t0 = Instant::now();
-            while !writes.is_multiple_of(256) || t0.elapsed() < dur {
-                let mut done = 0;
-                let mut backoff = Backoff::default();
-                while done < size {
-                    let n = producer.write(&msg[done..]).map_err(|e| e.to_string())?;
-                    done += n;
-                    if n == 0 {
-                        producer
-                            .wait_for_space(&mut backoff, Duration::from_millis(100))
-                            .map_err(|e| e.to_string())?;
-                    }
-                }
+            Ok(())
+        })?,
+        Channel::Ring => through_ring(ring, "count", cpu, |producer| {
+            t0 = Instant::now();
+            while more(writes, t0) {
+                write_all(producer, &msg)?;
                 writes += 1;
             }
-            producer.finish().map_err(|e| e.to_string())?;
-            spin_until(view.read(), ring_word::TAIL, producer.head(), "ring drain")?;
-            (t0, producer.head(), child, out)
-        }
+            Ok(())
+        })?,
     };
-    let text = report(child, out)?;
     let secs = t0.elapsed().as_secs_f64();
+    let bytes = writes * size as u64;
     let got: u64 = text
         .trim()
         .parse()
@@ -257,53 +291,27 @@ fn now_ns() -> u64 {
 /// Send [`WAKES`] timestamps, one every [`WAKE_GAP`]; the reader's
 /// latencies in ns.
 fn wake(ch: Channel, cpu: Option<usize>) -> Result<Vec<u64>> {
-    let pause = || std::thread::sleep(WAKE_GAP);
-    let (child, out) = match ch {
-        Channel::Pipe => {
-            let mut child = reader(ch, "wake", None, cpu)
-                .stdin(Stdio::piped())
-                .spawn()
-                .map_err(|e| e.to_string())?;
-            let mut to = child.stdin.take().expect("piped stdin");
-            let out = child.stdout.take().expect("piped stdout");
+    let stamp = || {
+        std::thread::sleep(WAKE_GAP);
+        now_ns().to_le_bytes()
+    };
+    let text = match ch {
+        Channel::Pipe => through_pipe("wake", cpu, |to| {
             for _ in 0..WAKES {
-                pause();
-                to.write_all(&now_ns().to_le_bytes())
-                    .map_err(|e| e.to_string())?;
+                to.write_all(&stamp()).map_err(|e| e.to_string())?;
             }
-            drop(to);
-            (child, out)
-        }
-        Channel::Ring => {
-            let seg = ring_segment(4096)?;
-            let view = words(&seg);
-            let mut producer = Producer::create(view, std::process::id());
-            let mut child = reader(ch, "wake", Some(seg.info().id), cpu)
-                .spawn()
-                .map_err(|e| e.to_string())?;
-            let out = child.stdout.take().expect("piped stdout");
-            spin_until(
-                view.read(),
-                ring_word::CONSUMER_STATE,
-                state::ACTIVE,
-                "ring reader start",
-            )?;
+            Ok(())
+        })?,
+        Channel::Ring => through_ring(4096, "wake", cpu, |producer| {
             for _ in 0..WAKES {
-                pause();
-                if producer
-                    .write(&now_ns().to_le_bytes())
-                    .map_err(|e| e.to_string())?
-                    != 8
-                {
+                if producer.write(&stamp()).map_err(|e| e.to_string())? != 8 {
                     return Err("the wake-up ring is full".into());
                 }
             }
-            producer.finish().map_err(|e| e.to_string())?;
-            let text = report(child, out)?;
-            return samples(&text);
-        }
+            Ok(())
+        })?,
     };
-    samples(&report(child, out)?)
+    samples(&text)
 }
 
 fn samples(text: &str) -> Result<Vec<u64>> {
