@@ -188,19 +188,18 @@ pub struct Producer<'a> {
 }
 
 impl<'a> Producer<'a> {
-    /// Set up a fresh ring in `view` (a segment just created) and stamp
-    /// the header. `pid` is for people only.
+    /// Set up a fresh ring in `view` (a segment just created, or a
+    /// leftover ring adopted) and stamp the header. `pid` is for people
+    /// only.
     pub fn create(view: WriteView<'a>, pid: u32) -> Self {
         let cap = capacity(view.read().bytes());
-        for w in [
-            word::HEAD,
-            word::FINAL,
-            word::TAIL,
-            word::CONSUMER_STATE,
-            word::CONSUMER_SLEEPING,
-            word::PRODUCER_SLEEPING,
-        ] {
-            view.store(w, 0);
+        if !view.read().is_zero() {
+            // A leftover ring: its header goes first, so that a consumer
+            // arriving meanwhile finds "not set up yet" and waits for the
+            // new ring instead of claiming the old one.
+            view.store(header::word::MAGIC, 0);
+            fence(Ordering::SeqCst);
+            (0..view.read().len()).for_each(|i| view.store(i, 0));
         }
         view.store(word::CAPACITY, cap);
         view.store(word::PRODUCER_PID, u64::from(pid));
@@ -585,6 +584,21 @@ mod tests {
             Consumer::attach(view, 3).unwrap_err(),
             StreamError::Busy { pid: 2 }
         );
+    }
+
+    #[test]
+    fn a_leftover_ring_is_made_anew() {
+        let seg = segment(DATA + 64);
+        let view = WriteView::new(&seg);
+        let mut old = Producer::create(view, 1);
+        old.write(b"left over").unwrap();
+        Consumer::attach(view, 2).unwrap().end(true);
+        old.abort().unwrap();
+        let fresh = Producer::create(view, 3);
+        assert_eq!((fresh.head(), fresh.tail()), (0, 0));
+        assert_eq!(fresh.consumer(), Peer::Absent);
+        let mut consumer = Consumer::attach(view, 4).unwrap();
+        assert!(consumer.available().unwrap().is_empty());
     }
 
     #[test]
