@@ -8,11 +8,13 @@
 //! a regular file of our own is refused.
 
 use std::fmt;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg};
 use nix::libc;
 
 use super::beacon::Beacon;
@@ -126,8 +128,8 @@ pub struct KeyFile {
 
 impl KeyFile {
     /// The writer's side: open the key file, creating it when absent, and
-    /// take an exclusive lock on it for as long as `self` lives (the kernel
-    /// drops the lock when the process dies, even by SIGKILL).
+    /// take a write lock on it for as long as `self` lives (the kernel drops
+    /// the lock when the process dies, even by SIGKILL).
     pub fn open_for_writer(path: &Path, proj_id: u8) -> Result<Self, KeyFileError> {
         let open = |create: bool| {
             let mut options = OpenOptions::new();
@@ -167,13 +169,23 @@ impl KeyFile {
                 euid,
             });
         }
-        match key_file.file.try_lock() {
-            Ok(()) => Ok(key_file),
-            Err(TryLockError::WouldBlock) => Err(KeyFileError::Locked {
+        // An open-file-description write lock, not flock(2): a write lock
+        // needs a writable descriptor, so a user who may only read the file
+        // cannot take it, nor hold it against writers with a shared flock.
+        let whole_file = libc::flock {
+            l_type: libc::F_WRLCK as libc::c_short,
+            l_whence: libc::SEEK_SET as libc::c_short,
+            l_start: 0,
+            l_len: 0,
+            l_pid: 0,
+        };
+        match fcntl(&key_file.file, FcntlArg::F_OFD_SETLK(&whole_file)) {
+            Ok(_) => Ok(key_file),
+            Err(Errno::EAGAIN | Errno::EACCES) => Err(KeyFileError::Locked {
                 path: path.to_owned(),
                 pid: key_file.beacon().map(|b| b.pid),
             }),
-            Err(TryLockError::Error(e)) => Err(io_error(path, e)),
+            Err(e) => Err(io_error(path, e.into())),
         }
     }
 
