@@ -44,6 +44,11 @@ pub fn key_file(e: &KeyFileError) -> String {
             "key file {} belongs to uid {owner}, not to this user (uid {euid}); refusing to use a file planted by someone else (remove it, or run as uid {owner})",
             path.display()
         ),
+        KeyFileError::HardLinked { path, links } => format!(
+            "key file {} has {links} hard links; refusing to write into a file that also has other names (remove this name with `rm {}`: the other names keep their content; or pass another --key-file)",
+            path.display(),
+            path.display()
+        ),
         KeyFileError::Locked { path, pid } => format!(
             "another shm_write{} already publishes through key file {}; stop it first, or give this writer another --key-file",
             pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),

@@ -93,6 +93,15 @@ pub enum KeyFileError {
         /// This process's effective uid.
         euid: u32,
     },
+    /// More than one name for the file: the beacon would overwrite whatever
+    /// the other names hold.
+    #[error("key file {path} has {links} hard links")]
+    HardLinked {
+        /// The key file's path.
+        path: PathBuf,
+        /// Its link count.
+        links: u64,
+    },
     /// Another writer holds the lock.
     #[error("key file {path} is locked by another writer")]
     Locked {
@@ -163,16 +172,20 @@ impl KeyFile {
         let mut key_file = Self::checked(file, path, proj_id)?;
         key_file.created = created;
         let euid = nix::unistd::geteuid().as_raw();
-        let owner = key_file
-            .file
-            .metadata()
-            .map_err(|e| io_error(path, e))?
-            .uid();
-        if owner != euid {
+        let meta = key_file.file.metadata().map_err(|e| io_error(path, e))?;
+        if meta.uid() != euid {
             return Err(KeyFileError::ForeignOwner {
                 path: path.to_owned(),
-                owner,
+                owner: meta.uid(),
                 euid,
+            });
+        }
+        // Another name may belong to a file someone else may write and could
+        // link here (protected_hardlinks allows that): never write into it.
+        if meta.nlink() > 1 {
+            return Err(KeyFileError::HardLinked {
+                path: path.to_owned(),
+                links: meta.nlink(),
             });
         }
         // An open-file-description write lock, not flock(2): a write lock
