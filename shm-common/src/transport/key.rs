@@ -171,8 +171,22 @@ impl KeyFile {
         };
         let mut key_file = Self::checked(file, path, proj_id)?;
         key_file.created = created;
+        match key_file.lock_for_writer() {
+            Ok(()) => Ok(key_file),
+            // A file another writer holds is that writer's, even if we made it.
+            Err(e @ KeyFileError::Locked { .. }) => Err(e),
+            Err(e) => {
+                key_file.remove_if_created();
+                Err(e)
+            }
+        }
+    }
+
+    /// Check that the file is the writer's own with a single name, and lock it.
+    fn lock_for_writer(&self) -> Result<(), KeyFileError> {
+        let path = &self.path;
         let euid = nix::unistd::geteuid().as_raw();
-        let meta = key_file.file.metadata().map_err(|e| io_error(path, e))?;
+        let meta = self.file.metadata().map_err(|e| io_error(path, e))?;
         if meta.uid() != euid {
             return Err(KeyFileError::ForeignOwner {
                 path: path.to_owned(),
@@ -198,11 +212,11 @@ impl KeyFile {
             l_len: 0,
             l_pid: 0,
         };
-        match fcntl(&key_file.file, FcntlArg::F_OFD_SETLK(&whole_file)) {
-            Ok(_) => Ok(key_file),
+        match fcntl(&self.file, FcntlArg::F_OFD_SETLK(&whole_file)) {
+            Ok(_) => Ok(()),
             Err(Errno::EAGAIN | Errno::EACCES) => Err(KeyFileError::Locked {
                 path: path.to_owned(),
-                pid: key_file.beacon().ok().flatten().map(|b| b.pid),
+                pid: self.beacon().ok().flatten().map(|b| b.pid),
             }),
             Err(e) => Err(io_error(path, e.into())),
         }
@@ -261,9 +275,14 @@ impl KeyFile {
             .map_err(|e| io_error(&self.path, e))
     }
 
-    /// Undo the creation of the file after a failed start.
+    /// Undo the creation of the file after a failed start, as long as the
+    /// path still names the file this process made.
     pub fn remove_if_created(&self) {
-        if self.created {
+        let still_ours = || {
+            std::fs::symlink_metadata(&self.path)
+                .is_ok_and(|meta| (meta.dev(), meta.ino()) == (self.dev, self.ino))
+        };
+        if self.created && still_ours() {
             let _ = std::fs::remove_file(&self.path);
         }
     }
