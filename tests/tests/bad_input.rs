@@ -147,3 +147,30 @@ fn reader_bad_options_are_usage_errors() {
     }
     assert!(sandbox.segments().is_empty());
 }
+
+/// A start that fails at the segment (here every size is above the
+/// namespace's shmmax) removes the key file it created, in every mode, and
+/// leaves a key file that was already there as it was.
+#[test]
+fn a_failed_start_leaves_no_key_file_it_created() {
+    let sandbox = Sandbox::new();
+    // shmmax belongs to the IPC namespace: the machine's is untouched.
+    let out = sandbox.sh("echo 256 > /proc/sys/kernel/shmmax");
+    assert!(out.status.success(), "{out:?}");
+    for mode in [&[][..], &["--value", "x"], &["--stream"]] {
+        let args = [mode, &["--size", "4096"]].concat();
+        let (code, err) = refuse(&sandbox, &args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("shmmax"), "{args:?}: {err}");
+        assert!(!sandbox.exists("/dev/shm/shm_file"), "{args:?}: {err}");
+    }
+
+    let kept = "/dev/shm/kept";
+    let look = format!("stat -c '%i %a %s' {kept} && cat {kept}");
+    let out = sandbox.sh(&format!("echo kept > {kept} && chmod 640 {kept}"));
+    assert!(out.status.success(), "{out:?}");
+    let before = sandbox.sh(&look);
+    let (code, err) = refuse(&sandbox, &["--key-file", kept, "--mode", "0644"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(sandbox.sh(&look).stdout, before.stdout, "{err}");
+}

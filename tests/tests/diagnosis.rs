@@ -129,3 +129,60 @@ fn permission_denied_names_owner_mode_and_fix() {
         assert!(allowed.stdout()[0].starts_with("now time: "));
     }
 }
+
+#[test]
+fn a_reader_of_another_uid_needs_only_the_key_files_inode() {
+    const NOBODY: u32 = 65534;
+    let sandbox = Sandbox::new();
+    let key_file = "/dev/shm/shm_file";
+    let mode = || {
+        let out = sandbox.sh(&format!("stat -c %a {key_file}"));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let read_once = || {
+        let mut reader = Proc::spawn(
+            sandbox
+                .command_as(NOBODY, NOBODY, bin("shm_read"))
+                .arg("--once"),
+        );
+        (reader.exit().code(), reader.stdout(), reader.stderr())
+    };
+
+    // The writer's umask does not narrow what --mode lets others read.
+    let mut writer = Proc::spawn(sandbox.command("sh").args([
+        "-c",
+        &format!(
+            "umask 077 && exec {} --mode 0644 --interval 50ms",
+            bin("shm_write").display()
+        ),
+    ]));
+    writer.wait_stderr("segment created");
+    assert_eq!(mode(), "644");
+    let (code, out, err) = read_once();
+    assert_eq!(code, Some(0), "{err:?}");
+    assert!(out[0].starts_with("now time: "), "{out:?}");
+
+    // A key file it may not read (an older writer's, say) still gives the
+    // key: only its inode counts.
+    assert!(sandbox
+        .sh(&format!("chmod 600 {key_file}"))
+        .status
+        .success());
+    let (code, out, err) = read_once();
+    assert_eq!(code, Some(0), "{err:?}");
+    assert!(out[0].starts_with("now time: "), "{out:?}");
+
+    // With no writer, the beacon it may not read is said to be unreadable.
+    writer.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(writer.exit().code(), Some(0), "{:?}", writer.stderr());
+    let (code, out, err) = read_once();
+    assert_eq!(code, Some(3), "{err:?}");
+    assert!(out.is_empty(), "{out:?}");
+    let err = err.join("\n");
+    assert!(
+        err.contains(&format!(
+            "key file {key_file} exists, but this user may not read"
+        )),
+        "{err}"
+    );
+}

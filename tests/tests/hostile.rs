@@ -534,3 +534,74 @@ fn root_without_cap_ipc_owner_gets_only_what_the_mode_allows() {
     writer.signal(nix::sys::signal::Signal::SIGTERM);
     assert!(writer.exit().success());
 }
+
+/// A shared `flock` that another user takes on a readable key file (any
+/// tool may take one through a read-only descriptor) must not keep writers
+/// out: their lock is an fcntl write lock, which needs a writable
+/// descriptor. Writers still keep each other out.
+#[test]
+fn a_shared_flock_by_another_user_does_not_keep_writers_out() {
+    let sandbox = Sandbox::new();
+    let key = "/dev/shm/shm_file";
+    let once = ["--mode", "0644", "--count", "1", "--interval", "0"];
+    let out = run(&sandbox, "shm_write", &once);
+    assert!(out.status.success(), "{out:?}");
+
+    let holder = shm_tests::Proc::spawn(sandbox.command_as(ATTACKER, ATTACKER, "sh").args([
+        "-c",
+        &format!("exec 3<{key} && flock -s -n 3 && echo locked && exec sleep 100000"),
+    ]));
+    holder.wait_stdout(|l| l == "locked");
+
+    let mut writer = sandbox.writer(&["--mode", "0644", "--interval", "50ms"]);
+    let line = writer.wait_stderr("shm_write: ");
+    assert!(line.contains("segment created"), "{:?}", writer.stderr());
+
+    let (code, stderr) = refusal(&run(&sandbox, "shm_write", &once));
+    assert_eq!(code, 6, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "another shm_write (pid {}) already publishes through key file {key}",
+            writer.pid()
+        )),
+        "{stderr}"
+    );
+    writer.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(writer.exit().success(), "{:?}", writer.stderr());
+}
+
+/// A hard link to a file of the victim's that the attacker may write
+/// (`protected_hardlinks` allows linking it) would have the writer truncate
+/// that file and write its beacon into it: a key file with more than one
+/// link is refused like a symlink, and the fix the message gives works.
+#[test]
+fn hard_linked_key_files_are_refused() {
+    let sandbox = sticky_dir();
+    let key = "/dev/shm/pub/key";
+    assert!(sandbox.sh("chmod 666 /dev/shm/victim.txt").status.success());
+    attacker(&sandbox, &format!("ln /dev/shm/victim.txt {key}"));
+    let args = ["--key-file", key, "--count", "1", "--interval", "0"];
+    let victim_txt =
+        || String::from_utf8_lossy(&sandbox.sh("cat /dev/shm/victim.txt").stdout).into_owned();
+
+    let (code, stderr) = refusal(&run_as(&sandbox, VICTIM, VICTIM, "shm_write", &args));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("key file {key} has 2 hard links")),
+        "{stderr}"
+    );
+    assert_eq!(victim_txt(), "precious\n");
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+
+    let fix = format!("rm {key}");
+    assert!(stderr.contains(&fix), "{stderr}");
+    let out = sandbox
+        .command_as(VICTIM, VICTIM, "sh")
+        .args(["-c", &fix])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = run_as(&sandbox, VICTIM, VICTIM, "shm_write", &args);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(victim_txt(), "precious\n");
+}

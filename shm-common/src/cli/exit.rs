@@ -15,7 +15,7 @@ pub enum Exit {
     Ok,
     /// An unexpected system error.
     Failure,
-    /// Bad command line or unusable key file (directory, symlink, FIFO, ...).
+    /// Bad command line or unusable key file (directory, symlink, hard link, FIFO, ...).
     Usage,
     /// No live writer: `--timeout` ran out, or `--once` found none.
     NoWriter,
@@ -48,7 +48,7 @@ impl Exit {
         match self {
             Exit::Ok => "success: --count reached, --once read a live writer, or stopped by SIGTERM/SIGINT/SIGHUP",
             Exit::Failure => "unexpected system error",
-            Exit::Usage => "bad option, or unusable key file (directory, symlink, FIFO, foreign owner, missing directory)",
+            Exit::Usage => "bad option, or unusable key file (directory, symlink, hard link, FIFO, foreign owner, missing directory)",
             Exit::NoWriter => "no live writer: --timeout ran out, or --once found none",
             Exit::Permission => "permission denied on the segment",
             Exit::BadSegment => "the segment holds no readable time (--once)",

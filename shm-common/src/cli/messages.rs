@@ -44,6 +44,11 @@ pub fn key_file(e: &KeyFileError) -> String {
             "key file {} belongs to uid {owner}, not to this user (uid {euid}); refusing to use a file planted by someone else (remove it, or run as uid {owner})",
             path.display()
         ),
+        KeyFileError::HardLinked { path, links } => format!(
+            "key file {} has {links} hard links; refusing to write into a file that also has other names (remove this name with `rm {}`: the other names keep their content; or pass another --key-file)",
+            path.display(),
+            path.display()
+        ),
         KeyFileError::Locked { path, pid } => format!(
             "another shm_write{} already publishes through key file {}; stop it first, or give this writer another --key-file",
             pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
@@ -207,6 +212,9 @@ pub fn absent(a: &Absent) -> String {
         ),
         Absence::NoBeacon => format!(
             "no segment with {key_text} in this IPC namespace ({here}), though key file {key_file} exists (without a shm_write beacon): the writer has not created its segment yet, or it runs in another IPC namespace that shares this /dev/shm; {JOIN_FIX}"
+        ),
+        Absence::BeaconUnreadable => format!(
+            "no segment with {key_text} in this IPC namespace ({here}); key file {key_file} exists, but this user may not read the writer's beacon in it, so whether a writer runs elsewhere is unknown (a writer started with --mode 0644, or 0640 for its group, lets other users read it): the writer has not created its segment yet, has stopped, or runs in another IPC namespace that shares this /dev/shm; {JOIN_FIX}"
         ),
         Absence::OtherNamespace(beacon) => format!(
             "no segment with {key_text} in this IPC namespace ({here}): key file {key_file} says writer pid {} publishes to {} in IPC namespace {}, which is not this reader's; the /dev/shm is shared but the IPC namespace is not; {JOIN_FIX}",

@@ -120,11 +120,13 @@ pub struct Claim {
 
 impl Claim {
     /// Open (or create) and lock the key file, create or adopt the segment
-    /// (adopting only what `rule` allows) and write the beacon. Nothing is
-    /// left behind when this fails: a key file it created is removed again.
+    /// (adopting only what `rule` allows), give the key file the mode
+    /// `--mode` implies and write the beacon. Nothing is left behind when
+    /// this fails: a key file it created is removed again.
     pub fn start(options: ClaimOptions, rule: Rule) -> Result<Self, ClaimError> {
         let key_file = KeyFile::open_for_writer(&options.key_file, options.proj_id)?;
         let started = acquire(key_file.key(), &options, rule).and_then(|(segment, origin)| {
+            key_file.set_mode(key_file_mode(options.mode))?;
             let beacon = Beacon {
                 pid: std::process::id(),
                 ipc_ns: Ns(namespace::ipc_namespace().unwrap_or(0)),
@@ -210,6 +212,14 @@ impl Claim {
     }
 }
 
+/// The key file's mode for a segment of `segment_mode`: the owner writes
+/// the beacon; whoever may read the segment may read the beacon too; nobody
+/// else may write (a writable descriptor would let them rewrite the beacon
+/// and take the writers' lock).
+fn key_file_mode(segment_mode: u16) -> u32 {
+    0o600 | u32::from(segment_mode) & 0o044
+}
+
 /// Create the segment for `key`, or adopt an abandoned one that fits.
 fn acquire(key: Key, options: &ClaimOptions, rule: Rule) -> Result<(Segment, Origin), ClaimError> {
     loop {
@@ -268,5 +278,25 @@ fn acquire(key: Key, options: &ClaimOptions, rule: Rule) -> Result<(Segment, Ori
         }
         segment.adopt();
         return Ok((segment, Origin::Adopted(previous)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_file_mode;
+
+    #[test]
+    fn the_key_file_is_readable_by_whoever_may_read_the_segment_and_writable_by_none_else() {
+        for (segment, key_file) in [
+            (0o600, 0o600),
+            (0o400, 0o600),
+            (0o640, 0o640),
+            (0o644, 0o644),
+            (0o660, 0o640),
+            (0o666, 0o644),
+            (0o606, 0o604),
+        ] {
+            assert_eq!(key_file_mode(segment), key_file, "{segment:o}");
+        }
     }
 }

@@ -33,6 +33,9 @@ pub enum Absence {
     /// The key file is there but holds no beacon (a C writer's file, or a
     /// writer that has not written one yet).
     NoBeacon,
+    /// The key file is there but this user may not read it: its mode, which
+    /// follows the writer's `--mode`, keeps the beacon from other users.
+    BeaconUnreadable,
     /// The beacon names a writer in another IPC namespace.
     OtherNamespace(Beacon),
     /// The beacon names a writer in this namespace that has stopped.
@@ -43,13 +46,19 @@ pub enum Absence {
 }
 
 impl Absence {
-    fn classify(key_file_exists: bool, beacon: Option<Beacon>, own_ns: Ns) -> Self {
+    fn classify(
+        key_file_exists: bool,
+        beacon: Result<Option<Beacon>, KeyFileError>,
+        own_ns: Ns,
+    ) -> Self {
         match beacon {
             _ if !key_file_exists => Absence::NoKeyFile,
-            None => Absence::NoBeacon,
-            Some(b) if b.ipc_ns != own_ns => Absence::OtherNamespace(b),
-            Some(b) if b.state == BeaconState::Stopped => Absence::WriterStopped(b),
-            Some(b) => Absence::WriterGone(b),
+            Err(KeyFileError::PermissionDenied { .. }) => Absence::BeaconUnreadable,
+            // Gone or replaced since the key was taken: nothing to say.
+            Err(_) | Ok(None) => Absence::NoBeacon,
+            Ok(Some(b)) if b.ipc_ns != own_ns => Absence::OtherNamespace(b),
+            Ok(Some(b)) if b.state == BeaconState::Stopped => Absence::WriterStopped(b),
+            Ok(Some(b)) => Absence::WriterGone(b),
         }
     }
 }
@@ -155,7 +164,7 @@ impl Finder {
         self.checked = Instant::now();
         let key_file = match KeyFile::open_for_reader(&self.key_file, self.proj_id) {
             Ok(key_file) => key_file,
-            Err(KeyFileError::Missing { .. }) => return Ok(Err(self.absent(None, None))),
+            Err(KeyFileError::Missing { .. }) => return Ok(Err(self.absent(None, Ok(None)))),
             Err(e) => return Err(e.into()),
         };
         let key = key_file.key();
@@ -173,7 +182,7 @@ impl Finder {
         }
     }
 
-    fn absent(&self, key: Option<Key>, beacon: Option<Beacon>) -> Absent {
+    fn absent(&self, key: Option<Key>, beacon: Result<Option<Beacon>, KeyFileError>) -> Absent {
         Absent {
             key_file: self.key_file.clone(),
             key,

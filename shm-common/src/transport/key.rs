@@ -5,14 +5,17 @@
 //! every restart) and writes a short text beacon into it so that a reader can
 //! explain what it sees. Key files live in `/dev/shm`, a world-writable
 //! directory, so they are opened without following symlinks and anything but
-//! a regular file of our own is refused.
+//! a regular file of our own is refused. A reader needs only the inode
+//! (`O_PATH`), so it finds the key even in a file it may not read.
 
 use std::fmt;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Read, Seek, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg};
 use nix::libc;
 
 use super::beacon::Beacon;
@@ -90,6 +93,15 @@ pub enum KeyFileError {
         /// This process's effective uid.
         euid: u32,
     },
+    /// More than one name for the file: the beacon would overwrite whatever
+    /// the other names hold.
+    #[error("key file {path} has {links} hard links")]
+    HardLinked {
+        /// The key file's path.
+        path: PathBuf,
+        /// Its link count.
+        links: u64,
+    },
     /// Another writer holds the lock.
     #[error("key file {path} is locked by another writer")]
     Locked {
@@ -117,17 +129,21 @@ pub enum KeyFileError {
 /// An open key file and the key derived from it.
 #[derive(Debug)]
 pub struct KeyFile {
+    /// Read-write for the writer; an `O_PATH` descriptor for a reader.
     file: File,
     path: PathBuf,
     key: Key,
+    /// The inode's identity, to tell whether the path still names it.
+    dev: u64,
+    ino: u64,
     /// This process created the file (so it may remove it on a failed start).
     created: bool,
 }
 
 impl KeyFile {
     /// The writer's side: open the key file, creating it when absent, and
-    /// take an exclusive lock on it for as long as `self` lives (the kernel
-    /// drops the lock when the process dies, even by SIGKILL).
+    /// take a write lock on it for as long as `self` lives (the kernel drops
+    /// the lock when the process dies, even by SIGKILL).
     pub fn open_for_writer(path: &Path, proj_id: u8) -> Result<Self, KeyFileError> {
         let open = |create: bool| {
             let mut options = OpenOptions::new();
@@ -136,7 +152,8 @@ impl KeyFile {
                 .write(true)
                 .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
             if create {
-                options.create_new(true).mode(0o644);
+                // Private until the claim sets the mode --mode implies.
+                options.create_new(true).mode(0o600);
             }
             options.open(path)
         };
@@ -154,34 +171,65 @@ impl KeyFile {
         };
         let mut key_file = Self::checked(file, path, proj_id)?;
         key_file.created = created;
-        let euid = nix::unistd::geteuid().as_raw();
-        let owner = key_file
-            .file
-            .metadata()
-            .map_err(|e| io_error(path, e))?
-            .uid();
-        if owner != euid {
-            return Err(KeyFileError::ForeignOwner {
-                path: path.to_owned(),
-                owner,
-                euid,
-            });
-        }
-        match key_file.file.try_lock() {
+        match key_file.lock_for_writer() {
             Ok(()) => Ok(key_file),
-            Err(TryLockError::WouldBlock) => Err(KeyFileError::Locked {
-                path: path.to_owned(),
-                pid: key_file.beacon().map(|b| b.pid),
-            }),
-            Err(TryLockError::Error(e)) => Err(io_error(path, e)),
+            // A file another writer holds is that writer's, even if we made it.
+            Err(e @ KeyFileError::Locked { .. }) => Err(e),
+            Err(e) => {
+                key_file.remove_if_created();
+                Err(e)
+            }
         }
     }
 
-    /// The reader's side: open an existing key file read-only. Never creates.
+    /// Check that the file is the writer's own with a single name, and lock it.
+    fn lock_for_writer(&self) -> Result<(), KeyFileError> {
+        let path = &self.path;
+        let euid = nix::unistd::geteuid().as_raw();
+        let meta = self.file.metadata().map_err(|e| io_error(path, e))?;
+        if meta.uid() != euid {
+            return Err(KeyFileError::ForeignOwner {
+                path: path.to_owned(),
+                owner: meta.uid(),
+                euid,
+            });
+        }
+        // Another name may belong to a file someone else may write and could
+        // link here (protected_hardlinks allows that): never write into it.
+        if meta.nlink() > 1 {
+            return Err(KeyFileError::HardLinked {
+                path: path.to_owned(),
+                links: meta.nlink(),
+            });
+        }
+        // An open-file-description write lock, not flock(2): a write lock
+        // needs a writable descriptor, so a user who may only read the file
+        // cannot take it, nor hold it against writers with a shared flock.
+        let whole_file = libc::flock {
+            l_type: libc::F_WRLCK as libc::c_short,
+            l_whence: libc::SEEK_SET as libc::c_short,
+            l_start: 0,
+            l_len: 0,
+            l_pid: 0,
+        };
+        match fcntl(&self.file, FcntlArg::F_OFD_SETLK(&whole_file)) {
+            Ok(_) => Ok(()),
+            Err(Errno::EAGAIN | Errno::EACCES) => Err(KeyFileError::Locked {
+                path: path.to_owned(),
+                pid: self.beacon().ok().flatten().map(|b| b.pid),
+            }),
+            Err(e) => Err(io_error(path, e.into())),
+        }
+    }
+
+    /// The reader's side: open an existing key file with `O_PATH`, which
+    /// needs no read permission on it: `ftok` needs only the inode, and a
+    /// reader of another uid may not be allowed to read the file. Never
+    /// creates.
     pub fn open_for_reader(path: &Path, proj_id: u8) -> Result<Self, KeyFileError> {
         let file = OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| classify(path, e))?;
         Self::checked(file, path, proj_id)
@@ -189,25 +237,52 @@ impl KeyFile {
 
     fn checked(file: File, path: &Path, proj_id: u8) -> Result<Self, KeyFileError> {
         let meta = file.metadata().map_err(|e| io_error(path, e))?;
-        let kind = file_kind(meta.mode());
-        if kind != "regular file" {
-            return Err(KeyFileError::NotRegular {
-                path: path.to_owned(),
-                kind,
-            });
+        match file_kind(meta.mode()) {
+            "regular file" => {}
+            // O_PATH | O_NOFOLLOW opens the link itself instead of failing.
+            "symbolic link" => {
+                return Err(KeyFileError::Symlink {
+                    path: path.to_owned(),
+                })
+            }
+            kind => {
+                return Err(KeyFileError::NotRegular {
+                    path: path.to_owned(),
+                    kind,
+                })
+            }
         }
         let key = Key::from_file_ids(meta.dev(), meta.ino(), proj_id);
         Ok(Self {
             file,
             path: path.to_owned(),
             key,
+            dev: meta.dev(),
+            ino: meta.ino(),
             created: false,
         })
     }
 
-    /// Undo the creation of the file after a failed start.
+    /// Set the file's permission bits (the writer's side, which owns it),
+    /// with `fchmod` so that the umask has no say.
+    pub fn set_mode(&self, mode: u32) -> Result<(), KeyFileError> {
+        let meta = self.file.metadata().map_err(|e| io_error(&self.path, e))?;
+        if meta.mode() & 0o7777 == mode {
+            return Ok(());
+        }
+        self.file
+            .set_permissions(Permissions::from_mode(mode))
+            .map_err(|e| io_error(&self.path, e))
+    }
+
+    /// Undo the creation of the file after a failed start, as long as the
+    /// path still names the file this process made.
     pub fn remove_if_created(&self) {
-        if self.created {
+        let still_ours = || {
+            std::fs::symlink_metadata(&self.path)
+                .is_ok_and(|meta| (meta.dev(), meta.ino()) == (self.dev, self.ino))
+        };
+        if self.created && still_ours() {
             let _ = std::fs::remove_file(&self.path);
         }
     }
@@ -222,12 +297,27 @@ impl KeyFile {
         &self.path
     }
 
-    /// The beacon a writer left in the file, if it holds one.
-    pub fn beacon(&self) -> Option<Beacon> {
+    /// The beacon a writer left in the file: `Ok(None)` when it holds none,
+    /// `PermissionDenied` when this user may not read it. The path is opened
+    /// again for reading (a reader holds only an `O_PATH` descriptor) and
+    /// counts only while it still names the inode the key came from.
+    pub fn beacon(&self) -> Result<Option<Beacon>, KeyFileError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(&self.path)
+            .map_err(|e| classify(&self.path, e))?;
+        let meta = file.metadata().map_err(|e| io_error(&self.path, e))?;
+        if (meta.dev(), meta.ino()) != (self.dev, self.ino) {
+            return Ok(None);
+        }
         let mut text = String::new();
-        (&self.file).seek(io::SeekFrom::Start(0)).ok()?;
-        (&self.file).take(4096).read_to_string(&mut text).ok()?;
-        Beacon::parse(&text)
+        // Not text, or cut short: no beacon.
+        Ok(file
+            .take(4096)
+            .read_to_string(&mut text)
+            .ok()
+            .and_then(|_| Beacon::parse(&text)))
     }
 
     /// Replace the file's content with `beacon` (the inode, and so the key,
@@ -285,6 +375,7 @@ fn file_kind(mode: u32) -> &'static str {
         libc::S_IFSOCK => "socket",
         libc::S_IFCHR => "character device",
         libc::S_IFBLK => "block device",
+        libc::S_IFLNK => "symbolic link",
         _ => "special file",
     }
 }
