@@ -570,6 +570,54 @@ fn a_shared_flock_by_another_user_does_not_keep_writers_out() {
     assert!(writer.exit().success(), "{:?}", writer.stderr());
 }
 
+/// A POSIX read lock, by contrast, anyone who may read the key file can
+/// take (`lockf` through a read-only descriptor), and it conflicts with the
+/// writers' write lock. It keeps writers out (exit 6), and the refusal says
+/// what is in the way: a read lock on the key file and the process that
+/// holds it, not the stopped writer its beacon names. Once that process
+/// stops, as the message advises, the writer starts.
+#[test]
+fn a_read_lock_by_another_user_is_named_in_the_refusal() {
+    let sandbox = Sandbox::new();
+    let key = "/dev/shm/shm_file";
+    let once = ["--mode", "0644", "--count", "1", "--interval", "0"];
+    let out = run(&sandbox, "shm_write", &once);
+    assert!(out.status.success(), "{out:?}");
+
+    let mut holder = shm_tests::Proc::spawn(
+        sandbox
+            .command_as(ATTACKER, ATTACKER, "python3")
+            // The system's python3, which uid 1001 may run.
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .args([
+                "-c",
+                "import fcntl, sys, time\n\
+                 f = open(sys.argv[1])\n\
+                 fcntl.lockf(f, fcntl.LOCK_SH | fcntl.LOCK_NB)\n\
+                 print('locked', flush=True)\n\
+                 time.sleep(100000)",
+                key,
+            ]),
+    );
+    holder.wait_stdout(|l| l == "locked");
+
+    let (code, stderr) = refusal(&run(&sandbox, "shm_write", &once));
+    assert_eq!(code, 6, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "key file {key} is read-locked by process {}",
+            holder.pid()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("another shm_write"), "{stderr}");
+
+    holder.signal(nix::sys::signal::Signal::SIGTERM);
+    holder.exit();
+    let out = run(&sandbox, "shm_write", &once);
+    assert!(out.status.success(), "{out:?}");
+}
+
 /// A hard link to a file of the victim's that the attacker may write
 /// (`protected_hardlinks` allows linking it) would have the writer truncate
 /// that file and write its beacon into it: a key file with more than one

@@ -52,7 +52,7 @@ impl Exit {
             Exit::NoWriter => "no live writer: --timeout ran out, or --once found none",
             Exit::Permission => "permission denied on the segment",
             Exit::BadSegment => "the segment holds no readable time (--once)",
-            Exit::Conflict => "another live writer (or stream consumer), or an existing segment of another size or owner",
+            Exit::Conflict => "another live writer (or stream consumer), a read lock on the key file, or an existing segment of another size or owner",
             Exit::Interrupted => "--stream: the stream ended early (the other side died or stopped, or SIGTERM/SIGINT/SIGHUP); the bytes that did pass are exact",
         }
     }
@@ -69,7 +69,7 @@ impl Exit {
     /// The status for a key-file error.
     pub fn of_key_file(e: &KeyFileError) -> Exit {
         match e {
-            KeyFileError::Locked { .. } => Exit::Conflict,
+            KeyFileError::Locked { .. } | KeyFileError::ReadLocked { .. } => Exit::Conflict,
             KeyFileError::Io { .. } => Exit::Failure,
             _ => Exit::Usage,
         }

@@ -3,12 +3,13 @@
 //! below returns data; this module turns it into words, in one place.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::protocol::adopt::Previous;
 use crate::session::claim::{Claim, ClaimError, Origin, StopError};
 use crate::session::find::{Absence, Absent, FindError};
-use crate::transport::key::{Key, KeyFileError};
+use crate::transport::key::{Key, KeyFileError, LockHolder};
 use crate::transport::segment::{CreateError, OpenError, SegmentInfo};
 use crate::transport::table::TableEntry;
 
@@ -54,12 +55,35 @@ pub fn key_file(e: &KeyFileError) -> String {
             pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
             path.display()
         ),
+        KeyFileError::ReadLocked { path, holder } => read_locked(path, *holder),
         KeyFileError::PermissionDenied { path } => format!(
             "permission denied on key file {}; run as its owner or pass another --key-file",
             path.display()
         ),
         KeyFileError::Io { path, source } => format!("key file {}: {source}", path.display()),
     }
+}
+
+/// A read lock that keeps writers out, with who holds it and how to find it.
+fn read_locked(path: &Path, holder: LockHolder) -> String {
+    let path = path.display();
+    let (who, find) = match holder {
+        LockHolder::Process(pid) => (
+            format!("process {pid}"),
+            format!("see what it is with `ps -fp {pid}` and stop it (as its owner or root)"),
+        ),
+        LockHolder::OtherPidNamespace => (
+            "a process in another PID namespace (the kernel gives no pid for it here)".to_owned(),
+            format!("find it with `lslocks` or `fuser -v {path}` as root where its pid is visible (on the host, say) and stop it"),
+        ),
+        LockHolder::OpenFileDescription => (
+            "an open file description (an OFD lock, for which the kernel names no process)".to_owned(),
+            format!("find the processes that have the file open with `fuser -v {path}` or `lsof {path}` as root and stop the one holding the lock"),
+        ),
+    };
+    format!(
+        "key file {path} is read-locked by {who}, which keeps every writer out (a read lock conflicts with the writer's lock, and anyone who may read the file can take one); {find}, or give this writer another --key-file"
+    )
 }
 
 /// An error opening an existing segment, with its fix.

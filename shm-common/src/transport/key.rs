@@ -102,13 +102,23 @@ pub enum KeyFileError {
         /// Its link count.
         links: u64,
     },
-    /// Another writer holds the lock.
+    /// Another writer holds the lock (a write lock is in the way).
     #[error("key file {path} is locked by another writer")]
     Locked {
         /// The key file's path.
         path: PathBuf,
         /// The pid its beacon names, if any.
         pid: Option<u32>,
+    },
+    /// A read lock keeps writers out: anyone who may read the file can take
+    /// one (a classic POSIX lock through a read-only descriptor), and it
+    /// conflicts with the writers' write lock.
+    #[error("key file {path} is read-locked by {holder}")]
+    ReadLocked {
+        /// The key file's path.
+        path: PathBuf,
+        /// Who holds the read lock, as far as the kernel says.
+        holder: LockHolder,
     },
     /// The file cannot be opened by this user.
     #[error("permission denied on key file {path}")]
@@ -124,6 +134,51 @@ pub enum KeyFileError {
         /// The failure.
         source: io::Error,
     },
+}
+
+/// Who holds a lock, from the `l_pid` that `F_OFD_GETLK` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockHolder {
+    /// A classic POSIX lock, held by the process with this pid (as our PID
+    /// namespace numbers it).
+    Process(u32),
+    /// A classic POSIX lock of a process outside our PID namespace
+    /// (`l_pid` 0: its pid has no number here).
+    OtherPidNamespace,
+    /// An open-file-description lock, which belongs to no process
+    /// (`l_pid` -1).
+    OpenFileDescription,
+}
+
+impl LockHolder {
+    fn from_l_pid(l_pid: libc::pid_t) -> Self {
+        match u32::try_from(l_pid) {
+            Ok(0) => Self::OtherPidNamespace,
+            Ok(pid) => Self::Process(pid),
+            Err(_) => Self::OpenFileDescription,
+        }
+    }
+}
+
+impl fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Process(pid) => write!(f, "pid {pid}"),
+            Self::OtherPidNamespace => f.write_str("a process in another PID namespace"),
+            Self::OpenFileDescription => f.write_str("an open file description"),
+        }
+    }
+}
+
+/// An `fcntl` lock request on the whole file.
+fn whole_file(l_type: libc::c_int) -> libc::flock {
+    libc::flock {
+        l_type: l_type as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    }
 }
 
 /// An open key file and the key derived from it.
@@ -205,20 +260,33 @@ impl KeyFile {
         // An open-file-description write lock, not flock(2): a write lock
         // needs a writable descriptor, so a user who may only read the file
         // cannot take it, nor hold it against writers with a shared flock.
-        let whole_file = libc::flock {
-            l_type: libc::F_WRLCK as libc::c_short,
-            l_whence: libc::SEEK_SET as libc::c_short,
-            l_start: 0,
-            l_len: 0,
-            l_pid: 0,
-        };
-        match fcntl(&self.file, FcntlArg::F_OFD_SETLK(&whole_file)) {
-            Ok(_) => Ok(()),
-            Err(Errno::EAGAIN | Errno::EACCES) => Err(KeyFileError::Locked {
-                path: path.to_owned(),
-                pid: self.beacon().ok().flatten().map(|b| b.pid),
-            }),
-            Err(e) => Err(io_error(path, e.into())),
+        // A POSIX read lock still conflicts with it: on a refusal, ask the
+        // kernel which lock is in the way.
+        loop {
+            match fcntl(
+                &self.file,
+                FcntlArg::F_OFD_SETLK(&whole_file(libc::F_WRLCK)),
+            ) {
+                Ok(_) => return Ok(()),
+                Err(Errno::EAGAIN | Errno::EACCES) => {}
+                Err(e) => return Err(io_error(path, e.into())),
+            }
+            let mut held = whole_file(libc::F_WRLCK);
+            fcntl(&self.file, FcntlArg::F_OFD_GETLK(&mut held))
+                .map_err(|e| io_error(path, e.into()))?;
+            let error = match libc::c_int::from(held.l_type) {
+                // Released between the two calls: try again.
+                libc::F_UNLCK => continue,
+                libc::F_RDLCK => KeyFileError::ReadLocked {
+                    path: path.to_owned(),
+                    holder: LockHolder::from_l_pid(held.l_pid),
+                },
+                _ => KeyFileError::Locked {
+                    path: path.to_owned(),
+                    pid: self.beacon().ok().flatten().map(|b| b.pid),
+                },
+            };
+            return Err(error);
         }
     }
 
@@ -388,6 +456,39 @@ mod tests {
     fn display_matches_ipcs() {
         assert_eq!(Key(0x0801_2345).to_string(), "0x08012345");
         assert_eq!(Key(-1).to_string(), "0xffffffff");
+    }
+
+    /// A writer kept out learns what holds the lock: another writer, a
+    /// process's POSIX read lock (which conflicts with ours even in the same
+    /// process), or an open-file-description read lock.
+    #[test]
+    fn a_refused_lock_names_what_is_in_the_way() {
+        let dir = std::env::temp_dir().join(format!("shm-lock-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("key");
+        let refusal = || KeyFile::open_for_writer(&path, 8).unwrap_err();
+        let read_locked =
+            |holder| matches!(refusal(), KeyFileError::ReadLocked { holder: h, .. } if h == holder);
+
+        let writer = KeyFile::open_for_writer(&path, 8).unwrap();
+        assert!(matches!(refusal(), KeyFileError::Locked { .. }));
+        drop(writer);
+
+        let reader = File::open(&path).unwrap();
+        let rdlck = whole_file(libc::F_RDLCK);
+        fcntl(&reader, FcntlArg::F_OFD_SETLK(&rdlck)).unwrap();
+        assert!(read_locked(LockHolder::OpenFileDescription));
+        drop(reader);
+
+        let reader = File::open(&path).unwrap();
+        fcntl(&reader, FcntlArg::F_SETLK(&rdlck)).unwrap();
+        // The refusal closes its descriptor, which drops this process's
+        // POSIX locks on the file.
+        assert!(read_locked(LockHolder::Process(std::process::id())));
+        drop(KeyFile::open_for_writer(&path, 8).unwrap());
+
+        assert_eq!(LockHolder::from_l_pid(0), LockHolder::OtherPidNamespace);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
