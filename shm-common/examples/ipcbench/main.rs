@@ -5,7 +5,7 @@
 //! ipcbench latency [--rounds R] [--scale F] [--out DIR]
 //! ipcbench rates [--secs S]
 //! ipcbench procs --bin-dir DIR [--c-dir DIR] [--key-dir DIR] [--runs N] [--pair-secs S]
-//! ipcbench stream [--secs S] [--rounds R] [--ring BYTES] [--out DIR]
+//! ipcbench stream [--secs S] [--rounds R] [--segment BYTES] [--out DIR]
 //! ipcbench stream-tools --bin-dir DIR --out DIR [--mib N] [--runs N]
 //! ```
 //!
