@@ -15,7 +15,7 @@ use shm_common::protocol::value::{
     read::HEARTBEAT,
 };
 use shm_common::session::claim::Claim;
-use shm_common::transport::signals::{StopSignals, Wake};
+use shm_common::transport::signals::{Signal, StopSignals, Wake};
 
 use crate::claim::Protocol;
 use crate::flags::Args;
@@ -96,13 +96,13 @@ fn first_value(args: &Args, signals: &StopSignals) -> Result<(Option<Vec<u8>>, S
         eof: false,
     };
     loop {
-        if let Some(line) = next_line(&mut source, signals, Duration::from_secs(3600))? {
-            return Ok((Some(line), source));
-        }
-        match source {
-            Source::Lines { eof: true, .. } => return Ok((None, source)),
-            _ if signals.pending().ok().flatten().is_some() => return Ok((None, source)),
-            _ => {}
+        match next_line(&mut source, signals, Duration::from_secs(3600))? {
+            Input::Line(line) => return Ok((Some(line), source)),
+            Input::Stop(_) => return Ok((None, source)),
+            Input::Nothing if matches!(source, Source::Lines { eof: true, .. }) => {
+                return Ok((None, source))
+            }
+            Input::Nothing => {}
         }
     }
 }
@@ -133,7 +133,11 @@ fn serve(
         }
         let wait = HEARTBEAT.saturating_sub(beat.elapsed());
         let line = match source {
-            Source::Lines { eof: false, .. } => next_line(source, signals, wait)?,
+            Source::Lines { eof: false, .. } => match next_line(source, signals, wait)? {
+                Input::Line(line) => Some(line),
+                Input::Nothing => None,
+                Input::Stop(signal) => return stopping(signal),
+            },
             _ => match signals.sleep(wait) {
                 Ok(Some(signal)) => return stopping(signal),
                 Ok(None) => None,
@@ -161,21 +165,27 @@ fn stopping(signal: impl std::fmt::Display) -> Result<End, Failure> {
     Ok(End::Stopped)
 }
 
+/// What waiting for stdin brought.
+enum Input {
+    /// A complete line.
+    Line(Vec<u8>),
+    /// No line within the wait (or the input ended).
+    Nothing,
+    /// A stop signal, taken from the signalfd: the caller must stop.
+    Stop(Signal),
+}
+
 /// The next complete line of stdin, waiting at most `wait`. The last line
 /// of an input without a final newline counts once the input ends.
-fn next_line(
-    source: &mut Source,
-    signals: &StopSignals,
-    wait: Duration,
-) -> Result<Option<Vec<u8>>, Failure> {
+fn next_line(source: &mut Source, signals: &StopSignals, wait: Duration) -> Result<Input, Failure> {
     let Source::Lines { pending, eof } = source else {
-        return Ok(None);
+        return Ok(Input::Nothing);
     };
     if let Some(line) = take_line(pending, *eof) {
-        return Ok(Some(line));
+        return Ok(Input::Line(line));
     }
     if *eof {
-        return Ok(None);
+        return Ok(Input::Nothing);
     }
     let stdin = std::io::stdin();
     match signals.wait_readable(stdin.as_fd(), wait) {
@@ -187,9 +197,10 @@ fn next_line(
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err((Exit::Failure, format!("cannot read standard input: {e}"))),
             }
-            Ok(take_line(pending, *eof))
+            Ok(take_line(pending, *eof).map_or(Input::Nothing, Input::Line))
         }
-        Ok(Wake::Signal(_) | Wake::Timeout) => Ok(None),
+        Ok(Wake::Signal(signal)) => Ok(Input::Stop(signal)),
+        Ok(Wake::Timeout) => Ok(Input::Nothing),
         Err(e) => Err((Exit::Failure, format!("waiting for input failed: {e}"))),
     }
 }

@@ -262,6 +262,18 @@ pub fn proc_state(pid: u32) -> Option<char> {
     stat[stat.rfind(')')? + 2..].chars().next()
 }
 
+/// Whether process `pid` blocks SIGTERM, as the tools do once they read
+/// stop signals from a signalfd: a SIGTERM sent earlier would kill it.
+pub fn blocks_sigterm(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|l| l.strip_prefix("SigBlk:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .is_some_and(|mask| mask & 1 << (nix::sys::signal::Signal::SIGTERM as u32 - 1) != 0)
+}
+
 /// Clock ticks per second for [`cpu_ticks`]: `USER_HZ`, fixed at 100 in
 /// the Linux ABI for /proc on every architecture we run on.
 pub const TICKS_PER_SECOND: u64 = 100;

@@ -241,3 +241,27 @@ fn sigterm_stops_a_value_writer_cleanly_and_leaves_nothing() {
     poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
         .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
 }
+
+#[test]
+fn sigterm_stops_a_stdin_writer_waiting_for_a_line() {
+    let sandbox = Sandbox::new();
+    // Waiting for its first line: nothing claimed yet.
+    let (mut writer, _input) =
+        Proc::spawn_piped(sandbox.command(shm_tests::bin("shm_write")).arg("--stdin"));
+    poll_until(DEADLINE, || {
+        shm_tests::plant::blocks_sigterm(writer.pid()).then_some(())
+    })
+    .expect("the writer reads stop signals");
+    writer.signal(Signal::SIGTERM);
+    assert_eq!(writer.exit().code(), Some(0), "{:?}", writer.stderr());
+
+    // Waiting for the next line after publishing one.
+    let (mut writer, mut input) =
+        Proc::spawn_piped(sandbox.command(shm_tests::bin("shm_write")).arg("--stdin"));
+    writeln!(input, "first").unwrap();
+    writer.wait_stderr("segment created");
+    writer.signal(Signal::SIGTERM);
+    assert_eq!(writer.exit().code(), Some(0), "{:?}", writer.stderr());
+    writer.wait_stderr("SIGTERM received: stopping");
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+}
