@@ -3,9 +3,9 @@
 //! otherwise the reason on stderr, until a writer comes back, `--timeout`
 //! or a stop signal.
 
-use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
@@ -95,20 +95,14 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             Look::Fresh(latest, age) => {
                 let info = info.expect("a fresh reading has a segment");
                 if reporter.clear() {
-                    eprintln!("{}", messages::resumed(&info));
+                    console::say(&messages::resumed(&info))?;
                 }
                 let change = Change::of(&latest);
                 let new = last.as_ref().is_none_or(|l| l.id != change.id);
                 if new || !args.on_change {
                     let skipped = last.as_ref().map_or(0, |l| change.skipped_since(l));
                     let line = output::line(args.format, &latest, age, &info, skipped);
-                    if let Err(e) = print(&line) {
-                        return if e.kind() == io::ErrorKind::BrokenPipe {
-                            Ok(Exit::Ok)
-                        } else {
-                            Err((Exit::Failure, format!("cannot write to stdout: {e}")))
-                        };
-                    }
+                    console::print_line(&line)?;
                     printed += 1;
                     if args.once || args.count.is_some_and(|n| printed >= n) {
                         return Ok(Exit::Ok);
@@ -136,7 +130,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             if let Some(limit) = timeout.filter(|t| since.elapsed() >= *t) {
                 return Err((Exit::NoWriter, messages::gave_up(limit, &message)));
             }
-            reporter.report(&kind, &message);
+            reporter.report(&kind, &message)?;
         } else {
             waiting_since = None;
             backoff = BUSY_BACKOFF;
@@ -166,14 +160,6 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             Err(e) => return Err((Exit::Failure, format!("waiting for signals failed: {e}"))),
         }
     }
-}
-
-fn print(line: &str) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    out.write_all(line.as_bytes())
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush())
 }
 
 /// Sleep until the segment's sequence leaves `seq` (bounded by

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use shm_common::cli::console::{self, OutputError};
+
 /// A condition reported on stderr is repeated this often while it lasts.
 const REPEAT_REPORT: Duration = Duration::from_secs(10);
 
@@ -15,15 +17,16 @@ pub struct Reporter {
 
 impl Reporter {
     /// Report `message`, of condition `kind`, if it is new or due again.
-    pub fn report(&mut self, kind: &str, message: &str) {
+    pub fn report(&mut self, kind: &str, message: &str) -> Result<(), OutputError> {
         let repeat = match &self.last {
             Some((last, at)) => last != kind || at.elapsed() >= REPEAT_REPORT,
             None => true,
         };
         if repeat {
-            eprintln!("shm_read: {message}");
+            console::say(&format!("shm_read: {message}"))?;
             self.last = Some((kind.to_owned(), Instant::now()));
         }
+        Ok(())
     }
 
     /// Whether a problem was reported since the last good reading.

@@ -7,6 +7,7 @@ use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages::{self, StreamEnd};
 use shm_common::protocol::stream::layout::word;
@@ -69,11 +70,12 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
                         shm_common::protocol::stream::layout::state::ABORTED,
                     );
                     let _ = view.wake(word::TAIL);
-                    eprintln!(
+                    let said = console::say(&format!(
                         "shm_read: {}",
                         messages::stream_consumer_ended(StreamEnd::Signal, received, pid)
-                    );
-                    std::process::exit(Exit::Interrupted.code().into());
+                    ));
+                    let exit = said.map_or(Exit::Output, |()| Exit::Interrupted);
+                    std::process::exit(exit.code().into());
                 }
             }
         });
@@ -102,7 +104,7 @@ fn find<'f>(
                 if let Some(limit) = args.timeout.filter(|t| since.elapsed() >= *t) {
                     return Err((Exit::NoWriter, messages::gave_up(limit, &message)));
                 }
-                reporter.report(&format!("absent {:?}", absent.why), &message);
+                reporter.report(&format!("absent {:?}", absent.why), &message)?;
             }
         }
         if let Ok(Some(_)) = signals.sleep(BEAT) {
@@ -132,11 +134,8 @@ fn consume(consumer: &mut Consumer<'_>, segment: &Segment) -> Result<Exit, Failu
             Err(DrainError::Output(e)) => {
                 consumer.end(false);
                 return Err((
-                    Exit::Interrupted,
-                    format!(
-                        "cannot write to stdout after {} bytes: {e}",
-                        consumer.tail()
-                    ),
+                    Exit::Output,
+                    messages::stream_output_failed(&e, consumer.tail()),
                 ));
             }
         }

@@ -1,5 +1,7 @@
-//! Claiming the key, for every mode: size check, claim, start-up line.
+//! Claiming the key, for every mode: size check, claim, start-up line, and
+//! the segment's removal however the mode ends.
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::adopt::Rule;
@@ -19,12 +21,18 @@ pub struct Protocol {
 }
 
 impl Protocol {
-    /// Check the size, claim the key and print the start-up line.
-    pub fn claim(&self, args: &Args) -> Result<Claim, Failure> {
+    /// Check the size, claim the key, print the start-up line and `serve`
+    /// the claim; then remove the segment, whether `serve` stopped cleanly
+    /// or failed (stderr gone, say): a writer never leaves its segment.
+    pub fn run(
+        &self,
+        args: &Args,
+        serve: impl FnOnce(&mut Claim) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
         if args.size < self.min_size {
             return Err((Exit::Usage, messages::too_small(args.size, self.min_size)));
         }
-        let claim = Claim::start(
+        let mut claim = Claim::start(
             ClaimOptions {
                 key_file: args.key.key_file.clone(),
                 proj_id: args.key.proj_id,
@@ -34,26 +42,25 @@ impl Protocol {
             self.rule,
         )
         .map_err(|e| self.failure(e))?;
-        eprintln!("{}", messages::startup("shm_write", &claim));
-        Ok(claim)
+        let served = console::say(&messages::startup("shm_write", &claim))
+            .map_err(Failure::from)
+            .and_then(|()| serve(&mut claim));
+        let finished = claim
+            .finish()
+            .map_err(|e| (Exit::Failure, messages::stop(&e)));
+        served.and(finished)
     }
 
     /// Replace a segment removed from outside (`ipcrm`), saying so.
     pub fn recreate(&self, claim: &mut Claim) -> Result<(), Failure> {
-        eprintln!(
-            "{}",
-            messages::removed_from_outside("shm_write", claim.key(), claim.segment().info().id)
-        );
+        console::say(&messages::removed_from_outside(
+            "shm_write",
+            claim.key(),
+            claim.segment().info().id,
+        ))?;
         claim.recreate().map_err(|e| self.failure(e))?;
-        eprintln!("{}", messages::startup("shm_write", claim));
+        console::say(&messages::startup("shm_write", claim))?;
         Ok(())
-    }
-
-    /// Remove the segment at a clean stop.
-    pub fn finish(claim: Claim) -> Result<(), Failure> {
-        claim
-            .finish()
-            .map_err(|e| (Exit::Failure, messages::stop(&e)))
     }
 
     fn failure(&self, e: ClaimError) -> Failure {

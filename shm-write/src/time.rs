@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
+use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::latest::{
     adopt,
@@ -33,21 +35,23 @@ const TIME: Protocol = Protocol {
 pub fn run(args: &Args) -> Result<(), Failure> {
     let signals = StopSignals::install()
         .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
-    let mut claim = TIME.claim(args)?;
-    let mut published = 0u64;
-    loop {
-        let mut publisher =
-            Publisher::new(claim.view(), writer_info(args, &claim), Timestamp::now());
-        published += 1;
-        match publish(args, &signals, &claim, &mut publisher, &mut published)? {
-            End::Stopped => {
-                publisher.stop(Timestamp::now());
-                let _ = publisher.wake();
-                return Protocol::finish(claim);
+    TIME.run(args, |claim| {
+        let mut published = 0u64;
+        loop {
+            let mut publisher =
+                Publisher::new(claim.view(), writer_info(args, claim), Timestamp::now());
+            published += 1;
+            match publish(args, &signals, claim, &mut publisher, &mut published) {
+                Ok(End::SegmentRemoved) => TIME.recreate(claim)?,
+                ended => {
+                    // However it ends, readers see the writer stopped.
+                    publisher.stop(Timestamp::now());
+                    let _ = publisher.wake();
+                    return ended.map(drop);
+                }
             }
-            End::SegmentRemoved => TIME.recreate(&mut claim)?,
         }
-    }
+    })
 }
 
 fn writer_info(args: &Args, claim: &Claim) -> WriterInfo {
@@ -100,7 +104,7 @@ fn publish(
                 match signals.sleep(wait) {
                     Ok(None) => {}
                     Ok(Some(signal)) => {
-                        eprintln!("shm_write: {signal} received: stopping");
+                        console::say(&messages::stopping("shm_write", signal))?;
                         return Ok(End::Stopped);
                     }
                     Err(e) => {

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::value::{
@@ -54,28 +55,32 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             args,
         ));
     }
-    let mut claim = VALUE.claim(args)?;
-    let mut current = first;
-    loop {
-        let mut publisher = Publisher::new(claim.view(), writer(&claim), &current, args.binary)
-            .map_err(|e| too_large(e, args))?;
-        wake(&publisher)?;
-        match serve(
-            args,
-            &signals,
-            &claim,
-            &mut publisher,
-            &mut source,
-            &mut current,
-        )? {
-            End::Stopped => {
-                publisher.stop();
-                let _ = publisher.wake();
-                return Protocol::finish(claim);
+    VALUE.run(args, |claim| {
+        let mut current = first;
+        loop {
+            let mut publisher = Publisher::new(claim.view(), writer(claim), &current, args.binary)
+                .map_err(|e| too_large(e, args))?;
+            let served = wake(&publisher).and_then(|()| {
+                serve(
+                    args,
+                    &signals,
+                    claim,
+                    &mut publisher,
+                    &mut source,
+                    &mut current,
+                )
+            });
+            match served {
+                Ok(End::SegmentRemoved) => VALUE.recreate(claim)?,
+                ended => {
+                    // However it ends, readers see the writer stopped.
+                    publisher.stop();
+                    let _ = publisher.wake();
+                    return ended.map(drop);
+                }
             }
-            End::SegmentRemoved => VALUE.recreate(&mut claim)?,
         }
-    }
+    })
 }
 
 /// The first value, read before the key is claimed so that no reader sees
@@ -161,7 +166,7 @@ fn serve(
 }
 
 fn stopping(signal: impl std::fmt::Display) -> Result<End, Failure> {
-    eprintln!("shm_write: {signal} received: stopping");
+    console::say(&messages::stopping("shm_write", signal))?;
     Ok(End::Stopped)
 }
 

@@ -275,6 +275,16 @@ pub fn resumed(segment: &SegmentInfo) -> String {
     )
 }
 
+/// Stdout or stderr failed; the tool stops.
+pub fn output(e: &crate::cli::console::OutputError) -> String {
+    format!("{e}: stopping")
+}
+
+/// A stop signal arrived.
+pub fn stopping(tool: &str, signal: impl std::fmt::Display) -> String {
+    format!("{tool}: {signal} received: stopping")
+}
+
 /// A reader gives up waiting; `message` is the last condition seen.
 pub fn gave_up(limit: Duration, message: &str) -> String {
     if limit.is_zero() {
@@ -329,6 +339,11 @@ pub fn stream_producer_ended(
     format!("stream interrupted after {sent} bytes sent, {received} received: {why}; the segment is removed")
 }
 
+/// The producer's stream arrived whole.
+pub fn stream_delivered(tool: &str, bytes: u64) -> String {
+    format!("{tool}: stream delivered: {bytes} bytes")
+}
+
 /// A consumer's stream ended early.
 pub fn stream_consumer_ended(end: StreamEnd, received: u64, producer_pid: u32) -> String {
     let why = match end {
@@ -342,6 +357,11 @@ pub fn stream_consumer_ended(end: StreamEnd, received: u64, producer_pid: u32) -
         StreamEnd::Timeout => "timed out".to_owned(),
     };
     format!("stream interrupted after {received} bytes, all of them written out: {why}")
+}
+
+/// A consumer's stdout failed after `written` bytes of the stream.
+pub fn stream_output_failed(e: &std::io::Error, written: u64) -> String {
+    format!("cannot write to stdout after {written} bytes of the stream: {e}: stopping, and telling the producer the stream ended early")
 }
 
 /// A consumer that may only attach read-only.
