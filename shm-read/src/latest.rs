@@ -20,6 +20,7 @@ use shm_common::transport::signals::StopSignals;
 use crate::flags::Args;
 use crate::output::{self, Latest};
 use crate::report::Reporter;
+use crate::stop::{self, Hold};
 use crate::Failure;
 
 /// While no writer answers, look at least this often (so a new writer is
@@ -59,10 +60,15 @@ enum Look {
     },
 }
 
-/// Read until done; the status to exit with.
+/// Read until done; the status to exit with. A stop signal ends the
+/// reader with status 0 at once, even while stdout is blocked.
 pub fn run(args: &Args) -> Result<Exit, Failure> {
     let signals = StopSignals::install()
         .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    stop::watched(&signals, || {}, |_| Exit::Ok, |hold| follow(args, hold))
+}
+
+fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
     let access = if args.on_change {
         Access::PreferWritable
     } else {
@@ -137,13 +143,10 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         }
         if args.on_change && healthy {
             if let Ok(Ok(segment)) = finder.look() {
+                let _counted = hold.section();
                 sleep_until_change(segment, wait_for_change.flatten());
             }
-            match signals.pending() {
-                Ok(None) => continue,
-                Ok(Some(_)) => return Ok(Exit::Ok),
-                Err(e) => return Err((Exit::Failure, format!("waiting for signals failed: {e}"))),
-            }
+            continue;
         }
         let pause = match (healthy, args.interval) {
             (true, interval) => interval,
@@ -154,11 +157,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             }
             (false, interval) => interval.min(WAIT_POLL),
         };
-        match signals.sleep(pause) {
-            Ok(None) => {}
-            Ok(Some(_)) => return Ok(Exit::Ok),
-            Err(e) => return Err((Exit::Failure, format!("waiting for signals failed: {e}"))),
-        }
+        std::thread::sleep(pause);
     }
 }
 

@@ -8,6 +8,7 @@ mod latest;
 mod list;
 mod output;
 mod report;
+mod stop;
 mod stream;
 
 use std::process::ExitCode;

@@ -4,13 +4,12 @@
 //! end of input; report an early end with the byte count.
 
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages::{self, StreamEnd};
-use shm_common::protocol::stream::layout::word;
+use shm_common::protocol::stream::layout::{state, word};
 use shm_common::protocol::stream::ring::{beat, Consumer, DrainError, Peer, StreamError};
 use shm_common::session::find::{Access, Finder};
 use shm_common::transport::segment::Segment;
@@ -18,10 +17,12 @@ use shm_common::transport::signals::StopSignals;
 
 use crate::flags::Args;
 use crate::report::Reporter;
+use crate::stop;
 use crate::Failure;
 
-/// How often the consumer beats, and waits at most before looking around.
-const BEAT: Duration = Duration::from_millis(100);
+/// How often the consumer beats (the watcher's tick), and waits at most
+/// before looking around.
+const BEAT: Duration = stop::TICK;
 /// A producer whose heartbeat is older than this is gone.
 const DEAD_AFTER: Duration = Duration::from_secs(1);
 /// Looks at an empty ring before sleeping on it: a producer in full flow
@@ -55,34 +56,24 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         };
         (exit, messages::stream_refused(&e, info.key))
     })?;
-    let done = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        // Beats while this process lives, and ends it at a stop signal
-        // even while the main thread is blocked writing to a full pipe.
-        s.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                beat(view, word::CONSUMER_BEAT);
-                if let Ok(Some(_)) = signals.sleep(BEAT) {
-                    let received = view.read().load(word::TAIL);
-                    let pid = view.read().load(word::PRODUCER_PID) as u32;
-                    view.store_release(
-                        word::CONSUMER_STATE,
-                        shm_common::protocol::stream::layout::state::ABORTED,
-                    );
-                    let _ = view.wake(word::TAIL);
-                    let said = console::say(&format!(
-                        "shm_read: {}",
-                        messages::stream_consumer_ended(StreamEnd::Signal, received, pid)
-                    ));
-                    let exit = said.map_or(Exit::Output, |()| Exit::Interrupted);
-                    std::process::exit(exit.code().into());
-                }
-            }
-        });
-        let outcome = consume(&mut consumer, segment);
-        done.store(true, Ordering::Relaxed);
-        outcome
-    })
+    // The heartbeat runs beside the copy; a stop signal ends the stream
+    // even while the copy is blocked writing to a full pipe.
+    stop::watched(
+        &signals,
+        || beat(view, word::CONSUMER_BEAT),
+        |_| {
+            let received = view.read().load(word::TAIL);
+            let pid = view.read().load(word::PRODUCER_PID) as u32;
+            view.store_release(word::CONSUMER_STATE, state::ABORTED);
+            let _ = view.wake(word::TAIL);
+            let said = console::say(&format!(
+                "shm_read: {}",
+                messages::stream_consumer_ended(StreamEnd::Signal, received, pid)
+            ));
+            said.map_or(Exit::Output, |()| Exit::Interrupted)
+        },
+        |_| consume(&mut consumer, segment),
+    )
 }
 
 /// Wait for the producer's segment, saying why it is not there.

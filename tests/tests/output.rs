@@ -1,15 +1,17 @@
 //! A stdout or stderr that fails (a full disk, a pipe whose reader has
 //! gone): both tools stop with exit 8 instead of panicking, and a writer
-//! still removes its segment.
+//! still removes its segment. A stdout that blocks (a full pipe nobody
+//! reads) does not keep a reader from stopping at SIGTERM.
 
 use std::fs::File;
 use std::io::{PipeReader, Read, Write};
 use std::process::Stdio;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use shm_tests::{bin, Proc, Sandbox, DEADLINE};
+use shm_tests::{bin, poll_until, Proc, Sandbox, DEADLINE};
 
 /// `Exit::Output`.
 const OUTPUT_FAILED: i32 = 8;
@@ -203,5 +205,101 @@ fn writers_whose_stderr_closes_still_stop_cleanly_on_sigterm() {
             "{mode}: {:?}",
             sandbox.segments()
         );
+    }
+}
+
+/// Whether process `pid` sleeps in `write(2)` to a full pipe.
+fn blocked_on_a_pipe(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+        .is_ok_and(|wchan| wchan.contains("pipe_write"))
+}
+
+/// Start `shm_read ARGS` with stdout into a pipe that nobody reads, wait
+/// until it blocks on it, send SIGTERM; its exit status and how long it
+/// took.
+fn stop_while_blocked(sandbox: &Sandbox, args: &[&str]) -> (Option<i32>, Duration) {
+    let (unread, stdout) = std::io::pipe().unwrap();
+    let mut reader = Proc::spawn_with(
+        sandbox.command(bin("shm_read")).args(args),
+        Stdio::null(),
+        Some(stdout.into()),
+        None,
+    );
+    poll_until(DEADLINE, || blocked_on_a_pipe(reader.pid()).then_some(())).unwrap_or_else(|| {
+        panic!(
+            "{args:?} never blocked on its stdout; stderr {:?}",
+            reader.stderr()
+        )
+    });
+    let sent = Instant::now();
+    reader.signal(Signal::SIGTERM);
+    let status = reader.wait_exit(Duration::from_secs(5));
+    let took = sent.elapsed();
+    assert!(
+        status.is_some(),
+        "{args:?} still runs 5 s after SIGTERM; stderr {:?}",
+        reader.stderr()
+    );
+    assert!(!reader.stderr().join("\n").contains("panicked"));
+    drop(unread);
+    eprintln!("{args:?}: exited {took:?} after SIGTERM, blocked on a full pipe");
+    (status.and_then(|s| s.code()), took)
+}
+
+#[test]
+fn sigterm_stops_a_reader_blocked_on_a_full_pipe() {
+    let sandbox = Sandbox::new();
+    let writer = sandbox.writer(&["--interval", "0"]);
+    writer.wait_stderr("segment created");
+    for args in [&["--interval", "0"][..], &["--on-change"]] {
+        let (code, took) = stop_while_blocked(&sandbox, args);
+        assert_eq!(code, Some(0), "{args:?}");
+        assert!(took < Duration::from_secs(1), "{args:?}: took {took:?}");
+    }
+
+    // The stream consumer, whose heartbeat comes from the same thread.
+    let mut producer = Proc::spawn(sandbox.command("sh").args([
+        "-c",
+        &format!(
+            "head -c 1000000 /dev/zero | exec {} --stream --key-file /dev/shm/stream",
+            bin("shm_write").display()
+        ),
+    ]));
+    let (code, took) = stop_while_blocked(&sandbox, &["--stream", "--key-file", "/dev/shm/stream"]);
+    assert_eq!(code, Some(7));
+    assert!(took < Duration::from_secs(1), "--stream: took {took:?}");
+    assert_eq!(producer.exit().code(), Some(7), "{:?}", producer.stderr());
+}
+
+/// The `waiters` word of the segment, as `shm_read --inspect` shows it.
+fn waiters(sandbox: &Sandbox) -> String {
+    let out = sandbox
+        .command(bin("shm_read"))
+        .arg("--inspect")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.contains(" waiters "))
+        .unwrap_or_else(|| panic!("{text}"));
+    row.split_whitespace().last().unwrap().to_owned()
+}
+
+#[test]
+fn sigterm_to_a_sleeping_on_change_reader_leaves_no_waiter_counted() {
+    let sandbox = Sandbox::new();
+    let writer = sandbox.writer(&["--value", "still"]);
+    writer.wait_stderr("segment created");
+    for round in 0..5 {
+        let mut reader = sandbox.reader(&["--on-change"]);
+        reader.wait_lines(1);
+        poll_until(DEADLINE, || (waiters(&sandbox) == "1").then_some(()))
+            .expect("the reader sleeps counted");
+        reader.signal(Signal::SIGTERM);
+        assert_eq!(reader.exit().code(), Some(0), "round {round}");
+        // An exit in the middle of the sleep would leave it counted for good,
+        // and the writer making a wake-up call on every publish.
+        assert_eq!(waiters(&sandbox), "0", "round {round}");
     }
 }

@@ -280,6 +280,11 @@ pub fn output(e: &crate::cli::console::OutputError) -> String {
     format!("{e}: stopping")
 }
 
+/// Waiting for stop signals failed, so none could be noticed.
+pub fn signals_failed(e: impl std::fmt::Display) -> String {
+    format!("waiting for signals failed: {e}")
+}
+
 /// A stop signal arrived.
 pub fn stopping(tool: &str, signal: impl std::fmt::Display) -> String {
     format!("{tool}: {signal} received: stopping")
