@@ -10,7 +10,7 @@ use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::header::{self, Content, Kind};
-use shm_common::protocol::latest::record::{self, ReadError, Reading, WriterState};
+use shm_common::protocol::latest::record::{self, Reading, WriterState};
 use shm_common::protocol::notify;
 use shm_common::protocol::value::{self, read::HEARTBEAT_STALE};
 use shm_common::session::find::{Access, Finder};
@@ -19,7 +19,7 @@ use shm_common::transport::signals::StopSignals;
 
 use crate::flags::Args;
 use crate::output::{self, Latest};
-use crate::report::Reporter;
+use crate::report::{Condition, Reporter};
 use crate::stop::{self, Hold};
 use crate::Failure;
 
@@ -51,10 +51,10 @@ const TEXT_POLL: Duration = Duration::from_millis(50);
 enum Look {
     /// A live writer's reading, and how old it is.
     Fresh(Latest, Duration),
-    /// Something to report on stderr: (kind, message); `bad` ends `--once`
-    /// with "no readable content" rather than "no live writer".
+    /// Something to report on stderr; `bad` ends `--once` with "no
+    /// readable content" rather than "no live writer".
     Problem {
-        kind: String,
+        kind: Condition,
         message: String,
         bad: bool,
     },
@@ -88,7 +88,7 @@ fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
         let (look, info) = match segment {
             Err(absent) => {
                 let look = Look::Problem {
-                    kind: format!("absent {:?}", absent.why),
+                    kind: Condition::absent(&absent.why),
                     message: messages::absent(&absent),
                     bad: false,
                 };
@@ -124,7 +124,7 @@ fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
                     if args.once {
                         return Err((Exit::BadSegment, message));
                     }
-                } else if kind != "stopped" && !kind.starts_with("absent") {
+                } else if !matches!(kind, Condition::Stopped | Condition::Absent(_)) {
                     finder.suspect();
                 }
                 Some((kind, message))
@@ -136,7 +136,7 @@ fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
             if let Some(limit) = timeout.filter(|t| since.elapsed() >= *t) {
                 return Err((Exit::NoWriter, messages::gave_up(limit, &message)));
             }
-            reporter.report(&kind, &message)?;
+            reporter.report(kind, &message)?;
         } else {
             waiting_since = None;
             backoff = BUSY_BACKOFF;
@@ -191,15 +191,12 @@ fn sleep_until_change(segment: &Segment, seq: Option<u64>) {
 fn look_at(segment: &Segment) -> Look {
     let info = segment.info();
     let now = Timestamp::now();
-    let problem = |kind: &str, message: String, bad: bool| Look::Problem {
-        kind: kind.to_owned(),
-        message,
-        bad,
-    };
+    let problem =
+        |kind: Condition, message: String, bad: bool| Look::Problem { kind, message, bad };
     if header::identify(segment.view()) == Ok(Content::Ours(Kind::Value)) {
         return match value::read::read(segment.view()) {
             Ok(v) if v.stopped => problem(
-                "stopped",
+                Condition::Stopped,
                 messages::writer_stopped(v.writer_pid, info),
                 false,
             ),
@@ -208,35 +205,38 @@ fn look_at(segment: &Segment) -> Look {
                     let since = v.published.age(now).unwrap_or_default();
                     Look::Fresh(Latest::Value(v), since)
                 }
-                Ok(age) => problem("stale", messages::stale(info, age), false),
-                Err(ahead) => problem("future", messages::future(info, ahead), false),
+                Ok(age) => problem(Condition::Stale, messages::stale(info, age), false),
+                Err(ahead) => problem(Condition::Future, messages::future(info, ahead), false),
             },
-            Err(e @ value::read::ReadError::Unstable { .. }) => {
-                problem("unstable", messages::unreadable(info, &e), false)
+            Err(e) => {
+                let kind = Condition::of_value(&e);
+                problem(
+                    kind,
+                    messages::unreadable(info, &e),
+                    kind != Condition::Unstable,
+                )
             }
-            Err(e) => problem(
-                &format!("unreadable {e:?}"),
-                messages::unreadable(info, &e),
-                true,
-            ),
         };
     }
     match record::read(segment.view()) {
         Ok(Reading::Record(r)) if r.state == WriterState::Stopped => problem(
-            "stopped",
+            Condition::Stopped,
             messages::writer_stopped(r.writer.pid, info),
             false,
         ),
         Ok(reading) => match age(reading.time(), now) {
             Ok(age) if age <= stale_after(&reading) => Look::Fresh(Latest::Time(reading), age),
-            Ok(age) => problem("stale", messages::stale(info, age), false),
-            Err(ahead) => problem("future", messages::future(info, ahead), false),
+            Ok(age) => problem(Condition::Stale, messages::stale(info, age), false),
+            Err(ahead) => problem(Condition::Future, messages::future(info, ahead), false),
         },
-        Err(e) => problem(
-            &format!("unreadable {e:?}"),
-            messages::unreadable(info, &e),
-            !matches!(e, ReadError::Unstable { .. }),
-        ),
+        Err(e) => {
+            let kind = Condition::of_time(&e);
+            problem(
+                kind,
+                messages::unreadable(info, &e),
+                kind != Condition::Unstable,
+            )
+        }
     }
 }
 

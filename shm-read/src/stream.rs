@@ -16,7 +16,7 @@ use shm_common::transport::segment::Segment;
 use shm_common::transport::signals::StopSignals;
 
 use crate::flags::Args;
-use crate::report::Reporter;
+use crate::report::{Condition, Reporter};
 use crate::stop;
 use crate::Failure;
 
@@ -95,7 +95,7 @@ fn find<'f>(
                 if let Some(limit) = args.timeout.filter(|t| since.elapsed() >= *t) {
                     return Err((Exit::NoWriter, messages::gave_up(limit, &message)));
                 }
-                reporter.report(&format!("absent {:?}", absent.why), &message)?;
+                reporter.report(Condition::absent(&absent.why), &message)?;
             }
         }
         if let Ok(Some(_)) = signals.sleep(BEAT) {
