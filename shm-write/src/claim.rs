@@ -14,8 +14,12 @@ use crate::Failure;
 pub struct Protocol {
     /// What the mode puts in a segment ("a time").
     pub publishes: &'static str,
-    /// The smallest segment it accepts.
+    /// The smallest segment its layout accepts.
     pub min_size: usize,
+    /// The smallest segment that holds what this run publishes: `min_size`,
+    /// or more for a large value. An existing segment's size is offered as
+    /// the fix for a size mismatch only when it reaches this.
+    pub room: usize,
     /// When it may take over an existing segment.
     pub rule: Rule,
 }
@@ -30,7 +34,10 @@ impl Protocol {
         serve: impl FnOnce(&mut Claim) -> Result<(), Failure>,
     ) -> Result<(), Failure> {
         if args.size < self.min_size {
-            return Err((Exit::Usage, messages::too_small(args.size, self.min_size)));
+            return Err((
+                Exit::Usage,
+                messages::too_small(args.size, self.min_size, self.room),
+            ));
         }
         let mut claim = Claim::start(
             ClaimOptions {
@@ -66,7 +73,7 @@ impl Protocol {
     fn failure(&self, e: ClaimError) -> Failure {
         (
             Exit::of_claim(&e),
-            messages::claim(&e, self.publishes, self.min_size),
+            messages::claim(&e, self.publishes, self.room),
         )
     }
 }

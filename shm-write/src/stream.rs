@@ -24,6 +24,7 @@ use crate::Failure;
 const STREAM: Protocol = Protocol {
     publishes: "a stream",
     min_size: MIN_SEGMENT_SIZE,
+    room: MIN_SEGMENT_SIZE,
     rule: adopt::judge,
 };
 

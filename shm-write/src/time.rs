@@ -28,6 +28,7 @@ const SIGNAL_CHECK_EVERY: u64 = 4096;
 const TIME: Protocol = Protocol {
     publishes: "a time",
     min_size: MIN_SEGMENT_SIZE,
+    room: MIN_SEGMENT_SIZE,
     rule: adopt::judge,
 };
 

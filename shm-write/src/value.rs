@@ -11,7 +11,7 @@ use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::value::{
     adopt,
-    layout::{capacity, MIN_SEGMENT_SIZE},
+    layout::{capacity, size_for, MIN_SEGMENT_SIZE},
     publish::{Publisher, TooLarge, Writer},
     read::HEARTBEAT,
 };
@@ -26,6 +26,7 @@ use crate::Failure;
 const VALUE: Protocol = Protocol {
     publishes: "a value",
     min_size: MIN_SEGMENT_SIZE,
+    room: MIN_SEGMENT_SIZE,
     rule: adopt::judge,
 };
 
@@ -55,7 +56,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             args,
         ));
     }
-    VALUE.run(args, |claim| {
+    let value = Protocol {
+        room: size_for(first.len()).max(MIN_SEGMENT_SIZE),
+        ..VALUE
+    };
+    value.run(args, |claim| {
         let mut current = first;
         loop {
             let mut publisher = Publisher::new(claim.view(), writer(claim), &current, args.binary)
@@ -71,7 +76,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 )
             });
             match served {
-                Ok(End::SegmentRemoved) => VALUE.recreate(claim)?,
+                Ok(End::SegmentRemoved) => value.recreate(claim)?,
                 ended => {
                     // However it ends, readers see the writer stopped.
                     publisher.stop();

@@ -151,6 +151,20 @@ fn plant_with(mut cmd: Command, key_file: &str, size: usize, mode: u32, bytes: &
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
+/// Set the permission bits of the segment for `ftok(key_file, 8)`, as
+/// `uid`/`gid` (its owner).
+pub fn set_mode_as(sandbox: &Sandbox, uid: u32, gid: u32, key_file: &str, mode: u32) {
+    let out = plant_command(sandbox, Some((uid, gid)))
+        .args(["mode", key_file, &format!("{mode:o}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "shm_plant mode failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The bytes of the segment for `ftok(key_file, 8)`, read as root.
 pub fn dump(sandbox: &Sandbox, key_file: &str) -> Vec<u8> {
     let out = plant_command(sandbox, None)

@@ -97,6 +97,7 @@ impl Exit {
             ClaimError::KeyFile(e) => Exit::of_key_file(e),
             ClaimError::Open(e) | ClaimError::Create(CreateError::Open(e)) => Exit::of_open(e),
             ClaimError::Create(CreateError::Create { .. }) => Exit::Failure,
+            ClaimError::Create(CreateError::ModeDeniesOwner { .. }) => Exit::Usage,
             ClaimError::SizeMismatch { .. }
             | ClaimError::ForeignOwner { .. }
             | ClaimError::Busy { .. }
