@@ -63,8 +63,8 @@ enum Look {
 /// Read until done; the status to exit with. A stop signal ends the
 /// reader with status 0 at once, even while stdout is blocked.
 pub fn run(args: &Args) -> Result<Exit, Failure> {
-    let signals = StopSignals::install()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
     stop::watched(&signals, || {}, |_| Exit::Ok, |hold| follow(args, hold))
 }
 

@@ -59,8 +59,8 @@ pub fn watched<T>(
     stop: impl FnOnce(Signal) -> Exit + Send,
     work: impl FnOnce(&Hold) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    let (finished, done) = std::io::pipe()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let (finished, done) =
+        std::io::pipe().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
     let hold = Hold {
         lock: Mutex::new(()),
         stopping: AtomicBool::new(false),

@@ -31,8 +31,8 @@ const SPINS: u32 = 200;
 
 /// Run the consumer.
 pub fn run(args: &Args) -> Result<Exit, Failure> {
-    let signals = StopSignals::install()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
     let mut finder = Finder::new(
         args.key.key_file.clone(),
         args.key.proj_id,

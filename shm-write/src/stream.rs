@@ -35,8 +35,8 @@ pub const DEAD_AFTER: Duration = Duration::from_secs(1);
 
 /// Run the producer.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let signals = StopSignals::install()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
     STREAM.run(args, |claim| {
         let view = claim.view();
         let mut producer = Producer::create(view, claim.beacon().pid);

@@ -34,8 +34,8 @@ const TIME: Protocol = Protocol {
 
 /// Run the clock writer.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let signals = StopSignals::install()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
     TIME.run(args, |claim| {
         let mut published = 0u64;
         loop {
@@ -108,9 +108,7 @@ fn publish(
                         console::say(&messages::stopping("shm_write", signal))?;
                         return Ok(End::Stopped);
                     }
-                    Err(e) => {
-                        return Err((Exit::Failure, format!("waiting for signals failed: {e}")))
-                    }
+                    Err(e) => return Err((Exit::Failure, messages::signals_failed(e))),
                 }
                 if Instant::now() >= next {
                     break;

@@ -40,8 +40,8 @@ enum Source {
 
 /// Run the value writer.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let signals = StopSignals::install()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
     let (first, mut source) = first_value(args, &signals)?;
     let Some(first) = first else {
         return Ok(()); // Stopped, or no input at all, before a first value.
@@ -151,7 +151,7 @@ fn serve(
             _ => match signals.sleep(wait) {
                 Ok(Some(signal)) => return stopping(signal),
                 Ok(None) => None,
-                Err(e) => return Err((Exit::Failure, format!("waiting for signals failed: {e}"))),
+                Err(e) => return Err((Exit::Failure, messages::signals_failed(e))),
             },
         };
         if let Some(line) = line {

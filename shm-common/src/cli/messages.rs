@@ -346,6 +346,11 @@ pub fn output(e: &crate::cli::console::OutputError) -> String {
     format!("{e}: stopping")
 }
 
+/// Stop signals cannot be routed to a signalfd (or its watcher set up).
+pub fn signals_setup(e: impl std::fmt::Display) -> String {
+    format!("cannot set up signal handling: {e}")
+}
+
 /// Waiting for stop signals failed, so none could be noticed.
 pub fn signals_failed(e: impl std::fmt::Display) -> String {
     format!("waiting for signals failed: {e}")
