@@ -11,7 +11,8 @@
 //! - [`session`]: claiming a key as a writer (lock, create or adopt,
 //!   ownership, removal) and finding a key's segment as a reader.
 //! - [`cli`] (feature `cli`): the flags both binaries share, every
-//!   user-facing sentence, and the exit statuses.
+//!   user-facing sentence, the exit statuses, and the writes to stdout and
+//!   stderr.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -95,5 +95,6 @@ fn exit_help() -> String {
         Exit::BadSegment,
         Exit::Conflict,
         Exit::Interrupted,
+        Exit::Output,
     ])
 }

@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use chrono::DateTime;
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
@@ -70,7 +71,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         Format::Json => json(ns, &entry, holds.as_ref(), &fields, dump.as_deref()),
         _ => human(ns, &entry, holds.as_ref(), &fields, dump.as_deref(), &users),
     };
-    print!("{text}");
+    console::print(&text)?;
     Ok(Exit::Ok)
 }
 

@@ -3,14 +3,14 @@
 //! otherwise the reason on stderr, until a writer comes back, `--timeout`
 //! or a stop signal.
 
-use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::header::{self, Content, Kind};
-use shm_common::protocol::latest::record::{self, ReadError, Reading, WriterState};
+use shm_common::protocol::latest::record::{self, Reading, WriterState};
 use shm_common::protocol::notify;
 use shm_common::protocol::value::{self, read::HEARTBEAT_STALE};
 use shm_common::session::find::{Access, Finder};
@@ -19,7 +19,8 @@ use shm_common::transport::signals::StopSignals;
 
 use crate::flags::Args;
 use crate::output::{self, Latest};
-use crate::report::Reporter;
+use crate::report::{Condition, Reporter};
+use crate::stop::{self, Hold};
 use crate::Failure;
 
 /// While no writer answers, look at least this often (so a new writer is
@@ -50,19 +51,24 @@ const TEXT_POLL: Duration = Duration::from_millis(50);
 enum Look {
     /// A live writer's reading, and how old it is.
     Fresh(Latest, Duration),
-    /// Something to report on stderr: (kind, message); `bad` ends `--once`
-    /// with "no readable content" rather than "no live writer".
+    /// Something to report on stderr; `bad` ends `--once` with "no
+    /// readable content" rather than "no live writer".
     Problem {
-        kind: String,
+        kind: Condition,
         message: String,
         bad: bool,
     },
 }
 
-/// Read until done; the status to exit with.
+/// Read until done; the status to exit with. A stop signal ends the
+/// reader with status 0 at once, even while stdout is blocked.
 pub fn run(args: &Args) -> Result<Exit, Failure> {
-    let signals = StopSignals::install()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
+    stop::watched(&signals, || {}, |_| Exit::Ok, |hold| follow(args, hold))
+}
+
+fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
     let access = if args.on_change {
         Access::PreferWritable
     } else {
@@ -82,7 +88,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         let (look, info) = match segment {
             Err(absent) => {
                 let look = Look::Problem {
-                    kind: format!("absent {:?}", absent.why),
+                    kind: Condition::absent(&absent.why),
                     message: messages::absent(&absent),
                     bad: false,
                 };
@@ -95,20 +101,14 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             Look::Fresh(latest, age) => {
                 let info = info.expect("a fresh reading has a segment");
                 if reporter.clear() {
-                    eprintln!("{}", messages::resumed(&info));
+                    console::say(&messages::resumed(&info))?;
                 }
                 let change = Change::of(&latest);
                 let new = last.as_ref().is_none_or(|l| l.id != change.id);
                 if new || !args.on_change {
                     let skipped = last.as_ref().map_or(0, |l| change.skipped_since(l));
                     let line = output::line(args.format, &latest, age, &info, skipped);
-                    if let Err(e) = print(&line) {
-                        return if e.kind() == io::ErrorKind::BrokenPipe {
-                            Ok(Exit::Ok)
-                        } else {
-                            Err((Exit::Failure, format!("cannot write to stdout: {e}")))
-                        };
-                    }
+                    console::print_line(&line)?;
                     printed += 1;
                     if args.once || args.count.is_some_and(|n| printed >= n) {
                         return Ok(Exit::Ok);
@@ -124,7 +124,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
                     if args.once {
                         return Err((Exit::BadSegment, message));
                     }
-                } else if kind != "stopped" && !kind.starts_with("absent") {
+                } else if !matches!(kind, Condition::Stopped | Condition::Absent(_)) {
                     finder.suspect();
                 }
                 Some((kind, message))
@@ -136,20 +136,17 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             if let Some(limit) = timeout.filter(|t| since.elapsed() >= *t) {
                 return Err((Exit::NoWriter, messages::gave_up(limit, &message)));
             }
-            reporter.report(&kind, &message);
+            reporter.report(kind, &message)?;
         } else {
             waiting_since = None;
             backoff = BUSY_BACKOFF;
         }
         if args.on_change && healthy {
             if let Ok(Ok(segment)) = finder.look() {
+                let _counted = hold.section();
                 sleep_until_change(segment, wait_for_change.flatten());
             }
-            match signals.pending() {
-                Ok(None) => continue,
-                Ok(Some(_)) => return Ok(Exit::Ok),
-                Err(e) => return Err((Exit::Failure, format!("waiting for signals failed: {e}"))),
-            }
+            continue;
         }
         let pause = match (healthy, args.interval) {
             (true, interval) => interval,
@@ -160,20 +157,8 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             }
             (false, interval) => interval.min(WAIT_POLL),
         };
-        match signals.sleep(pause) {
-            Ok(None) => {}
-            Ok(Some(_)) => return Ok(Exit::Ok),
-            Err(e) => return Err((Exit::Failure, format!("waiting for signals failed: {e}"))),
-        }
+        std::thread::sleep(pause);
     }
-}
-
-fn print(line: &str) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    out.write_all(line.as_bytes())
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush())
 }
 
 /// Sleep until the segment's sequence leaves `seq` (bounded by
@@ -206,15 +191,12 @@ fn sleep_until_change(segment: &Segment, seq: Option<u64>) {
 fn look_at(segment: &Segment) -> Look {
     let info = segment.info();
     let now = Timestamp::now();
-    let problem = |kind: &str, message: String, bad: bool| Look::Problem {
-        kind: kind.to_owned(),
-        message,
-        bad,
-    };
+    let problem =
+        |kind: Condition, message: String, bad: bool| Look::Problem { kind, message, bad };
     if header::identify(segment.view()) == Ok(Content::Ours(Kind::Value)) {
         return match value::read::read(segment.view()) {
             Ok(v) if v.stopped => problem(
-                "stopped",
+                Condition::Stopped,
                 messages::writer_stopped(v.writer_pid, info),
                 false,
             ),
@@ -223,35 +205,38 @@ fn look_at(segment: &Segment) -> Look {
                     let since = v.published.age(now).unwrap_or_default();
                     Look::Fresh(Latest::Value(v), since)
                 }
-                Ok(age) => problem("stale", messages::stale(info, age), false),
-                Err(ahead) => problem("future", messages::future(info, ahead), false),
+                Ok(age) => problem(Condition::Stale, messages::stale(info, age), false),
+                Err(ahead) => problem(Condition::Future, messages::future(info, ahead), false),
             },
-            Err(e @ value::read::ReadError::Unstable { .. }) => {
-                problem("unstable", messages::unreadable(info, &e), false)
+            Err(e) => {
+                let kind = Condition::of_value(&e);
+                problem(
+                    kind,
+                    messages::unreadable(info, &e),
+                    kind != Condition::Unstable,
+                )
             }
-            Err(e) => problem(
-                &format!("unreadable {e:?}"),
-                messages::unreadable(info, &e),
-                true,
-            ),
         };
     }
     match record::read(segment.view()) {
         Ok(Reading::Record(r)) if r.state == WriterState::Stopped => problem(
-            "stopped",
+            Condition::Stopped,
             messages::writer_stopped(r.writer.pid, info),
             false,
         ),
         Ok(reading) => match age(reading.time(), now) {
             Ok(age) if age <= stale_after(&reading) => Look::Fresh(Latest::Time(reading), age),
-            Ok(age) => problem("stale", messages::stale(info, age), false),
-            Err(ahead) => problem("future", messages::future(info, ahead), false),
+            Ok(age) => problem(Condition::Stale, messages::stale(info, age), false),
+            Err(ahead) => problem(Condition::Future, messages::future(info, ahead), false),
         },
-        Err(e) => problem(
-            &format!("unreadable {e:?}"),
-            messages::unreadable(info, &e),
-            !matches!(e, ReadError::Unstable { .. }),
-        ),
+        Err(e) => {
+            let kind = Condition::of_time(&e);
+            problem(
+                kind,
+                messages::unreadable(info, &e),
+                kind != Condition::Unstable,
+            )
+        }
     }
 }
 

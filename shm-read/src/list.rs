@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
@@ -43,7 +44,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         Format::Json => json(ns, &rows, &users),
         _ => table(ns, &rows, &users),
     };
-    print!("{text}");
+    console::print(&text)?;
     Ok(Exit::Ok)
 }
 

@@ -8,15 +8,14 @@ mod latest;
 mod list;
 mod output;
 mod report;
+mod stop;
 mod stream;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use shm_common::cli::exit::Exit;
-
-/// What ends a run early: the status and the sentence to print.
-pub type Failure = (Exit, String);
+use shm_common::cli::console;
+pub use shm_common::cli::exit::Failure;
 
 fn main() -> ExitCode {
     let args = flags::Args::parse();
@@ -29,12 +28,9 @@ fn main() -> ExitCode {
     } else {
         latest::run
     };
-    let exit = match run(&args) {
+    match run(&args) {
         Ok(exit) => exit,
-        Err((exit, message)) => {
-            eprintln!("shm_read: error: {message}");
-            exit
-        }
-    };
-    exit.into()
+        Err(failure) => console::fail("shm_read", failure),
+    }
+    .into()
 }

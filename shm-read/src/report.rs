@@ -1,29 +1,79 @@
 //! Conditions reported on stderr while they last, without flooding it.
 
+use std::mem::{discriminant, Discriminant};
 use std::time::{Duration, Instant};
+
+use shm_common::cli::console::{self, OutputError};
+use shm_common::protocol::latest::record;
+use shm_common::protocol::value::read as value;
+use shm_common::session::find::Absence;
 
 /// A condition reported on stderr is repeated this often while it lasts.
 const REPEAT_REPORT: Duration = Duration::from_secs(10);
 
+/// What a diagnosis is about: its kind only, so that a detail that changes
+/// in its message (a sequence number, an age, the text found, the pid in a
+/// beacon) does not make it a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// No segment, and which kind of absence the key file tells.
+    Absent(Discriminant<Absence>),
+    /// The writer said it stopped.
+    Stopped,
+    /// No update for longer than the writer promised.
+    Stale,
+    /// A time ahead of this clock.
+    Future,
+    /// Caught mid-update.
+    Unstable,
+    /// A time segment that holds nothing readable, by what is wrong.
+    BadTime(Discriminant<record::ReadError>),
+    /// A value segment that holds nothing readable, by what is wrong.
+    BadValue(Discriminant<value::ReadError>),
+}
+
+impl Condition {
+    /// The condition of a key without a segment.
+    pub fn absent(why: &Absence) -> Self {
+        Condition::Absent(discriminant(why))
+    }
+
+    /// The condition of a time segment that cannot be read.
+    pub fn of_time(e: &record::ReadError) -> Self {
+        match e {
+            record::ReadError::Unstable { .. } => Condition::Unstable,
+            e => Condition::BadTime(discriminant(e)),
+        }
+    }
+
+    /// The condition of a value segment that cannot be read.
+    pub fn of_value(e: &value::ReadError) -> Self {
+        match e {
+            value::ReadError::Unstable { .. } => Condition::Unstable,
+            e => Condition::BadValue(discriminant(e)),
+        }
+    }
+}
+
 /// Prints a condition once, and again every [`REPEAT_REPORT`] while it
-/// lasts. A condition is known by its kind, so a detail that changes in its
-/// message (a sequence number, an age) does not make it new.
+/// lasts.
 #[derive(Default)]
 pub struct Reporter {
-    last: Option<(String, Instant)>,
+    last: Option<(Condition, Instant)>,
 }
 
 impl Reporter {
     /// Report `message`, of condition `kind`, if it is new or due again.
-    pub fn report(&mut self, kind: &str, message: &str) {
+    pub fn report(&mut self, kind: Condition, message: &str) -> Result<(), OutputError> {
         let repeat = match &self.last {
-            Some((last, at)) => last != kind || at.elapsed() >= REPEAT_REPORT,
+            Some((last, at)) => *last != kind || at.elapsed() >= REPEAT_REPORT,
             None => true,
         };
         if repeat {
-            eprintln!("shm_read: {message}");
-            self.last = Some((kind.to_owned(), Instant::now()));
+            console::say(&format!("shm_read: {message}"))?;
+            self.last = Some((kind, Instant::now()));
         }
+        Ok(())
     }
 
     /// Whether a problem was reported since the last good reading.

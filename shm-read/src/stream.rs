@@ -6,20 +6,22 @@
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages::{self, StreamEnd};
-use shm_common::protocol::stream::layout::word;
+use shm_common::protocol::stream::layout::{state, word};
 use shm_common::protocol::stream::ring::{
     beat, Backoff, Consumer, DrainError, Peer, StreamError, BEAT, DEAD_AFTER,
 };
 use shm_common::session::find::{Access, Finder};
 use shm_common::transport::key::Key;
 use shm_common::transport::segment::Segment;
-use shm_common::transport::signals::{StopSignals, Wake};
+use shm_common::transport::signals::StopSignals;
 use shm_common::transport::view::WriteView;
 
 use crate::flags::Args;
-use crate::report::Reporter;
+use crate::report::{Condition, Reporter};
+use crate::stop;
 use crate::Failure;
 
 /// The longest a new segment may stay empty before it is refused.
@@ -27,8 +29,8 @@ const SETUP: Duration = Duration::from_secs(2);
 
 /// Run the consumer.
 pub fn run(args: &Args) -> Result<Exit, Failure> {
-    let signals = StopSignals::install()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
     let mut finder = Finder::new(
         args.key.key_file.clone(),
         args.key.proj_id,
@@ -46,37 +48,24 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         )
     })?;
     let mut consumer = attach(view, info.key)?;
-    // Closed when consuming ends, so that the beater stops at once.
-    let (done, finished) = std::io::pipe()
-        .map_err(|e| (Exit::Failure, format!("cannot set up the heartbeat: {e}")))?;
-    std::thread::scope(|s| {
-        // Beats while this process lives, and ends it at a stop signal
-        // even while the main thread is blocked writing to a full pipe.
-        s.spawn(|| loop {
-            beat(view, word::CONSUMER_BEAT);
-            match signals.wait_readable(done.as_fd(), BEAT) {
-                Ok(Wake::Readable) => break,
-                Ok(Wake::Timeout) | Err(_) => {}
-                Ok(Wake::Signal(_)) => {
-                    let received = view.read().load(word::TAIL);
-                    let pid = view.read().load(word::PRODUCER_PID) as u32;
-                    view.store_release(
-                        word::CONSUMER_STATE,
-                        shm_common::protocol::stream::layout::state::ABORTED,
-                    );
-                    let _ = view.wake(word::TAIL);
-                    eprintln!(
-                        "shm_read: {}",
-                        messages::stream_consumer_ended(StreamEnd::Signal, received, pid)
-                    );
-                    std::process::exit(Exit::Interrupted.code().into());
-                }
-            }
-        });
-        let outcome = consume(&mut consumer, segment);
-        drop(finished);
-        outcome
-    })
+    // The heartbeat runs beside the copy; a stop signal ends the stream
+    // even while the copy is blocked writing to a full pipe.
+    stop::watched(
+        &signals,
+        || beat(view, word::CONSUMER_BEAT),
+        |_| {
+            let received = view.read().load(word::TAIL);
+            let pid = view.read().load(word::PRODUCER_PID) as u32;
+            view.store_release(word::CONSUMER_STATE, state::ABORTED);
+            let _ = view.wake(word::TAIL);
+            let said = console::say(&format!(
+                "shm_read: {}",
+                messages::stream_consumer_ended(StreamEnd::Signal, received, pid)
+            ));
+            said.map_or(Exit::Output, |()| Exit::Interrupted)
+        },
+        |_| consume(&mut consumer, segment),
+    )
 }
 
 /// Claim the consumer's side, waiting while a producer that has just made
@@ -120,7 +109,7 @@ fn find<'f>(
                 if let Some(limit) = args.timeout.filter(|t| since.elapsed() >= *t) {
                     return Err((Exit::NoWriter, messages::gave_up(limit, &message)));
                 }
-                reporter.report(&format!("absent {:?}", absent.why), &message);
+                reporter.report(Condition::absent(&absent.why), &message)?;
             }
         }
         if let Ok(Some(_)) = signals.sleep(BEAT) {
@@ -150,11 +139,8 @@ fn consume(consumer: &mut Consumer<'_>, segment: &Segment) -> Result<Exit, Failu
             Err(DrainError::Output(e)) => {
                 consumer.end(false);
                 return Err((
-                    Exit::Interrupted,
-                    format!(
-                        "cannot write to stdout after {} bytes: {e}",
-                        consumer.tail()
-                    ),
+                    Exit::Output,
+                    messages::stream_output_failed(&e, consumer.tail()),
                 ));
             }
         }

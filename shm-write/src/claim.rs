@@ -1,5 +1,7 @@
-//! Claiming the key, for every mode: size check, claim, start-up line.
+//! Claiming the key, for every mode: size check, claim, start-up line, and
+//! the segment's removal however the mode ends.
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::adopt::Rule;
@@ -12,8 +14,12 @@ use crate::Failure;
 pub struct Protocol {
     /// What the mode puts in a segment ("a time").
     pub publishes: &'static str,
-    /// The smallest segment it accepts.
+    /// The smallest segment its layout accepts.
     pub min_size: usize,
+    /// The smallest segment that holds what this run publishes: `min_size`,
+    /// or more for a large value. An existing segment's size is offered as
+    /// the fix for a size mismatch only when it reaches this.
+    pub room: usize,
     /// The segment size without `--size`.
     pub default_size: usize,
     /// When it may take over an existing segment.
@@ -26,13 +32,22 @@ impl Protocol {
         args.size.unwrap_or(self.default_size)
     }
 
-    /// Check the size, claim the key and print the start-up line.
-    pub fn claim(&self, args: &Args) -> Result<Claim, Failure> {
+    /// Check the size, claim the key, print the start-up line and `serve`
+    /// the claim; then remove the segment, whether `serve` stopped cleanly
+    /// or failed (stderr gone, say): a writer never leaves its segment.
+    pub fn run(
+        &self,
+        args: &Args,
+        serve: impl FnOnce(&mut Claim) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
         let size = self.size(args);
         if size < self.min_size {
-            return Err((Exit::Usage, messages::too_small(size, self.min_size)));
+            return Err((
+                Exit::Usage,
+                messages::too_small(size, self.min_size, self.room),
+            ));
         }
-        let claim = Claim::start(
+        let mut claim = Claim::start(
             ClaimOptions {
                 key_file: args.key.key_file.clone(),
                 proj_id: args.key.proj_id,
@@ -42,32 +57,31 @@ impl Protocol {
             self.rule,
         )
         .map_err(|e| self.failure(e))?;
-        eprintln!("{}", messages::startup("shm_write", &claim));
-        Ok(claim)
+        let served = console::say(&messages::startup("shm_write", &claim))
+            .map_err(Failure::from)
+            .and_then(|()| serve(&mut claim));
+        let finished = claim
+            .finish()
+            .map_err(|e| (Exit::Failure, messages::stop(&e)));
+        served.and(finished)
     }
 
     /// Replace a segment removed from outside (`ipcrm`), saying so.
     pub fn recreate(&self, claim: &mut Claim) -> Result<(), Failure> {
-        eprintln!(
-            "{}",
-            messages::removed_from_outside("shm_write", claim.key(), claim.segment().info().id)
-        );
+        console::say(&messages::removed_from_outside(
+            "shm_write",
+            claim.key(),
+            claim.segment().info().id,
+        ))?;
         claim.recreate().map_err(|e| self.failure(e))?;
-        eprintln!("{}", messages::startup("shm_write", claim));
+        console::say(&messages::startup("shm_write", claim))?;
         Ok(())
-    }
-
-    /// Remove the segment at a clean stop.
-    pub fn finish(claim: Claim) -> Result<(), Failure> {
-        claim
-            .finish()
-            .map_err(|e| (Exit::Failure, messages::stop(&e)))
     }
 
     fn failure(&self, e: ClaimError) -> Failure {
         (
             Exit::of_claim(&e),
-            messages::claim(&e, self.publishes, self.min_size),
+            messages::claim(&e, self.publishes, self.room),
         )
     }
 }

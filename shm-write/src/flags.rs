@@ -62,5 +62,6 @@ fn exit_help() -> String {
         Exit::Permission,
         Exit::Conflict,
         Exit::Interrupted,
+        Exit::Output,
     ])
 }

@@ -11,10 +11,9 @@ mod value;
 use std::process::ExitCode;
 
 use clap::Parser;
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
-
-/// What ends a run early: the status and the sentence to print.
-pub type Failure = (Exit, String);
+pub use shm_common::cli::exit::Failure;
 
 fn main() -> ExitCode {
     let args = flags::Args::parse();
@@ -27,9 +26,6 @@ fn main() -> ExitCode {
     };
     match run(&args) {
         Ok(()) => Exit::Ok.into(),
-        Err((exit, message)) => {
-            eprintln!("shm_write: error: {message}");
-            exit.into()
-        }
+        Err(failure) => console::fail("shm_write", failure).into(),
     }
 }

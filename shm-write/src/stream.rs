@@ -6,6 +6,7 @@ use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages::{self, StreamEnd};
 use shm_common::protocol::stream::{
@@ -23,51 +24,51 @@ use crate::Failure;
 const STREAM: Protocol = Protocol {
     publishes: "a stream",
     min_size: MIN_SEGMENT_SIZE,
+    room: MIN_SEGMENT_SIZE,
     default_size: DEFAULT_SEGMENT_SIZE,
     rule: adopt::judge,
 };
 
 /// Run the producer.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let signals = StopSignals::install()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
-    let claim = STREAM.claim(args)?;
-    let view = claim.view();
-    let mut producer = Producer::create(view, claim.beacon().pid);
-    let stop = AtomicBool::new(false);
-    let outcome = std::thread::scope(|s| {
-        let beater = s.spawn(|| {
-            while !stop.load(Ordering::Relaxed) {
-                beat(view, word::PRODUCER_BEAT);
-                std::thread::park_timeout(BEAT);
-            }
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
+    STREAM.run(args, |claim| {
+        let view = claim.view();
+        let mut producer = Producer::create(view, claim.beacon().pid);
+        let stop = AtomicBool::new(false);
+        let outcome = std::thread::scope(|s| {
+            let beater = s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    beat(view, word::PRODUCER_BEAT);
+                    std::thread::park_timeout(BEAT);
+                }
+            });
+            let outcome = produce(args, &signals, &mut producer);
+            // Unparked, the beater ends now rather than after its sleep.
+            stop.store(true, Ordering::Relaxed);
+            beater.thread().unpark();
+            outcome
         });
-        let outcome = produce(args, &signals, &mut producer);
-        // Unparked, the beater ends now rather than after its sleep.
-        stop.store(true, Ordering::Relaxed);
-        beater.thread().unpark();
-        outcome
-    });
-    let (sent, received, consumer) = (producer.head(), producer.tail(), producer.consumer_pid());
-    match outcome {
-        Ok(()) => {
-            eprintln!("shm_write: stream delivered: {sent} bytes");
-            Protocol::finish(claim)
+        let (sent, received, consumer) =
+            (producer.head(), producer.tail(), producer.consumer_pid());
+        match outcome {
+            Ok(()) => {
+                console::say(&messages::stream_delivered("shm_write", sent))?;
+                Ok(())
+            }
+            Err(ended) => {
+                let _ = producer.abort();
+                Err(match ended {
+                    Ok(end) => (
+                        Exit::Interrupted,
+                        messages::stream_producer_ended(end, sent, received, consumer),
+                    ),
+                    Err(failure) => failure,
+                })
+            }
         }
-        Err(Err(failure)) => {
-            let _ = producer.abort();
-            let _ = Protocol::finish(claim);
-            Err(failure)
-        }
-        Err(Ok(end)) => {
-            let _ = producer.abort();
-            Protocol::finish(claim)?;
-            Err((
-                Exit::Interrupted,
-                messages::stream_producer_ended(end, sent, received, consumer),
-            ))
-        }
-    }
+    })
 }
 
 /// Why producing stopped before delivery: an ending to report, or a failure.

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
+use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::latest::{
     adopt,
@@ -26,29 +28,32 @@ const SIGNAL_CHECK_EVERY: u64 = 4096;
 const TIME: Protocol = Protocol {
     publishes: "a time",
     min_size: MIN_SEGMENT_SIZE,
+    room: MIN_SEGMENT_SIZE,
     default_size: DEFAULT_SEGMENT_SIZE,
     rule: adopt::judge,
 };
 
 /// Run the clock writer.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let signals = StopSignals::install()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
-    let mut claim = TIME.claim(args)?;
-    let mut published = 0u64;
-    loop {
-        let mut publisher =
-            Publisher::new(claim.view(), writer_info(args, &claim), Timestamp::now());
-        published += 1;
-        match publish(args, &signals, &claim, &mut publisher, &mut published)? {
-            End::Stopped => {
-                publisher.stop(Timestamp::now());
-                let _ = publisher.wake();
-                return Protocol::finish(claim);
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
+    TIME.run(args, |claim| {
+        let mut published = 0u64;
+        loop {
+            let mut publisher =
+                Publisher::new(claim.view(), writer_info(args, claim), Timestamp::now());
+            published += 1;
+            match publish(args, &signals, claim, &mut publisher, &mut published) {
+                Ok(End::SegmentRemoved) => TIME.recreate(claim)?,
+                ended => {
+                    // However it ends, readers see the writer stopped.
+                    publisher.stop(Timestamp::now());
+                    let _ = publisher.wake();
+                    return ended.map(drop);
+                }
             }
-            End::SegmentRemoved => TIME.recreate(&mut claim)?,
         }
-    }
+    })
 }
 
 fn writer_info(args: &Args, claim: &Claim) -> WriterInfo {
@@ -101,12 +106,10 @@ fn publish(
                 match signals.sleep(wait) {
                     Ok(None) => {}
                     Ok(Some(signal)) => {
-                        eprintln!("shm_write: {signal} received: stopping");
+                        console::say(&messages::stopping("shm_write", signal))?;
                         return Ok(End::Stopped);
                     }
-                    Err(e) => {
-                        return Err((Exit::Failure, format!("waiting for signals failed: {e}")))
-                    }
+                    Err(e) => return Err((Exit::Failure, messages::signals_failed(e))),
                 }
                 if Instant::now() >= next {
                     break;

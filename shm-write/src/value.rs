@@ -6,17 +6,18 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
+use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::latest::layout::DEFAULT_SEGMENT_SIZE;
 use shm_common::protocol::value::{
     adopt,
-    layout::{capacity, MIN_SEGMENT_SIZE},
+    layout::{capacity, size_for, MIN_SEGMENT_SIZE},
     publish::{Publisher, TooLarge, Writer},
     read::HEARTBEAT,
 };
 use shm_common::session::claim::Claim;
-use shm_common::transport::signals::{StopSignals, Wake};
+use shm_common::transport::signals::{Signal, StopSignals, Wake};
 
 use crate::claim::Protocol;
 use crate::flags::Args;
@@ -26,6 +27,7 @@ use crate::Failure;
 const VALUE: Protocol = Protocol {
     publishes: "a value",
     min_size: MIN_SEGMENT_SIZE,
+    room: MIN_SEGMENT_SIZE,
     default_size: DEFAULT_SEGMENT_SIZE,
     rule: adopt::judge,
 };
@@ -40,8 +42,8 @@ enum Source {
 
 /// Run the value writer.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let signals = StopSignals::install()
-        .map_err(|e| (Exit::Failure, format!("cannot set up signal handling: {e}")))?;
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
     let (first, mut source) = first_value(args, &signals)?;
     let Some(first) = first else {
         return Ok(()); // Stopped, or no input at all, before a first value.
@@ -57,28 +59,36 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             args,
         ));
     }
-    let mut claim = VALUE.claim(args)?;
-    let mut current = first;
-    loop {
-        let mut publisher = Publisher::new(claim.view(), writer(&claim), &current, args.binary)
-            .map_err(|e| too_large(e, args))?;
-        wake(&publisher)?;
-        match serve(
-            args,
-            &signals,
-            &claim,
-            &mut publisher,
-            &mut source,
-            &mut current,
-        )? {
-            End::Stopped => {
-                publisher.stop();
-                let _ = publisher.wake();
-                return Protocol::finish(claim);
+    let value = Protocol {
+        room: size_for(first.len()).max(MIN_SEGMENT_SIZE),
+        ..VALUE
+    };
+    value.run(args, |claim| {
+        let mut current = first;
+        loop {
+            let mut publisher = Publisher::new(claim.view(), writer(claim), &current, args.binary)
+                .map_err(|e| too_large(e, args))?;
+            let served = wake(&publisher).and_then(|()| {
+                serve(
+                    args,
+                    &signals,
+                    claim,
+                    &mut publisher,
+                    &mut source,
+                    &mut current,
+                )
+            });
+            match served {
+                Ok(End::SegmentRemoved) => value.recreate(claim)?,
+                ended => {
+                    // However it ends, readers see the writer stopped.
+                    publisher.stop();
+                    let _ = publisher.wake();
+                    return ended.map(drop);
+                }
             }
-            End::SegmentRemoved => VALUE.recreate(&mut claim)?,
         }
-    }
+    })
 }
 
 /// The first value, read before the key is claimed so that no reader sees
@@ -99,13 +109,13 @@ fn first_value(args: &Args, signals: &StopSignals) -> Result<(Option<Vec<u8>>, S
         eof: false,
     };
     loop {
-        if let Some(line) = next_line(&mut source, signals, Duration::from_secs(3600))? {
-            return Ok((Some(line), source));
-        }
-        match source {
-            Source::Lines { eof: true, .. } => return Ok((None, source)),
-            _ if signals.pending().ok().flatten().is_some() => return Ok((None, source)),
-            _ => {}
+        match next_line(&mut source, signals, Duration::from_secs(3600))? {
+            Input::Line(line) => return Ok((Some(line), source)),
+            Input::Stop(_) => return Ok((None, source)),
+            Input::Nothing if matches!(source, Source::Lines { eof: true, .. }) => {
+                return Ok((None, source))
+            }
+            Input::Nothing => {}
         }
     }
 }
@@ -136,11 +146,15 @@ fn serve(
         }
         let wait = HEARTBEAT.saturating_sub(beat.elapsed());
         let line = match source {
-            Source::Lines { eof: false, .. } => next_line(source, signals, wait)?,
+            Source::Lines { eof: false, .. } => match next_line(source, signals, wait)? {
+                Input::Line(line) => Some(line),
+                Input::Nothing => None,
+                Input::Stop(signal) => return stopping(signal),
+            },
             _ => match signals.sleep(wait) {
                 Ok(Some(signal)) => return stopping(signal),
                 Ok(None) => None,
-                Err(e) => return Err((Exit::Failure, format!("waiting for signals failed: {e}"))),
+                Err(e) => return Err((Exit::Failure, messages::signals_failed(e))),
             },
         };
         if let Some(line) = line {
@@ -160,25 +174,31 @@ fn serve(
 }
 
 fn stopping(signal: impl std::fmt::Display) -> Result<End, Failure> {
-    eprintln!("shm_write: {signal} received: stopping");
+    console::say(&messages::stopping("shm_write", signal))?;
     Ok(End::Stopped)
+}
+
+/// What waiting for stdin brought.
+enum Input {
+    /// A complete line.
+    Line(Vec<u8>),
+    /// No line within the wait (or the input ended).
+    Nothing,
+    /// A stop signal, taken from the signalfd: the caller must stop.
+    Stop(Signal),
 }
 
 /// The next complete line of stdin, waiting at most `wait`. The last line
 /// of an input without a final newline counts once the input ends.
-fn next_line(
-    source: &mut Source,
-    signals: &StopSignals,
-    wait: Duration,
-) -> Result<Option<Vec<u8>>, Failure> {
+fn next_line(source: &mut Source, signals: &StopSignals, wait: Duration) -> Result<Input, Failure> {
     let Source::Lines { pending, eof } = source else {
-        return Ok(None);
+        return Ok(Input::Nothing);
     };
     if let Some(line) = take_line(pending, *eof) {
-        return Ok(Some(line));
+        return Ok(Input::Line(line));
     }
     if *eof {
-        return Ok(None);
+        return Ok(Input::Nothing);
     }
     let stdin = std::io::stdin();
     match signals.wait_readable(stdin.as_fd(), wait) {
@@ -190,9 +210,10 @@ fn next_line(
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err((Exit::Failure, format!("cannot read standard input: {e}"))),
             }
-            Ok(take_line(pending, *eof))
+            Ok(take_line(pending, *eof).map_or(Input::Nothing, Input::Line))
         }
-        Ok(Wake::Signal(_) | Wake::Timeout) => Ok(None),
+        Ok(Wake::Signal(signal)) => Ok(Input::Stop(signal)),
+        Ok(Wake::Timeout) => Ok(Input::Nothing),
         Err(e) => Err((Exit::Failure, format!("waiting for input failed: {e}"))),
     }
 }

@@ -5,6 +5,8 @@
  *       stdin (at most SIZE bytes) to its start; the key file is created
  *       (never followed if a symlink, never truncated) when missing.
  *   shm_plant dump KEYFILE             write the segment's bytes to stdout.
+ *   shm_plant mode KEYFILE MODE        set the segment's permission bits
+ *       (IPC_SET, as its owner may; 0 shuts out even the owner).
  *
  * Nothing stays attached: the segment outlives the helper, as a crashed or
  * finished program's would. */
@@ -19,7 +21,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: shm_plant put KEYFILE SIZE MODE < bytes | shm_plant dump KEYFILE\n");
+    fprintf(stderr, "usage: shm_plant put KEYFILE SIZE MODE < bytes | shm_plant dump KEYFILE | shm_plant mode KEYFILE MODE\n");
     return 2;
 }
 
@@ -27,6 +29,18 @@ int main(int argc, char **argv)
 {
     if (argc < 3) return usage();
     int put = strcmp(argv[1], "put") == 0;
+    if (strcmp(argv[1], "mode") == 0) {
+        if (argc != 4) return usage();
+        key_t key = ftok(argv[2], 8);
+        if (key == -1) { perror("ftok"); return 1; }
+        int id = shmget(key, 0, 0);
+        if (id < 0) { perror("shmget"); return 1; }
+        struct shmid_ds ds;
+        if (shmctl(id, IPC_STAT, &ds) < 0) { perror("shmctl(IPC_STAT)"); return 1; }
+        ds.shm_perm.mode = (unsigned short)strtol(argv[3], NULL, 8);
+        if (shmctl(id, IPC_SET, &ds) < 0) { perror("shmctl(IPC_SET)"); return 1; }
+        return 0;
+    }
     if (!put && strcmp(argv[1], "dump") != 0) return usage();
     if (put && argc != 5) return usage();
     if (put) {

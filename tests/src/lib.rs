@@ -238,19 +238,40 @@ impl Proc {
     }
 
     fn start(cmd: &mut Command, stdin: Stdio) -> Self {
+        Self::spawn_with(cmd, stdin, None, None)
+    }
+
+    /// Start `cmd` with stdout and stderr sent where given (`None`: piped
+    /// and collected, as [`Proc::spawn`] does). `cmd` keeps its copies of
+    /// the descriptors until it is dropped: pass a temporary, so that a
+    /// pipe given here is held open only by the child.
+    pub fn spawn_with(
+        cmd: &mut Command,
+        stdin: Stdio,
+        stdout: Option<Stdio>,
+        stderr: Option<Stdio>,
+    ) -> Self {
         let mut child = cmd
             .stdin(stdin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(stdout.unwrap_or_else(Stdio::piped))
+            .stderr(stderr.unwrap_or_else(Stdio::piped))
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-        let (stdout, out_thread) = collect(child.stdout.take().unwrap());
-        let (stderr, err_thread) = collect(child.stderr.take().unwrap());
+        let mut collectors = Vec::new();
+        let mut lines = |pipe: Option<Box<dyn Read + Send>>| {
+            pipe.map_or_else(Lines::default, |pipe| {
+                let (lines, thread) = collect(pipe);
+                collectors.push(thread);
+                lines
+            })
+        };
+        let stdout = lines(child.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = lines(child.stderr.take().map(|p| Box::new(p) as _));
         Self {
             child,
             stdout,
             stderr,
-            collectors: vec![out_thread, err_thread],
+            collectors,
             status: None,
         }
     }

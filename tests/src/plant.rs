@@ -151,6 +151,20 @@ fn plant_with(mut cmd: Command, key_file: &str, size: usize, mode: u32, bytes: &
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
+/// Set the permission bits of the segment for `ftok(key_file, 8)`, as
+/// `uid`/`gid` (its owner).
+pub fn set_mode_as(sandbox: &Sandbox, uid: u32, gid: u32, key_file: &str, mode: u32) {
+    let out = plant_command(sandbox, Some((uid, gid)))
+        .args(["mode", key_file, &format!("{mode:o}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "shm_plant mode failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The bytes of the segment for `ftok(key_file, 8)`, read as root.
 pub fn dump(sandbox: &Sandbox, key_file: &str) -> Vec<u8> {
     let out = plant_command(sandbox, None)
@@ -260,6 +274,18 @@ pub fn cpu_ticks(pid: u32) -> u64 {
 pub fn proc_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 2..].chars().next()
+}
+
+/// Whether process `pid` blocks SIGTERM, as the tools do once they read
+/// stop signals from a signalfd: a SIGTERM sent earlier would kill it.
+pub fn blocks_sigterm(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|l| l.strip_prefix("SigBlk:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .is_some_and(|mask| mask & 1 << (nix::sys::signal::Signal::SIGTERM as u32 - 1) != 0)
 }
 
 /// Clock ticks per second for [`cpu_ticks`]: `USER_HZ`, fixed at 100 in

@@ -174,3 +174,151 @@ fn a_failed_start_leaves_no_key_file_it_created() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(sandbox.sh(&look).stdout, before.stdout, "{err}");
 }
+
+#[test]
+fn key_file_under_a_regular_file() {
+    let sandbox = Sandbox::new();
+    assert!(sandbox.sh("echo keep > /dev/shm/file").status.success());
+    for path in [
+        "/dev/shm/file/",
+        "/dev/shm/file/key",
+        "/dev/shm/file/sub/key",
+    ] {
+        let (code, err) = refuse(&sandbox, &["--key-file", path]);
+        assert_eq!(code, 2, "{path}: {err}");
+        let says = format!("key file {path}: /dev/shm/file is a regular file, not a directory");
+        assert!(err.contains(&says), "{err}");
+        assert!(!err.contains("does not exist"), "{err}");
+        let mut reader = sandbox.reader(&["--key-file", path, "--once"]);
+        assert_eq!(
+            reader.exit().code(),
+            Some(2),
+            "{path}: {:?}",
+            reader.stderr()
+        );
+        let err = reader.stderr().join("\n");
+        assert!(
+            err.contains(&says) && !err.contains("does not exist"),
+            "{err}"
+        );
+    }
+    let kept = sandbox.sh("cat /dev/shm/file");
+    assert_eq!(String::from_utf8_lossy(&kept.stdout), "keep\n");
+}
+
+/// A writer asking for `--size`, in a sandbox whose limits `setup` sets
+/// first: the refusal, which must name `names` and none of `not`.
+fn refused_size(setup: &str, size: &str, names: &[&str], not: &[&str]) -> (Sandbox, String) {
+    let sandbox = Sandbox::new();
+    let out = sandbox.sh(setup);
+    assert!(out.status.success(), "{setup}: {out:?}");
+    let (code, err) = refuse(&sandbox, &["--size", size, "--count", "1"]);
+    assert_eq!(code, 1, "{err}");
+    for name in names {
+        assert!(
+            err.contains(name),
+            "--size {size} after {setup:?}: {name:?} in {err}"
+        );
+    }
+    for name in not {
+        assert!(
+            !err.contains(name),
+            "--size {size} after {setup:?}: not {name:?} in {err}"
+        );
+    }
+    (sandbox, err)
+}
+
+/// The writer with `args` starts (the advice it got was followed).
+fn starts(sandbox: &Sandbox, args: &[&str]) {
+    let mut writer = sandbox.writer(args);
+    writer.wait_stderr("segment created");
+    writer.signal(Signal::SIGTERM);
+    // 0, or 7 for a stream that no consumer took.
+    let code = writer.exit().code();
+    assert!(
+        matches!(code, Some(0 | 7)),
+        "{args:?}: {code:?} {:?}",
+        writer.stderr()
+    );
+}
+
+#[test]
+fn a_size_the_kernel_refuses_names_the_limit_it_ran_into() {
+    // One segment larger than this namespace's shmmax: EINVAL.
+    let (sandbox, _) = refused_size(
+        "echo 1048576 > /proc/sys/kernel/shmmax",
+        "2M",
+        &[
+            "more than the 1048576 bytes one segment may have",
+            "kernel.shmmax",
+        ],
+        &["shmall", "shmmni", "memory"],
+    );
+    starts(&sandbox, &["--size", "1048576"]);
+
+    // The namespace's total in pages (shmall): ENOSPC.
+    let (sandbox, _) = refused_size(
+        "echo 16 > /proc/sys/kernel/shmall",
+        "128k",
+        &[
+            "needs 32 more, over the namespace's total of 16 pages",
+            "kernel.shmall",
+        ],
+        &["shmmax", "shmmni", "memory"],
+    );
+    starts(&sandbox, &["--size", "64k"]);
+
+    // The namespace's count of segments (shmmni): ENOSPC as well.
+    let sandbox = Sandbox::new();
+    assert!(sandbox
+        .sh("echo 1 > /proc/sys/kernel/shmmni")
+        .status
+        .success());
+    let id = shm_tests::plant::plant(&sandbox, "/dev/shm/other", 0o600, &[0; 4096]);
+    let mut writer = sandbox.writer(&["--count", "1"]);
+    let code = writer.exit().code();
+    let err = writer.stderr().join("\n");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("as many segments as it may, 1") && err.contains("kernel.shmmni"),
+        "{err}"
+    );
+    for name in ["shmall", "shmmax", "memory"] {
+        assert!(!err.contains(name), "not {name:?} in {err}");
+    }
+    assert!(sandbox.sh(&format!("ipcrm -m {id}")).status.success());
+    starts(&sandbox, &[]);
+
+    // More than the machine will commit: ENOMEM, unless it commits anything.
+    let overcommit = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").unwrap();
+    if overcommit.trim() == "1" {
+        eprintln!("vm.overcommit_memory = 1: the kernel commits any size, no ENOMEM to test");
+        return;
+    }
+    refused_size(
+        "true",
+        &(1u64 << 50).to_string(),
+        &["not enough memory", "MiB of RAM"],
+        &["shmmax", "shmall", "shmmni"],
+    );
+}
+
+#[test]
+fn a_too_small_size_is_refused_with_one_that_then_works() {
+    let sandbox = Sandbox::new();
+    for mode in [&[][..], &["--value", "PI is 3.14"], &["--stream"]] {
+        let mut args = vec!["--size", "100"];
+        args.extend_from_slice(mode);
+        let (code, err) = refuse(&sandbox, &args);
+        assert_eq!(code, 2, "{mode:?}: {err}");
+        let size = err
+            .split("use --size ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{mode:?}: no size advice in {err}"));
+        let mut args = vec!["--size", size];
+        args.extend_from_slice(mode);
+        starts(&sandbox, &args);
+    }
+}

@@ -1,6 +1,9 @@
 //! The reader explains why it finds no writer: another IPC namespace, or a
 //! segment it may not read. It creates nothing while doing so.
 
+use std::time::{Duration, Instant};
+
+use shm_tests::plant::{plant, Image};
 use shm_tests::{bin, Proc, Sandbox};
 
 #[test]
@@ -185,4 +188,79 @@ fn a_reader_of_another_uid_needs_only_the_key_files_inode() {
         )),
         "{err}"
     );
+}
+
+/// The diagnoses whose message changes from look to look, and what each
+/// says; the last one's detail changes by itself (an age).
+const CHANGING: [(&str, &str); 4] = [
+    ("/dev/shm/text", "is not a decimal Unix time"),
+    ("/dev/shm/odd", "stayed mid-update"),
+    ("/dev/shm/elsewhere", "which is not this reader's"),
+    ("/dev/shm/stale", "no update for"),
+];
+
+/// A C-style writer's text that is a clock, not a Unix time, as it changes.
+fn clock_text(i: u32) -> Vec<u8> {
+    Image::c_text(format!("12:00:{:02}", i % 60).as_bytes()).bytes()
+}
+
+/// A record caught mid-update, with a sequence that moves on.
+fn odd_record(i: u32) -> Vec<u8> {
+    let mut image = Image::record(0);
+    image.secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    image.seq = u64::from(2 * i + 9);
+    image.bytes()
+}
+
+/// A beacon of a writer in another IPC namespace, restarted as pid `pid`
+/// (three digits, so the file is rewritten in place at the same length).
+fn beacon(sandbox: &Sandbox, pid: u32) {
+    let out = sandbox.sh(&format!(
+        "printf 'pid={pid}\\nipc_ns=1\\nkey=0x08000001\\nshmid=0\\nstate=running\\n' 1<> /dev/shm/elsewhere"
+    ));
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn a_diagnosis_whose_details_change_is_printed_once() {
+    let sandbox = Sandbox::new();
+    plant(&sandbox, CHANGING[0].0, 0o600, &clock_text(0));
+    plant(&sandbox, CHANGING[1].0, 0o600, &odd_record(0));
+    beacon(&sandbox, 100);
+    plant(
+        &sandbox,
+        CHANGING[3].0,
+        0o600,
+        &Image::record(1_000_000_000).bytes(),
+    );
+    let readers: Vec<Proc> = CHANGING
+        .iter()
+        .map(|(key_file, _)| sandbox.reader(&["--key-file", key_file, "--interval", "50ms"]))
+        .collect();
+    // About 3 s of a detail changing every 100 ms, each seen by the readers
+    // (they look every 50 ms).
+    let start = Instant::now();
+    let mut i = 0;
+    while start.elapsed() < Duration::from_secs(3) {
+        i += 1;
+        plant(&sandbox, CHANGING[0].0, 0o600, &clock_text(i));
+        plant(&sandbox, CHANGING[1].0, 0o600, &odd_record(i));
+        beacon(&sandbox, 100 + i);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (reader, (key_file, _)) in readers.iter().zip(CHANGING) {
+        let lines = reader.stderr().len();
+        eprintln!("{key_file}: {lines} diagnosis line(s) over {i} changes");
+    }
+    for (reader, (key_file, says)) in readers.iter().zip(CHANGING) {
+        let lines = reader.stderr();
+        assert!(
+            lines.iter().all(|l| l.contains(says)),
+            "{key_file}: {lines:?}"
+        );
+        assert_eq!(lines.len(), 1, "{key_file}: {i} changes gave {lines:#?}");
+    }
 }

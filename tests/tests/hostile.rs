@@ -653,3 +653,62 @@ fn hard_linked_key_files_are_refused() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(victim_txt(), "precious\n");
 }
+
+/// A segment whose mode shuts out even its owner (0000, set by whatever
+/// made it): the owner gets a fix that works, and following it works.
+#[test]
+fn an_owner_shut_out_by_its_segments_mode_is_told_a_fix_that_works() {
+    let sandbox = Sandbox::new();
+    let key_file = "/dev/shm/shut";
+    let out = sandbox.sh(&format!(
+        "touch {key_file} && chown {VICTIM}:{VICTIM} {key_file}"
+    ));
+    assert!(out.status.success());
+    let stale = Image::record(1_000_000_000).bytes();
+    let id = plant_as(&sandbox, VICTIM, VICTIM, key_file, 0o600, &stale);
+    plant::set_mode_as(&sandbox, VICTIM, VICTIM, key_file, 0o000);
+    let as_victim = |tool: &str, extra: &[&str]| {
+        let mut args = vec!["--key-file", key_file];
+        args.extend_from_slice(extra);
+        run_as(&sandbox, VICTIM, VICTIM, tool, &args)
+    };
+    for (tool, extra) in [
+        ("shm_write", &["--count", "1"][..]),
+        ("shm_read", &["--once"]),
+    ] {
+        let (code, stderr) = refusal(&as_victim(tool, extra));
+        assert_eq!(code, 4, "{tool}: {stderr}");
+        assert!(
+            stderr.contains(&format!("owner uid {VICTIM}, mode 0000")),
+            "{tool}: {stderr}"
+        );
+        assert!(!stderr.contains("run it as the owner"), "{tool}: {stderr}");
+        assert!(
+            stderr.contains(&format!("remove it with `ipcrm -m {id}`")),
+            "{tool}: {stderr}"
+        );
+    }
+    // The advice, followed by the owner.
+    let removed = sandbox
+        .command_as(VICTIM, VICTIM, "ipcrm")
+        .args(["-m", &id.to_string()])
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{removed:?}");
+    let out = as_victim("shm_write", &["--count", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("segment created"), "{stderr}");
+
+    // A writer asked for such a mode is told which modes work; nothing stays.
+    let (code, stderr) = refusal(&as_victim("shm_write", &["--mode", "0000", "--count", "1"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--mode 0000 does not let this writer"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ipcrm") && !stderr.contains("run it as the owner"));
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+    let out = as_victim("shm_write", &["--mode", "0600", "--count", "1"]);
+    assert!(out.status.success(), "{out:?}");
+}

@@ -241,3 +241,96 @@ fn sigterm_stops_a_value_writer_cleanly_and_leaves_nothing() {
     poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
         .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
 }
+
+#[test]
+fn sigterm_stops_a_stdin_writer_waiting_for_a_line() {
+    let sandbox = Sandbox::new();
+    // Waiting for its first line: nothing claimed yet.
+    let (mut writer, _input) =
+        Proc::spawn_piped(sandbox.command(shm_tests::bin("shm_write")).arg("--stdin"));
+    poll_until(DEADLINE, || {
+        shm_tests::plant::blocks_sigterm(writer.pid()).then_some(())
+    })
+    .expect("the writer reads stop signals");
+    writer.signal(Signal::SIGTERM);
+    assert_eq!(writer.exit().code(), Some(0), "{:?}", writer.stderr());
+
+    // Waiting for the next line after publishing one.
+    let (mut writer, mut input) =
+        Proc::spawn_piped(sandbox.command(shm_tests::bin("shm_write")).arg("--stdin"));
+    writeln!(input, "first").unwrap();
+    writer.wait_stderr("segment created");
+    writer.signal(Signal::SIGTERM);
+    assert_eq!(writer.exit().code(), Some(0), "{:?}", writer.stderr());
+    writer.wait_stderr("SIGTERM received: stopping");
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+}
+
+#[test]
+fn a_value_that_does_not_fit_a_segments_whole_words_is_refused_before_claiming() {
+    let sandbox = Sandbox::new();
+    // 265 bytes are 33 whole words: 8 bytes of value after the header, not 9.
+    let out = sandbox
+        .command(shm_tests::bin("shm_write"))
+        .args(["--value", "123456789", "--size", "265"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("segment created"), "{stderr}");
+    assert!(stderr.contains("use --size 272 or more"), "{stderr}");
+    let writer = sandbox.writer(&["--value", "123456789", "--size", "272"]);
+    writer.wait_stderr("segment created");
+    let out = once(&sandbox, &["--format", "raw"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "123456789\n");
+}
+
+/// The advice for a segment of another size left by a killed value writer
+/// is one that works: its size only when the new value fits it.
+#[test]
+fn a_size_mismatch_offers_the_old_size_only_when_the_value_fits_it() {
+    let sandbox = Sandbox::new();
+    let leave_1024 = || {
+        let mut writer = sandbox.writer(&["--value", "old", "--size", "1024"]);
+        writer.wait_stderr("segment created");
+        writer.signal(Signal::SIGKILL);
+        writer.exit();
+    };
+    let refused = |value: &str| {
+        let out = sandbox
+            .command(shm_tests::bin("shm_write"))
+            .args(["--value", value])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(6), "{stderr}");
+        assert!(
+            stderr.contains("already exists with 1024 bytes"),
+            "{stderr}"
+        );
+        stderr
+    };
+    // 2000 bytes do not fit 1024: removing it is the fix, not --size 1024.
+    leave_1024();
+    let big = "x".repeat(2000);
+    let stderr = refused(&big);
+    assert!(!stderr.contains("--size 1024"), "{stderr}");
+    let key = stderr
+        .split("ipcrm -M ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no ipcrm advice in {stderr}"));
+    assert!(sandbox.sh(&format!("ipcrm -M {key}")).status.success());
+    let mut writer = sandbox.writer(&["--value", &big]);
+    writer.wait_stderr("segment created");
+    writer.signal(Signal::SIGKILL);
+    writer.exit();
+    assert!(sandbox.sh(&format!("ipcrm -M {key}")).status.success());
+
+    // A short value fits: --size 1024 is offered, and taking it reuses it.
+    leave_1024();
+    let stderr = refused("short");
+    assert!(stderr.contains("or pass --size 1024"), "{stderr}");
+    let writer = sandbox.writer(&["--value", "short", "--size", "1024"]);
+    writer.wait_stderr("segment reused");
+}

@@ -27,7 +27,13 @@ pub enum Exit {
     Conflict,
     /// A stream ended early: the other side died or stopped, or a signal.
     Interrupted,
+    /// Stdout or stderr cannot be written (a closed pipe, a full disk): what
+    /// was printed is incomplete. A writer still removes its segment.
+    Output,
 }
+
+/// What ends a run early: the status and the sentence to print.
+pub type Failure = (Exit, String);
 
 impl Exit {
     /// The process exit status.
@@ -41,6 +47,7 @@ impl Exit {
             Exit::BadSegment => 5,
             Exit::Conflict => 6,
             Exit::Interrupted => 7,
+            Exit::Output => 8,
         }
     }
 
@@ -54,6 +61,7 @@ impl Exit {
             Exit::BadSegment => "the segment holds no readable time (--once)",
             Exit::Conflict => "another live writer (or stream consumer), a read lock on the key file, or an existing segment of another size or owner",
             Exit::Interrupted => "--stream: the stream ended early (the other side died or stopped, or SIGTERM/SIGINT/SIGHUP); the bytes that did pass are exact",
+            Exit::Output => "cannot write to stdout or stderr (the pipe's reader has gone, or the disk is full); a writer still removes its segment",
         }
     }
 
@@ -89,6 +97,7 @@ impl Exit {
             ClaimError::KeyFile(e) => Exit::of_key_file(e),
             ClaimError::Open(e) | ClaimError::Create(CreateError::Open(e)) => Exit::of_open(e),
             ClaimError::Create(CreateError::Create { .. }) => Exit::Failure,
+            ClaimError::Create(CreateError::ModeDeniesOwner { .. }) => Exit::Usage,
             ClaimError::SizeMismatch { .. }
             | ClaimError::ForeignOwner { .. }
             | ClaimError::Busy { .. }

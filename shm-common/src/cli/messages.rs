@@ -10,10 +10,9 @@ use crate::protocol::adopt::Previous;
 use crate::session::claim::{Claim, ClaimError, Origin, StopError};
 use crate::session::find::{Absence, Absent, FindError};
 use crate::transport::key::{Key, KeyFileError, LockHolder};
+use crate::transport::limits::Limit;
 use crate::transport::segment::{CreateError, OpenError, SegmentInfo};
 use crate::transport::table::TableEntry;
-
-use nix::errno::Errno;
 
 /// How to put reader and writer in one IPC namespace.
 pub const JOIN_FIX: &str = "run both in one IPC namespace: `docker run --ipc container:<writer> ...` with the writer started `--ipc shareable`, Compose `ipc: \"service:<writer>\"`, both containers in one Kubernetes pod, or `--ipc host` for both";
@@ -32,6 +31,15 @@ pub fn key_file(e: &KeyFileError) -> String {
             "directory {} of key file {} does not exist; create it or pass another --key-file",
             dir.display(),
             path.display()
+        ),
+        KeyFileError::NotADirectory {
+            path,
+            component,
+            kind,
+        } => format!(
+            "key file {}: {} is a {kind}, not a directory, so nothing can be under it; pass another --key-file",
+            path.display(),
+            component.display()
         ),
         KeyFileError::Symlink { path } => format!(
             "key file {} is a symbolic link; refusing to follow it (remove it, or pass the real path with --key-file)",
@@ -89,6 +97,30 @@ fn read_locked(path: &Path, holder: LockHolder) -> String {
 /// An error opening an existing segment, with its fix.
 pub fn open(e: &OpenError) -> String {
     match e {
+        // Its owner, shut out by the mode: only the mode can be wrong, and
+        // the owner may still remove the segment (IPC_RMID ignores it).
+        OpenError::PermissionDenied {
+            key,
+            owner: Some(entry),
+            euid,
+        } if entry.uid == *euid => {
+            let fix = if entry.nattch == 0 {
+                format!(
+                    "no process is attached, so nothing uses it: as its owner, remove it with `ipcrm -m {}` and start the writer again",
+                    entry.shmid
+                )
+            } else {
+                format!(
+                    "{} process(es) are attached: stop its writer and start it again with --mode 0600 or wider; once none is attached, its owner can remove it with `ipcrm -m {}`",
+                    entry.nattch, entry.shmid
+                )
+            };
+            format!(
+                "permission denied on segment {key}{}: this process (uid {euid}) owns it, but its mode {:04o} does not give the owner the access needed; {fix}",
+                owner_text(*entry),
+                entry.mode
+            )
+        }
         OpenError::PermissionDenied { key, owner, euid } => format!(
             "permission denied on segment {key}{}; this process runs as uid {euid}: run it as the owner, or start the writer with --mode 0644 (anyone may read; readers attach read-only), --mode 0640 (the owner's group may read) or --mode 0666 (anyone may also write)",
             owner.map(owner_text).unwrap_or_default()
@@ -105,21 +137,25 @@ fn owner_text(e: TableEntry) -> String {
 }
 
 /// Why a writer could not claim its key, with the fix. `publishes` names
-/// what the writer puts in a segment ("a time"), `min_size` is the
-/// smallest segment its protocol accepts.
-pub fn claim(e: &ClaimError, publishes: &str, min_size: usize) -> String {
+/// what the writer puts in a segment ("a time"), `room` is the smallest
+/// segment that holds it (so an existing smaller one is not offered).
+pub fn claim(e: &ClaimError, publishes: &str, room: usize) -> String {
     match e {
         ClaimError::KeyFile(e) => key_file(e),
         ClaimError::Open(e) => open(e),
         ClaimError::Create(CreateError::Open(e)) => open(e),
+        ClaimError::Create(CreateError::ModeDeniesOwner { key, mode }) => format!(
+            "segment {key}: --mode {mode:04o} does not let this writer, which owns the segment, read and write it (the owner's digit must be 6 or 7, as in 0600, 0640, 0644, 0660 or 0666); the segment was removed again"
+        ),
         ClaimError::Create(CreateError::Create {
             key,
             size,
             mode,
             source,
+            limit,
         }) => format!(
             "segment {key}: cannot create {size} bytes with mode {mode:04o}: {source}{}",
-            create_hint(*source)
+            limit_hint(*limit, *size)
         ),
         ClaimError::SizeMismatch {
             key,
@@ -127,7 +163,7 @@ pub fn claim(e: &ClaimError, publishes: &str, min_size: usize) -> String {
             size,
             wanted,
         } => {
-            let resize = if *size >= min_size {
+            let resize = if *size >= room {
                 format!(" or pass --size {size}")
             } else {
                 String::new()
@@ -151,12 +187,36 @@ pub fn claim(e: &ClaimError, publishes: &str, min_size: usize) -> String {
     }
 }
 
-fn create_hint(errno: Errno) -> &'static str {
-    match errno {
-        Errno::EINVAL => " (the size is outside the kernel's shmmin..shmmax: see /proc/sys/kernel/shmmax)",
-        Errno::ENOSPC => " (the kernel's shmmni limit on the number of segments is reached: see `ipcs -l`, remove stale segments with ipcrm)",
-        Errno::ENOMEM => " (not enough memory for a segment of this size, or the kernel's shmall limit is reached: ask for a smaller --size, or see `ipcs -l`)",
-        _ => "",
+/// The limit a failed create ran into, with its fix; nothing when the
+/// limits do not explain the failure (no advice rather than a wrong one).
+fn limit_hint(limit: Limit, size: usize) -> String {
+    const LIST: &str =
+        "remove stale segments (`shm_read --list` shows them, `ipcrm -m <shmid>` removes one)";
+    match limit {
+        Limit::Shmmax { max } => format!(
+            ": --size {size} is more than the {max} bytes one segment may have in this IPC namespace (kernel.shmmax): ask for at most that, or raise it in the writer's namespace (`docker run --sysctl kernel.shmmax=<bytes>`)"
+        ),
+        Limit::Shmall {
+            max_pages,
+            used_pages,
+            needed_pages,
+            page,
+        } => format!(
+            ": this IPC namespace's segments hold {used_pages} pages of {page} bytes and this one needs {needed_pages} more, over the namespace's total of {max_pages} pages (kernel.shmall): {LIST}, ask for a smaller --size, or raise it (`docker run --sysctl kernel.shmall=<pages>`)"
+        ),
+        Limit::Shmmni { max } => format!(
+            ": this IPC namespace already holds as many segments as it may, {max} (kernel.shmmni): {LIST}, or raise it (`docker run --sysctl kernel.shmmni=<count>`)"
+        ),
+        Limit::Memory {
+            ram,
+            swap,
+            overcommit,
+        } => format!(
+            ": not enough memory: the kernel will not set aside {size} bytes on a machine with {} MiB of RAM and {} MiB of swap (vm.overcommit_memory = {overcommit}): ask for a smaller --size",
+            ram >> 20,
+            swap >> 20
+        ),
+        Limit::Unknown => String::new(),
     }
 }
 
@@ -204,9 +264,15 @@ fn origin(origin: Origin) -> &'static str {
     }
 }
 
-/// `--size` below what the protocol needs.
-pub fn too_small(size: usize, min_size: usize) -> String {
-    format!("--size {size} is smaller than the {min_size} bytes the segment layout needs (128 bytes of C text and the header); use --size {min_size} or more")
+/// `--size` below what the protocol needs; `room` is the size that also
+/// holds what this run publishes (a value may need more than the layout).
+pub fn too_small(size: usize, min_size: usize, room: usize) -> String {
+    let holds = if room > min_size {
+        ", which also holds the value"
+    } else {
+        ""
+    };
+    format!("--size {size} is smaller than the {min_size} bytes the segment layout needs (128 bytes of C text and the header); use --size {room} or more{holds}")
 }
 
 /// A value larger than the segment holds.
@@ -310,6 +376,26 @@ pub fn resumed(segment: &SegmentInfo) -> String {
     )
 }
 
+/// Stdout or stderr failed; the tool stops.
+pub fn output(e: &crate::cli::console::OutputError) -> String {
+    format!("{e}: stopping")
+}
+
+/// Stop signals cannot be routed to a signalfd (or its watcher set up).
+pub fn signals_setup(e: impl std::fmt::Display) -> String {
+    format!("cannot set up signal handling: {e}")
+}
+
+/// Waiting for stop signals failed, so none could be noticed.
+pub fn signals_failed(e: impl std::fmt::Display) -> String {
+    format!("waiting for signals failed: {e}")
+}
+
+/// A stop signal arrived.
+pub fn stopping(tool: &str, signal: impl std::fmt::Display) -> String {
+    format!("{tool}: {signal} received: stopping")
+}
+
 /// A reader gives up waiting; `message` is the last condition seen.
 pub fn gave_up(limit: Duration, message: &str) -> String {
     if limit.is_zero() {
@@ -364,6 +450,11 @@ pub fn stream_producer_ended(
     format!("stream interrupted after {sent} bytes sent, {received} received: {why}; the segment is removed")
 }
 
+/// The producer's stream arrived whole.
+pub fn stream_delivered(tool: &str, bytes: u64) -> String {
+    format!("{tool}: stream delivered: {bytes} bytes")
+}
+
 /// A consumer's stream ended early.
 pub fn stream_consumer_ended(end: StreamEnd, received: u64, producer_pid: u32) -> String {
     let why = match end {
@@ -377,6 +468,11 @@ pub fn stream_consumer_ended(end: StreamEnd, received: u64, producer_pid: u32) -
         StreamEnd::Timeout => "timed out".to_owned(),
     };
     format!("stream interrupted after {received} bytes, all of them written out: {why}")
+}
+
+/// A consumer's stdout failed after `written` bytes of the stream.
+pub fn stream_output_failed(e: &std::io::Error, written: u64) -> String {
+    format!("cannot write to stdout after {written} bytes of the stream: {e}: stopping, and telling the producer the stream ended early")
 }
 
 /// A consumer that may only attach read-only.

@@ -69,6 +69,16 @@ pub enum KeyFileError {
         /// Its missing directory.
         dir: PathBuf,
     },
+    /// A component of the path is not a directory (`ENOTDIR`).
+    #[error("key file {path}: {component} is a {kind}, not a directory")]
+    NotADirectory {
+        /// The key file's path.
+        path: PathBuf,
+        /// The first component of it that exists but is no directory.
+        component: PathBuf,
+        /// What that component is.
+        kind: &'static str,
+    },
     /// A symbolic link, which is never followed.
     #[error("key file {path} is a symbolic link")]
     Symlink {
@@ -421,7 +431,15 @@ fn classify(path: &Path, e: io::Error) -> KeyFileError {
             kind: "socket or device without a reader",
         },
         Some(libc::EACCES) | Some(libc::EPERM) => KeyFileError::PermissionDenied { path: path_buf },
-        Some(libc::ENOENT) | Some(libc::ENOTDIR) => {
+        Some(libc::ENOTDIR) => match not_a_directory(path) {
+            Some((component, kind)) => KeyFileError::NotADirectory {
+                path: path_buf,
+                component,
+                kind,
+            },
+            None => io_error(path, e),
+        },
+        Some(libc::ENOENT) => {
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
             match dir {
                 Some(dir) if !dir.is_dir() => KeyFileError::MissingDirectory {
@@ -433,6 +451,18 @@ fn classify(path: &Path, e: io::Error) -> KeyFileError {
         }
         _ => io_error(path, e),
     }
+}
+
+/// The first component of `path` that exists but is not a directory, and
+/// what it is (`/dev/shm/file` in `/dev/shm/file/key` or `/dev/shm/file/`).
+/// Followed as path resolution follows it, through symbolic links.
+fn not_a_directory(path: &Path) -> Option<(PathBuf, &'static str)> {
+    let mut prefix = PathBuf::new();
+    path.components().find_map(|component| {
+        prefix.push(component);
+        let meta = std::fs::metadata(&prefix).ok()?;
+        (!meta.is_dir()).then(|| (prefix.clone(), file_kind(meta.mode())))
+    })
 }
 
 fn file_kind(mode: u32) -> &'static str {

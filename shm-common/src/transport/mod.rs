@@ -8,10 +8,12 @@
 //! - [`key`] and [`beacon`]: the key file, `ftok`, and the writer's note in it;
 //! - [`table`], [`procs`] and [`namespace`]: the kernel's segment table,
 //!   the processes attached to each segment, and the IPC namespace probe;
-//! - [`signals`]: stop signals as events, for sleeps that end on SIGTERM.
+//! - [`signals`]: stop signals as events, for sleeps that end on SIGTERM;
+//! - [`limits`]: which of the kernel's limits a failed create ran into.
 
 pub mod beacon;
 pub mod key;
+pub mod limits;
 pub mod namespace;
 pub mod procs;
 pub mod segment;

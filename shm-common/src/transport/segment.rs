@@ -7,6 +7,7 @@ use nix::errno::Errno;
 use nix::libc;
 
 use super::key::Key;
+use super::limits::Limit;
 use super::sys::{self, Mapping};
 use super::table::TableEntry;
 use super::view::{ReadView, WriteView};
@@ -113,6 +114,17 @@ pub enum CreateError {
         mode: u16,
         /// The errno of `shmget`.
         source: Errno,
+        /// The limit it stands for, read when it failed.
+        limit: Limit,
+    },
+    /// Created, but the mode asked does not let its creator attach it
+    /// (without `CAP_IPC_OWNER`); it was removed again.
+    #[error("segment {key}: mode {mode:04o} does not let its creator attach it")]
+    ModeDeniesOwner {
+        /// The key.
+        key: Key,
+        /// The mode asked.
+        mode: u16,
     },
     /// Created, but attaching it failed (it was removed again).
     #[error(transparent)]
@@ -171,12 +183,17 @@ impl Segment {
                     size,
                     mode,
                     source,
+                    limit: Limit::of(source, size),
                 })
             }
         };
-        let mut segment = Self::attach(key, id, false).inspect_err(|_| {
+        let mut segment = Self::attach(key, id, false).map_err(|e| {
             // Not attached: remove it again rather than leak it.
             let _ = sys::shm_remove(id);
+            match e {
+                OpenError::PermissionDenied { .. } => CreateError::ModeDeniesOwner { key, mode },
+                e => CreateError::Open(e),
+            }
         })?;
         segment.owner = true;
         Ok(Some(segment))

@@ -11,9 +11,12 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::poll::{ppoll, PollFd, PollFlags};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::time::TimeSpec;
+
+/// A signal, as [`Wake`] and [`StopSignals::sleep`] name it.
+pub use nix::sys::signal::Signal;
 
 /// The signals that ask a tool to stop.
 const STOP_SIGNALS: [Signal; 3] = [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP];

@@ -35,9 +35,10 @@ pub mod word {
     pub const PAYLOAD: usize = 32;
 }
 
-/// The payload's capacity in a segment of `size` bytes.
+/// The payload's capacity in a segment of `size` bytes: whole words only,
+/// as a segment is attached (a trailing partial word is left out).
 pub fn capacity(size: usize) -> usize {
-    size.saturating_sub(word::PAYLOAD * 8)
+    (size - size % 8).saturating_sub(word::PAYLOAD * 8)
 }
 
 /// The segment size that holds a payload of `len` bytes.
