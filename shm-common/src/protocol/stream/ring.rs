@@ -70,8 +70,8 @@ pub enum StreamError {
     /// Another kind, or no header.
     #[error("the segment holds {0}, not a stream")]
     NotAStream(&'static str),
-    /// All zero: a producer that has just made the segment and is still
-    /// setting it up (or a segment nobody writes).
+    /// No header and no C text: a producer that has just made the segment
+    /// and is still setting it up (or a segment nobody writes).
     #[error("the segment is still empty")]
     NotReady,
     /// Another consumer has (or had) this stream.
@@ -194,9 +194,9 @@ impl<'a> Producer<'a> {
     pub fn create(view: WriteView<'a>, pid: u32) -> Self {
         let cap = capacity(view.read().bytes());
         if !view.read().is_zero() {
-            // A leftover ring: its header goes first, so that a consumer
-            // arriving meanwhile finds "not set up yet" and waits for the
-            // new ring instead of claiming the old one.
+            // A leftover ring: its header goes first, then its text, so
+            // that a consumer arriving meanwhile finds "not set up yet" and
+            // waits for the new ring instead of claiming the old one.
             view.store(header::word::MAGIC, 0);
             fence(Ordering::SeqCst);
             (0..view.read().len()).for_each(|i| view.store(i, 0));
@@ -206,8 +206,8 @@ impl<'a> Producer<'a> {
         beat(view, word::PRODUCER_BEAT);
         view.store_release(word::PRODUCER_STATE, state::ACTIVE);
         header::stamp(view, Kind::Stream);
-        // After the stamp: until then a fresh segment stays all zero, which
-        // a consumer takes for "not set up yet".
+        // After the stamp: until then the text stays zero, which with no
+        // header a consumer takes for "not set up yet".
         text::write(
             view,
             &text::encode(b"a shm_write --stream ring: read it with shm_read --stream"),
@@ -398,7 +398,10 @@ impl<'a> Consumer<'a> {
         match header::identify(read)? {
             Content::Ours(Kind::Stream) => {}
             Content::Ours(kind) => return Err(StreamError::NotAStream(kind.name())),
-            Content::Foreign if read.is_zero() => return Err(StreamError::NotReady),
+            // The producer writes its C text last, after the header.
+            Content::Foreign if read.slice(text::WORDS).is_zero() => {
+                return Err(StreamError::NotReady)
+            }
             Content::Foreign => return Err(StreamError::NotAStream("no shm_write header")),
         }
         let cap = capacity(read.bytes());
@@ -599,6 +602,24 @@ mod tests {
         assert_eq!(fresh.consumer(), Peer::Absent);
         let mut consumer = Consumer::attach(view, 4).unwrap();
         assert!(consumer.available().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_ring_being_set_up_is_not_ready_and_a_c_text_is_not_a_stream() {
+        let seg = segment(DATA + 64);
+        let view = WriteView::new(&seg);
+        // What Producer::create has stored before its header.
+        view.store(word::CAPACITY, 64);
+        view.store(word::PRODUCER_STATE, state::ACTIVE);
+        assert_eq!(
+            Consumer::attach(view, 2).unwrap_err(),
+            StreamError::NotReady
+        );
+        text::write(view, &text::encode(b"1700000000"));
+        assert_eq!(
+            Consumer::attach(view, 2).unwrap_err(),
+            StreamError::NotAStream("no shm_write header")
+        );
     }
 
     #[test]
