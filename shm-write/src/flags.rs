@@ -22,7 +22,7 @@ use shm_common::cli::flags::{parse_duration, parse_mode, parse_size, KeyArgs};
 pub struct Args {
     #[command(flatten)]
     pub key: KeyArgs,
-    /// Segment size in bytes [default: 4096; with --stream: 64k]
+    /// Segment size in bytes [default: 4096; with --stream: 256k]
     #[arg(long, value_name = "BYTES", allow_hyphen_values = true, value_parser = parse_size)]
     pub size: Option<usize>,
     /// Segment permission mode, octal (0644: anyone may read, 0640: the group may read)

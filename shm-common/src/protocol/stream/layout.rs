@@ -14,7 +14,7 @@ pub const DATA: usize = 384;
 pub const MIN_SEGMENT_SIZE: usize = DATA + 64;
 /// The segment size without `--size`: the smallest that reaches the
 /// throughput targets in docs/performance.md ("Streams").
-pub const DEFAULT_SEGMENT_SIZE: usize = 64 << 10;
+pub const DEFAULT_SEGMENT_SIZE: usize = 256 << 10;
 
 /// Word indexes (byte offset / 8).
 pub mod word {
