@@ -8,6 +8,8 @@
 
 #[path = "../../shm-common/tests/support/decode.rs"]
 mod decode;
+#[path = "../../shm-common/tests/support/segments.rs"]
+mod segments;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = decode::check_decode(data);

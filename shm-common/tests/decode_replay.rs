@@ -10,9 +10,10 @@ mod decode;
 
 #[path = "support/rng.rs"]
 mod rng;
+#[path = "support/segments.rs"]
+mod segments;
 
 use rng::Rng;
-use std::path::Path;
 
 use decode::check_decode;
 use shm_common::protocol::header::HeaderError;
@@ -21,20 +22,6 @@ use shm_common::protocol::text::TEXT_LEN;
 
 /// Generated cases per run by default: a few seconds in a debug build.
 const DEFAULT_CASES: u64 = 20_000;
-
-fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/read_segment");
-    let mut seeds: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).unwrap())
-        })
-        .collect();
-    seeds.sort();
-    seeds
-}
 
 /// Values that sit on the decoder's edges.
 const INTERESTING: [u64; 12] = [
@@ -84,7 +71,7 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 
 #[test]
 fn committed_corpus_decodes_without_panic() {
-    let seeds = corpus();
+    let seeds = segments::corpus("read_segment");
     assert!(seeds.len() >= 10, "the seed corpus is missing");
     for (name, data) in &seeds {
         let outcome = std::panic::catch_unwind(|| check_decode(data));
@@ -122,7 +109,7 @@ fn generated_segments_decode_without_panic_or_hang() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(DEFAULT_CASES);
-    let seeds = corpus();
+    let seeds = segments::corpus("read_segment");
     let mut rng = Rng(0x5eed_0f5e_971e_5500);
     for case in 0..cases {
         let state = rng.0;

@@ -11,6 +11,7 @@
 
 use std::hint::spin_loop;
 use std::sync::atomic::{fence, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::transport::view::{ReadView, WriteView};
 
@@ -76,6 +77,10 @@ pub struct Unstable {
 /// nanoseconds), then yields to let a descheduled writer run...
 const SPINS: u32 = 64;
 const STUCK_ATTEMPTS: u32 = 1024;
+/// ...or after this long, whichever comes first: on a machine whose CPUs
+/// are all busy each yield may cost a whole time slice, and a thousand of
+/// them would keep a reader for seconds.
+const STUCK_FOR: Duration = Duration::from_millis(100);
 /// ...while a sequence that keeps moving is a live writer outpacing the copy,
 /// tried again up to this many times in all so that a read stays bounded.
 const MAX_ATTEMPTS: u32 = 1 << 16;
@@ -90,6 +95,7 @@ pub fn read<T>(
 ) -> Result<(u64, T), Unstable> {
     let mut last = None;
     let mut stuck = 0;
+    let mut yielding_since: Option<Instant> = None;
     for _ in 0..MAX_ATTEMPTS {
         let before = view.load_acquire(seq_word);
         if before & 1 == 0 {
@@ -107,10 +113,14 @@ pub fn read<T>(
         } else {
             last = Some(before);
             stuck = 0;
+            yielding_since = None;
         }
         if stuck < SPINS {
             spin_loop();
         } else {
+            if yielding_since.get_or_insert_with(Instant::now).elapsed() >= STUCK_FOR {
+                break;
+            }
             std::thread::yield_now();
         }
     }

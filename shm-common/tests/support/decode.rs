@@ -2,7 +2,7 @@
 //! stable replay test: any bytes decode to a time or an error, never a
 //! panic, a hang or an out-of-bounds access, and what is accepted is sound.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use shm_common::protocol::header::word::MAGIC;
@@ -11,22 +11,12 @@ use shm_common::protocol::latest::record::{read, ReadError, Reading, WriterState
 use shm_common::protocol::text::{self, TEXT_LEN};
 use shm_common::transport::view::ReadView;
 
-/// No single decode may take longer than this, however hostile the bytes
-/// (a record stuck mid-update costs about a thousand yields).
-const DECODE_BOUND: Duration = Duration::from_secs(2);
+use crate::segments::words_of;
 
-/// A segment of whole 8-byte words from `data` (at most the C originals'
-/// 4096 bytes; a trailing partial word is zero-padded).
-pub fn words_of(data: &[u8]) -> Vec<AtomicU64> {
-    data[..data.len().min(4096)]
-        .chunks(8)
-        .map(|chunk| {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            AtomicU64::new(u64::from_le_bytes(word))
-        })
-        .collect()
-}
+/// No single decode may take longer than this, however hostile the bytes
+/// (a record stuck mid-update costs about a thousand yields, at most
+/// 100 ms, on a busy machine).
+const DECODE_BOUND: Duration = Duration::from_secs(2);
 
 /// Decode `data` as a segment, check the outcome against the bytes, and
 /// return it.
