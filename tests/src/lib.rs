@@ -71,6 +71,18 @@ pub fn poll_until<T>(deadline: Duration, mut check: impl FnMut() -> Option<T>) -
     }
 }
 
+/// The pid a writer's start-up line names (`... pid N: segment ...`).
+pub fn startup_pid(line: &str) -> u32 {
+    let rest = &line[line.find(" pid ").expect("pid in start-up line") + 5..];
+    rest[..rest.find(':').unwrap()].parse().unwrap()
+}
+
+/// The shmid a writer's start-up line names.
+pub fn startup_shmid(line: &str) -> i32 {
+    let rest = &line[line.find(" shmid ").expect("shmid in start-up line") + 7..];
+    rest[..rest.find(' ').unwrap()].parse().unwrap()
+}
+
 /// A private IPC namespace and `/dev/shm`, held open by a sleeping process.
 pub struct Sandbox {
     holder: Child,

@@ -302,9 +302,13 @@ pub fn cpu_over(pid: u32, window: std::time::Duration) -> f64 {
 
 /// Whether `secs` is within a minute of this machine's clock.
 pub fn plausible_now(secs: i64) -> bool {
-    let now = std::time::SystemTime::now()
+    (secs - unix_now()).abs() <= 60
+}
+
+/// This machine's clock in whole Unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs() as i64;
-    (secs - now).abs() <= 60
+        .as_secs() as i64
 }

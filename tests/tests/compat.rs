@@ -1,14 +1,7 @@
 //! Byte-level compatibility with the C originals, both ways.
 
-use shm_tests::plant::JsonReading;
+use shm_tests::plant::{unix_now, JsonReading};
 use shm_tests::{c_program, Sandbox};
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// The seconds of a `now time: <secs>` line, checked to be about now.
 fn secs_of(line: &str) -> i64 {

@@ -6,21 +6,9 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use shm_tests::plant::{cpu_over, noise, plausible_now, proc_state, read_once, JsonReading};
-use shm_tests::{poll_until, Proc, Sandbox, DEADLINE};
+use shm_tests::{poll_until, startup_pid, startup_shmid, Proc, Sandbox, DEADLINE};
 
 const KEY_FILE: &str = "/dev/shm/faults";
-
-/// The pid a writer's start-up line names (`... pid N: segment ...`).
-fn startup_pid(line: &str) -> u32 {
-    let rest = &line[line.find(" pid ").expect("pid in start-up line") + 5..];
-    rest[..rest.find(':').unwrap()].parse().unwrap()
-}
-
-/// The shmid a writer's start-up line names.
-fn startup_shmid(line: &str) -> i32 {
-    let rest = &line[line.find(" shmid ").expect("shmid in start-up line") + 7..];
-    rest[..rest.find(' ').unwrap()].parse().unwrap()
-}
 
 /// Readings a JSON reader has printed, from line `from` on.
 fn readings(reader: &Proc, from: usize) -> Vec<JsonReading> {

@@ -7,19 +7,12 @@
 use std::time::Duration;
 
 use shm_tests::plant::{
-    self, dump, noise, plant, plant_as, plausible_now, refusal, run, run_as, Image,
+    self, dump, noise, plant, plant_as, plausible_now, refusal, run, run_as, unix_now, Image,
 };
 use shm_tests::{poll_until, Sandbox, DEADLINE};
 
 const VICTIM: u32 = 1000;
 const ATTACKER: u32 = 1001;
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// What a writer does with a segment it finds for its key.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +34,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let t = now();
+    let t = unix_now();
     let record = |f: &dyn Fn(&mut Image)| {
         let mut image = Image::record(t);
         f(&mut image);
