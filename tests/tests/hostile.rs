@@ -705,3 +705,25 @@ fn an_owner_shut_out_by_its_segments_mode_is_told_a_fix_that_works() {
     let out = as_victim("shm_write", &["--mode", "0600", "--count", "1"]);
     assert!(out.status.success(), "{out:?}");
 }
+
+/// A C text holding a time an hour ahead of the clock, with nothing
+/// updating it, is no live writer's. Before the fix any decimal text was
+/// printed as the time: `shm_read --once` printed the future time and
+/// exited 0. Now it must fail (exit 3, no live writer), print nothing on
+/// stdout, and say the time is ahead of this clock.
+#[test]
+fn a_c_text_from_the_future_does_not_pass_for_a_live_writer() {
+    let sandbox = Sandbox::new();
+    let key_file = "/dev/shm/future";
+    let ahead = unix_now() + 3600;
+    plant(
+        &sandbox,
+        key_file,
+        0o600,
+        &Image::c_text(ahead.to_string().as_bytes()).bytes(),
+    );
+    let out = run(&sandbox, "shm_read", &["--key-file", key_file, "--once"]);
+    let (code, stderr) = refusal(&out);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("ahead of this clock"), "{stderr}");
+}
