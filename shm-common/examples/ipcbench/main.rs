@@ -51,6 +51,7 @@ use shm_common::protocol::latest::layout::word;
 use shm_common::protocol::latest::record::{read, Publisher, Reading, Record, WriterInfo};
 use shm_common::transport::key::Key;
 use shm_common::transport::segment::Segment;
+use shm_common::transport::table::TableEntry;
 use shm_common::transport::view::{ReadView, WriteView};
 
 mod cpus;

@@ -109,7 +109,7 @@ pub(crate) fn round(
     let shmid = seg.info().id.to_string();
     match mech {
         Mech::Floor => {
-            zero(words);
+            words.clear();
             let guard = Guard(
                 spawn_child(mech, iters, &shmid, cpus.1)
                     .spawn()
@@ -128,7 +128,7 @@ pub(crate) fn round(
             guard.finish("floor")?;
         }
         Mech::Record => {
-            zero(words);
+            words.clear();
             let (ping, pong) = (words.slice(PING), words.slice(PONG).read());
             let mut publisher = Publisher::new(ping, info(Duration::ZERO), stamp(0));
             let guard = Guard(

@@ -23,7 +23,7 @@ pub(crate) fn rate_run(
     dur: Duration,
 ) -> RateRun {
     let words = words(seg);
-    zero(words);
+    words.clear();
     let cpus = allowed_cpus();
     let writer_cpu = cpus.first().copied();
     let reader_cpus: Vec<usize> = if cpus.len() > 1 {

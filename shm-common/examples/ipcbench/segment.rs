@@ -11,12 +11,6 @@ pub(crate) fn private_segment() -> Result<Segment> {
         .ok_or_else(|| "IPC_PRIVATE gave EEXIST".to_owned())
 }
 
-pub(crate) fn zero(view: WriteView<'_>) {
-    for i in 0..view.read().len() {
-        view.store(i, 0);
-    }
-}
-
 /// The segment's words, writable (the benchmark attaches read-write).
 pub(crate) fn words(seg: &Segment) -> WriteView<'_> {
     seg.write_view().expect("attached writable")

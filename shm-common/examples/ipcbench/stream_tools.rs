@@ -195,13 +195,8 @@ fn idle(write: &Path, read: &Path, key: &Path) -> Result<()> {
 fn wait_attached(key: &Path) -> Result<()> {
     let start = Instant::now();
     loop {
-        let table = std::fs::read_to_string("/proc/sysvipc/shm").map_err(|e| e.to_string())?;
-        // Columns: key shmid perms size cpid lpid nattch ...
-        if table
-            .lines()
-            .skip(1)
-            .any(|l| l.split_whitespace().nth(6) == Some("2"))
-        {
+        let table = TableEntry::all().map_err(|e| e.to_string())?;
+        if table.iter().any(|segment| segment.nattch == 2) {
             return Ok(());
         }
         if start.elapsed() > DEADLINE {

@@ -165,6 +165,13 @@ impl<'a> WriteView<'a> {
         self.words[i].fetch_sub(delta, Ordering::SeqCst)
     }
 
+    /// Store zero into every word (relaxed), first to last.
+    pub fn clear(&self) {
+        self.words
+            .iter()
+            .for_each(|w| w.store(0, Ordering::Relaxed));
+    }
+
     /// Store `bytes` from word `first` on, zero-padding the last word.
     pub fn store_bytes(&self, first: usize, bytes: &[u8]) {
         for (chunk, w) in bytes.chunks(8).zip(&self.words[first..]) {

@@ -199,7 +199,7 @@ impl<'a> Producer<'a> {
             // waits for the new ring instead of claiming the old one.
             view.store(header::word::MAGIC, 0);
             fence(Ordering::SeqCst);
-            (0..view.read().len()).for_each(|i| view.store(i, 0));
+            view.clear();
         }
         view.store(word::CAPACITY, cap);
         view.store(word::PRODUCER_PID, u64::from(pid));
