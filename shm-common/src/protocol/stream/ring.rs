@@ -96,8 +96,9 @@ pub enum DrainError {
     Output(std::io::Error),
 }
 
-/// How often each side beats its heartbeat, and the longest it sleeps
-/// before looking around.
+/// The longest either side sleeps before looking around, and how often the
+/// producer beats its heartbeat (at least: `shm_read`'s consumer beats on
+/// its stop watcher's shorter tick).
 pub const BEAT: Duration = Duration::from_millis(200);
 /// A side whose heartbeat is older than this is gone (killed, or frozen).
 pub const DEAD_AFTER: Duration = Duration::from_secs(1);
