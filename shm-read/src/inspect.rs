@@ -47,7 +47,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         let key = match args.sysv_key {
             Some(key) => key,
             None => KeyFile::open_for_reader(&args.key.key_file, args.key.proj_id)
-                .map_err(|e| (Exit::of_key_file(&e), messages::key_file(&e)))?
+                .map_err(Failure::from)?
                 .key(),
         };
         (
@@ -60,7 +60,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
     let segment = match Segment::attach(entry.key, entry.shmid, true) {
         Ok(segment) => Some(segment),
         Err(OpenError::PermissionDenied { .. }) => None,
-        Err(e) => return Err((Exit::of_open(&e), messages::open(&e))),
+        Err(e) => return Err(e.into()),
     };
     let (fields, dump) = match &segment {
         Some(s) => decode(s.view(), holds.as_ref()),

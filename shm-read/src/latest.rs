@@ -82,9 +82,7 @@ fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
     let mut last: Option<Change> = None;
     let mut backoff = BUSY_BACKOFF;
     loop {
-        let segment = finder
-            .look()
-            .map_err(|e| (Exit::of_find(&e), messages::find(&e)))?;
+        let segment = finder.look().map_err(Failure::from)?;
         let (look, info) = match segment {
             Err(absent) => {
                 let look = Look::Problem {

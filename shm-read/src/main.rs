@@ -14,8 +14,8 @@ mod stream;
 use std::process::ExitCode;
 
 use clap::Parser;
-use shm_common::cli::console;
-pub use shm_common::cli::exit::Failure;
+use shm_common::cli::failure;
+pub use shm_common::cli::failure::Failure;
 
 fn main() -> ExitCode {
     let args = flags::Args::parse();
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     };
     match run(&args) {
         Ok(exit) => exit,
-        Err(failure) => console::fail("shm_read", failure),
+        Err(failure) => failure::report("shm_read", failure),
     }
     .into()
 }

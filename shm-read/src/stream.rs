@@ -99,10 +99,7 @@ fn find<'f>(
     let mut reporter = Reporter::default();
     let since = Instant::now();
     loop {
-        match finder
-            .look()
-            .map_err(|e| (Exit::of_find(&e), messages::find(&e)))?
-        {
+        match finder.look().map_err(Failure::from)? {
             Ok(_) => break,
             Err(absent) => {
                 let message = messages::absent(&absent);

@@ -3,6 +3,7 @@
 
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
+use shm_common::cli::failure;
 use shm_common::cli::messages;
 use shm_common::protocol::adopt::Rule;
 use shm_common::session::claim::{Claim, ClaimError, ClaimOptions};
@@ -60,9 +61,7 @@ impl Protocol {
         let served = console::say(&messages::startup("shm_write", &claim))
             .map_err(Failure::from)
             .and_then(|()| serve(&mut claim));
-        let finished = claim
-            .finish()
-            .map_err(|e| (Exit::Failure, messages::stop(&e)));
+        let finished = claim.finish().map_err(Failure::from);
         served.and(finished)
     }
 
@@ -79,9 +78,6 @@ impl Protocol {
     }
 
     fn failure(&self, e: ClaimError) -> Failure {
-        (
-            Exit::of_claim(&e),
-            messages::claim(&e, self.publishes, self.room),
-        )
+        failure::claim(&e, self.publishes, self.room)
     }
 }

@@ -11,9 +11,9 @@ mod value;
 use std::process::ExitCode;
 
 use clap::Parser;
-use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
-pub use shm_common::cli::exit::Failure;
+use shm_common::cli::failure;
+pub use shm_common::cli::failure::Failure;
 
 fn main() -> ExitCode {
     let args = flags::Args::parse();
@@ -26,6 +26,6 @@ fn main() -> ExitCode {
     };
     match run(&args) {
         Ok(()) => Exit::Ok.into(),
-        Err(failure) => console::fail("shm_write", failure).into(),
+        Err(failure) => failure::report("shm_write", failure).into(),
     }
 }

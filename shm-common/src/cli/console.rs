@@ -2,13 +2,10 @@
 //! panic when a write fails, on a full disk or a pipe whose reader has gone
 //! (Rust ignores SIGPIPE, so that is `EPIPE`); these return the error, so
 //! that a tool still cleans up (a writer removes its segment) and exits
-//! with [`Exit::Output`].
+//! with [`super::exit::Exit::Output`].
 
 use std::fmt;
 use std::io::{self, Write};
-
-use super::exit::{Exit, Failure};
-use super::messages;
 
 /// The stream a write failed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +33,6 @@ pub struct OutputError {
     pub stream: Stream,
     /// Why.
     pub source: io::Error,
-}
-
-impl From<OutputError> for Failure {
-    fn from(e: OutputError) -> Self {
-        (Exit::Output, messages::output(&e))
-    }
 }
 
 /// Write `text` to stdout as it is, and flush it.
@@ -72,11 +63,4 @@ pub fn say(line: &str) -> Result<(), OutputError> {
 
 fn failed(stream: Stream) -> impl FnOnce(io::Error) -> OutputError {
     move |source| OutputError { stream, source }
-}
-
-/// Report why `tool` ends early and return its status. When stderr fails
-/// too, the status is all that is left to say it with.
-pub fn fail(tool: &str, (exit, message): Failure) -> Exit {
-    let _ = say(&format!("{tool}: error: {message}"));
-    exit
 }

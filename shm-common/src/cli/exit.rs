@@ -1,10 +1,6 @@
 //! Exit statuses, shared by both tools so that scripts and healthchecks can
-//! rely on one meaning per number, and the one place that maps errors to them.
-
-use crate::session::claim::ClaimError;
-use crate::session::find::FindError;
-use crate::transport::key::KeyFileError;
-use crate::transport::segment::{CreateError, OpenError};
+//! rely on one meaning per number ([`super::failure`] gives each error its
+//! status).
 
 /// Why a tool exits.
 #[allow(missing_docs)]
@@ -31,9 +27,6 @@ pub enum Exit {
     /// was printed is incomplete. A writer still removes its segment.
     Output,
 }
-
-/// What ends a run early: the status and the sentence to print.
-pub type Failure = (Exit, String);
 
 impl Exit {
     /// The process exit status.
@@ -72,45 +65,6 @@ impl Exit {
             text += &format!("  {}  {}\n", exit.code(), exit.meaning());
         }
         text
-    }
-
-    /// The status for a key-file error.
-    pub fn of_key_file(e: &KeyFileError) -> Exit {
-        match e {
-            KeyFileError::Locked { .. } | KeyFileError::ReadLocked { .. } => Exit::Conflict,
-            KeyFileError::Io { .. } => Exit::Failure,
-            _ => Exit::Usage,
-        }
-    }
-
-    /// The status for a segment that cannot be opened.
-    pub fn of_open(e: &OpenError) -> Exit {
-        match e {
-            OpenError::PermissionDenied { .. } => Exit::Permission,
-            _ => Exit::Failure,
-        }
-    }
-
-    /// The status for a key a writer cannot claim.
-    pub fn of_claim(e: &ClaimError) -> Exit {
-        match e {
-            ClaimError::KeyFile(e) => Exit::of_key_file(e),
-            ClaimError::Open(e) | ClaimError::Create(CreateError::Open(e)) => Exit::of_open(e),
-            ClaimError::Create(CreateError::Create { .. }) => Exit::Failure,
-            ClaimError::Create(CreateError::ModeDeniesOwner { .. }) => Exit::Usage,
-            ClaimError::SizeMismatch { .. }
-            | ClaimError::ForeignOwner { .. }
-            | ClaimError::Busy { .. }
-            | ClaimError::Refused { .. } => Exit::Conflict,
-        }
-    }
-
-    /// The status for a reader that cannot go on.
-    pub fn of_find(e: &FindError) -> Exit {
-        match e {
-            FindError::KeyFile(e) => Exit::of_key_file(e),
-            FindError::Segment(e) => Exit::of_open(e),
-        }
     }
 }
 

@@ -1,8 +1,10 @@
 //! The command-line layer both binaries share (feature `cli`): flags and
-//! their parsers, every user-facing sentence, the exit statuses, and the
-//! writes to stdout and stderr that return their errors.
+//! their parsers, the exit statuses, every error with its status and
+//! sentence, every other sentence, and the writes to stdout and stderr
+//! that return their errors.
 
 pub mod console;
 pub mod exit;
+pub mod failure;
 pub mod flags;
 pub mod messages;

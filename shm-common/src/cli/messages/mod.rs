@@ -1,0 +1,18 @@
+//! Every sentence the tools say to a person that is not an error's (those
+//! are in [`super::failure`]), by subject. The library below returns data;
+//! these turn it into words.
+
+mod diagnosis;
+mod listing;
+mod signals;
+mod stream;
+mod writer;
+
+pub use diagnosis::{absent, future, gave_up, resumed, stale, unreadable, writer_stopped};
+pub use listing::{no_segment, no_table};
+pub use signals::{signals_failed, signals_setup, stopping};
+pub use stream::{
+    stream_consumer_ended, stream_delivered, stream_needs_write, stream_output_failed,
+    stream_producer_ended, stream_refused, StreamEnd,
+};
+pub use writer::{removed_from_outside, startup, too_small, value_too_large};
