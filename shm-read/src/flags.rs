@@ -54,6 +54,8 @@ pub struct Args {
     #[arg(
         long,
         value_name = "N",
+        allow_hyphen_values = true,
+        value_parser = clap::value_parser!(i32).range(0..),
         requires = "inspect",
         conflicts_with = "sysv_key"
     )]

@@ -35,6 +35,14 @@ pub struct OutputError {
     pub source: io::Error,
 }
 
+impl OutputError {
+    /// Stdout was a pipe whose reader has gone (`| head -n 2`): the normal
+    /// end of a pipeline, not a failure.
+    pub fn is_closed_pipe(&self) -> bool {
+        self.stream == Stream::Stdout && self.source.kind() == io::ErrorKind::BrokenPipe
+    }
+}
+
 /// Write `text` to stdout as it is, and flush it.
 pub fn print(text: &str) -> Result<(), OutputError> {
     let mut out = io::stdout().lock();

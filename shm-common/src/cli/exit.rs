@@ -23,8 +23,9 @@ pub enum Exit {
     Conflict,
     /// A stream ended early: the other side died or stopped, or a signal.
     Interrupted,
-    /// Stdout or stderr cannot be written (a closed pipe, a full disk): what
-    /// was printed is incomplete. A writer still removes its segment.
+    /// Stdout or stderr cannot be written (a full disk, a closed stderr
+    /// pipe): what was printed is incomplete. A writer still removes its
+    /// segment. A closed stdout pipe is the end of a pipeline, not this.
     Output,
 }
 
@@ -54,7 +55,7 @@ impl Exit {
             Exit::BadSegment => "the segment holds no readable time (--once)",
             Exit::Conflict => "another live writer (or stream consumer), a read lock on the key file, or an existing segment of another size or owner",
             Exit::Interrupted => "--stream: the stream ended early (the other side died or stopped, or SIGTERM/SIGINT/SIGHUP); the bytes that did pass are exact",
-            Exit::Output => "cannot write to stdout or stderr (the pipe's reader has gone, or the disk is full); a writer still removes its segment",
+            Exit::Output => "cannot write to stdout or stderr (the disk is full, or stderr's pipe has closed); a writer still removes its segment",
         }
     }
 

@@ -20,14 +20,22 @@ pub type Failure = (Exit, String);
 const OTHER_KEY: &str = "pick another --key-file / --proj-id";
 
 /// Report why `tool` ends early and return its status. When stderr fails
-/// too, the status is all that is left to say it with.
+/// too, the status is all that is left to say it with. An end with no
+/// sentence is a quiet one.
 pub fn report(tool: &str, (exit, message): Failure) -> Exit {
-    let _ = console::say(&format!("{tool}: error: {message}"));
+    if !message.is_empty() {
+        let _ = console::say(&format!("{tool}: error: {message}"));
+    }
     exit
 }
 
 impl From<OutputError> for Failure {
+    /// A closed stdout pipe ends the run quietly with status 0, as the
+    /// end of a pipeline; any other failed write is [`Exit::Output`].
     fn from(e: OutputError) -> Self {
+        if e.is_closed_pipe() {
+            return (Exit::Ok, String::new());
+        }
         (Exit::Output, format!("{e}: stopping"))
     }
 }

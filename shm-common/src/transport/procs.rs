@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 pub struct Attached {
     /// Its pid in this process's pid namespace.
     pub pid: u32,
-    /// Its command name (`/proc/<pid>/comm`).
+    /// Its command name (`/proc/<pid>/comm`), with control characters
+    /// escaped ([`printable`]).
     pub command: String,
     /// The first 12 hex digits of its container's id, if it runs in one.
     pub container: Option<String>,
@@ -40,8 +41,8 @@ pub fn attached() -> BTreeMap<i32, Vec<Attached>> {
         if shmids.is_empty() {
             continue;
         }
-        let command = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map(|c| c.trim_end().to_owned())
+        let command = std::fs::read(format!("/proc/{pid}/comm"))
+            .map(|c| printable(String::from_utf8_lossy(&c).trim_end_matches('\n')))
             .unwrap_or_default();
         let container = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
             .ok()
@@ -55,6 +56,21 @@ pub fn attached() -> BTreeMap<i32, Vec<Attached>> {
         }
     }
     by_shmid
+}
+
+/// `name` with every control character escaped (`\u{1b}`): any process
+/// may name itself with terminal escape sequences, which would otherwise
+/// drive the terminal of whoever lists it.
+pub fn printable(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The shmid of a maps line that maps a System V segment
@@ -99,5 +115,6 @@ mod tests {
             Some("a".repeat(12))
         );
         assert_eq!(container_id("0::/user.slice\n"), None);
+        assert_eq!(printable("a\u{1b}[2Jb\u{9b}"), "a\\u{1b}[2Jb\\u{9b}");
     }
 }

@@ -1,0 +1,51 @@
+//! Hardening, third round: what a hostile review found, each against the
+//! real binaries.
+
+use std::process::Command;
+
+use shm_tests::{bin, Proc, Sandbox};
+
+/// Any process may name itself with terminal escape sequences; `--list`
+/// prints them escaped, so they never reach the terminal of whoever lists
+/// the segments. (Before: the name went out as it was.)
+#[test]
+fn list_escapes_a_process_name_made_of_terminal_escapes() {
+    let sandbox = Sandbox::new();
+    // A process's name is its executable's: a symbolic link named so.
+    let name = "/dev/shm/\u{1b}[2J\u{1b}[31mred";
+    let linked = sandbox
+        .command("ln")
+        .arg("-s")
+        .arg(bin("shm_write"))
+        .arg(name)
+        .status()
+        .unwrap();
+    assert!(linked.success());
+    let writer = Proc::spawn(sandbox.command(name).args(["--key-file", "/dev/shm/k"]));
+    writer.wait_stderr("segment created");
+    for format in ["c", "json"] {
+        let out = sandbox
+            .command(bin("shm_read"))
+            .args(["--list", "--format", format])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains('\u{1b}'), "{format}: {text:?}");
+        assert!(text.contains(r"u{1b}[2J"), "{format}: {text}");
+    }
+}
+
+/// A negative `--shmid` is refused with a message that names the option
+/// (docs/security.md promises it). (Before: "unexpected argument '-1'".)
+#[test]
+fn a_negative_shmid_is_refused_naming_the_option() {
+    let out = Command::new(bin("shm_read"))
+        .args(["--inspect", "--shmid", "-1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--shmid"), "{stderr}");
+    assert!(!stderr.contains("unexpected argument"), "{stderr}");
+}
