@@ -394,25 +394,39 @@ fn collect(pipe: impl Read + Send + 'static) -> (Lines, JoinHandle<()>) {
 }
 
 /// Compile one of the C originals in `tests/c/` with the system compiler
-/// (`$CC`, else `cc`) into `target/c/`.
+/// (`$CC`, else `cc`) into `c/` of the target directory these tests were
+/// built in (`target/`, or `$CARGO_TARGET_DIR`), once per test process: one
+/// file per program, replaced atomically, which `cargo clean` removes.
 pub fn c_program(name: &str) -> PathBuf {
     static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap();
     if let Some((_, path)) = built.iter().find(|(n, _)| n == name) {
         return path.clone();
     }
-    let dir = workspace().join("target/c");
+    let dir = target_dir().join("c");
     std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join(format!("{name}-{}", std::process::id()));
+    let out = dir.join(name);
+    let fresh = dir.join(format!("{name}.{}", std::process::id()));
     let source = workspace().join(format!("tests/c/{name}.c"));
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .arg("-O2")
         .arg("-o")
-        .arg(&out)
+        .arg(&fresh)
         .arg(&source)
         .status()
         .expect("run the C compiler (cc)");
     assert!(status.success(), "cc failed on {}", source.display());
+    std::fs::rename(&fresh, &out).unwrap();
     built.push((name.to_owned(), out.clone()));
     out
+}
+
+/// The cargo target directory this test binary was built in.
+pub fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .unwrap()
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").exists())
+        .expect("the test binary lives in cargo's target directory")
+        .to_owned()
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
-use shm_tests::workspace;
+use shm_tests::{target_dir, workspace};
 
 /// A directory of the test's own, removed however the test ends.
 struct TempDir(PathBuf);
@@ -34,12 +34,7 @@ fn build_static_prints_the_target_directory_it_was_given() {
     // The target directory of this build, reached through a symbolic link
     // in a directory of our own: cargo finds it up to date (no rebuild, so
     // the test is cheap), and a printed path outside the link is wrong.
-    let target = std::env::current_exe()
-        .unwrap()
-        .ancestors()
-        .find(|dir| dir.join("CACHEDIR.TAG").exists())
-        .expect("the test binary lives in cargo's target directory")
-        .to_owned();
+    let target = target_dir();
     let temp =
         TempDir(std::env::temp_dir().join(format!("shm-build-static-{}", std::process::id())));
     let dir = &temp.0;
