@@ -2,8 +2,9 @@
 //!
 //! The writer keeps its key file across restarts (the C original deletes and
 //! re-creates it, which gives a new inode, a new key and a leaked segment on
-//! every restart) and writes a short text beacon into it so that a reader can
-//! explain what it sees. Key files live in `/dev/shm`, a world-writable
+//! every restart) and keeps a short text in it (the session's beacon) so
+//! that a reader can explain what it sees; this module only stores the
+//! bytes. Key files live in `/dev/shm`, a world-writable
 //! directory, so they are opened without following symlinks and anything but
 //! a regular file of our own is refused. A reader needs only the inode
 //! (`O_PATH`), so it finds the key even in a file it may not read.
@@ -18,12 +19,12 @@ use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg};
 use nix::libc;
 
-use super::beacon::Beacon;
-
 /// The key file both originals use.
 pub const DEFAULT_KEY_FILE: &str = "/dev/shm/shm_file";
 /// The project id both originals pass to `ftok`.
 pub const DEFAULT_PROJ_ID: u8 = 8;
+/// How much of a key file's content [`KeyFile::read_content`] reads.
+pub const CONTENT_LIMIT: u64 = 4096;
 
 /// A System V IPC key, shown as `0x%08x` exactly as `ipcs -m` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,8 +104,8 @@ pub enum KeyFileError {
         /// This process's effective uid.
         euid: u32,
     },
-    /// More than one name for the file: the beacon would overwrite whatever
-    /// the other names hold.
+    /// More than one name for the file: the writer's content would
+    /// overwrite whatever the other names hold.
     #[error("key file {path} has {links} hard links")]
     HardLinked {
         /// The key file's path.
@@ -117,7 +118,8 @@ pub enum KeyFileError {
     Locked {
         /// The key file's path.
         path: PathBuf,
-        /// The pid its beacon names, if any.
+        /// The pid the holder's beacon names, if any: left `None` here,
+        /// filled in by the session layer, which reads beacons.
         pid: Option<u32>,
     },
     /// A read lock keeps writers out: anyone who may read the file can take
@@ -293,7 +295,7 @@ impl KeyFile {
                 },
                 _ => KeyFileError::Locked {
                     path: path.to_owned(),
-                    pid: self.beacon().ok().flatten().map(|b| b.pid),
+                    pid: None,
                 },
             };
             return Err(error);
@@ -375,11 +377,11 @@ impl KeyFile {
         &self.path
     }
 
-    /// The beacon a writer left in the file: `Ok(None)` when it holds none,
+    /// The file's content, at most its first [`CONTENT_LIMIT`] bytes:
+    /// `Ok(None)` when the path no longer names the inode the key came from,
     /// `PermissionDenied` when this user may not read it. The path is opened
-    /// again for reading (a reader holds only an `O_PATH` descriptor) and
-    /// counts only while it still names the inode the key came from.
-    pub fn beacon(&self) -> Result<Option<Beacon>, KeyFileError> {
+    /// again for reading (a reader holds only an `O_PATH` descriptor).
+    pub fn read_content(&self) -> Result<Option<Vec<u8>>, KeyFileError> {
         let file = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
@@ -389,23 +391,20 @@ impl KeyFile {
         if (meta.dev(), meta.ino()) != (self.dev, self.ino) {
             return Ok(None);
         }
-        let mut text = String::new();
-        // Not text, or cut short: no beacon.
-        Ok(file
-            .take(4096)
-            .read_to_string(&mut text)
-            .ok()
-            .and_then(|_| Beacon::parse(&text)))
+        let mut content = Vec::new();
+        file.take(CONTENT_LIMIT)
+            .read_to_end(&mut content)
+            .map_err(|e| io_error(&self.path, e))?;
+        Ok(Some(content))
     }
 
-    /// Replace the file's content with `beacon` (the inode, and so the key,
-    /// stays the same).
-    pub fn write_beacon(&self, beacon: &Beacon) -> Result<(), KeyFileError> {
-        let text = beacon.to_string();
+    /// Replace the file's content (the writer's side; the inode, and so the
+    /// key, stays the same).
+    pub fn write_content(&self, content: &[u8]) -> Result<(), KeyFileError> {
         let mut file = &self.file;
         file.set_len(0)
             .and_then(|()| file.seek(io::SeekFrom::Start(0)))
-            .and_then(|_| file.write_all(text.as_bytes()))
+            .and_then(|_| file.write_all(content))
             .map_err(|e| io_error(&self.path, e))
     }
 }
