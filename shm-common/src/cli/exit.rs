@@ -3,7 +3,7 @@
 
 use crate::session::claim::ClaimError;
 use crate::session::find::FindError;
-use crate::transport::key::KeyFileError;
+use crate::transport::key_file::KeyFileError;
 use crate::transport::segment::{CreateError, OpenError};
 
 /// Why a tool exits.

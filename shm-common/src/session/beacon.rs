@@ -8,7 +8,8 @@ use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::transport::key::{Key, KeyFile, KeyFileError};
+use crate::transport::key::Key;
+use crate::transport::key_file::{KeyFile, KeyFileError};
 use crate::transport::namespace::Ns;
 
 /// Whether the beacon's writer runs.

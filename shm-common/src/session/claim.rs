@@ -13,7 +13,8 @@ use chrono::Utc;
 
 use super::beacon::{Beacon, BeaconState};
 use crate::protocol::adopt::{Previous, Rule, Verdict};
-use crate::transport::key::{Key, KeyFile, KeyFileError};
+use crate::transport::key::Key;
+use crate::transport::key_file::{KeyFile, KeyFileError};
 use crate::transport::namespace::{self, Ns};
 use crate::transport::segment::{CreateError, OpenError, Segment};
 use crate::transport::view::WriteView;

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::beacon::{Beacon, BeaconState};
-use crate::transport::key::{Key, KeyFile, KeyFileError};
+use crate::transport::key::Key;
+use crate::transport::key_file::{KeyFile, KeyFileError};
 use crate::transport::namespace::{self, Ns};
 use crate::transport::segment::{OpenError, Segment};
 
