@@ -4,12 +4,13 @@
 //! Layers, each calling only the ones above it in this list
 //! (docs/architecture.md has the map):
 //! - [`transport`]: system calls, segments with read-only and writable
-//!   views, key files and `ftok`, the beacon, the kernel's segment table and
+//!   views, key files and `ftok`, the kernel's segment table and
 //!   the namespace probe. All `unsafe` code lives in its private `sys` module.
 //! - [`protocol`]: what a segment holds, behind one common header with a
 //!   kind field: the time record ([`protocol::latest`]).
 //! - [`session`]: claiming a key as a writer (lock, create or adopt,
-//!   ownership, removal) and finding a key's segment as a reader.
+//!   ownership, removal), finding a key's segment as a reader, and the
+//!   beacon a writer keeps in its key file.
 //! - [`cli`] (feature `cli`): the flags both binaries share, every
 //!   user-facing sentence, the exit statuses, and the writes to stdout and
 //!   stderr.

@@ -15,7 +15,7 @@ use shm_common::protocol::describe::Holds;
 use shm_common::protocol::header::{self, Content, Kind};
 use shm_common::protocol::text;
 use shm_common::protocol::{latest, stream, value};
-use shm_common::transport::key::KeyFile;
+use shm_common::transport::key_file::KeyFile;
 use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::segment::{OpenError, Segment};
 use shm_common::transport::table::TableEntry;

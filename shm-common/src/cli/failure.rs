@@ -8,7 +8,7 @@ use super::console::{self, OutputError};
 use super::exit::Exit;
 use crate::session::claim::{ClaimError, StopError};
 use crate::session::find::FindError;
-use crate::transport::key::{KeyFileError, LockHolder};
+use crate::transport::key_file::{KeyFileError, LockHolder};
 use crate::transport::limits::Limit;
 use crate::transport::segment::{CreateError, OpenError};
 use crate::transport::table::TableEntry;

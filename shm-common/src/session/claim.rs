@@ -11,9 +11,10 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 
+use super::beacon::{Beacon, BeaconState};
 use crate::protocol::adopt::{Previous, Rule, Verdict};
-use crate::transport::beacon::{Beacon, BeaconState};
-use crate::transport::key::{Key, KeyFile, KeyFileError};
+use crate::transport::key::Key;
+use crate::transport::key_file::{KeyFile, KeyFileError};
 use crate::transport::namespace::{self, Ns};
 use crate::transport::segment::{CreateError, OpenError, Segment};
 use crate::transport::view::WriteView;
@@ -124,7 +125,7 @@ impl Claim {
     /// `--mode` implies and write the beacon. Nothing is left behind when
     /// this fails: a key file it created is removed again.
     pub fn start(options: ClaimOptions, rule: Rule) -> Result<Self, ClaimError> {
-        let key_file = KeyFile::open_for_writer(&options.key_file, options.proj_id)?;
+        let key_file = open_for_writer(&options)?;
         let started = acquire(key_file.key(), &options, rule).and_then(|(segment, origin)| {
             key_file.set_mode(key_file_mode(options.mode))?;
             let beacon = Beacon {
@@ -135,7 +136,7 @@ impl Claim {
                 started: Utc::now(),
                 state: BeaconState::Running,
             };
-            key_file.write_beacon(&beacon)?;
+            beacon.write(&key_file)?;
             Ok((segment, origin, beacon))
         });
         match started {
@@ -197,7 +198,7 @@ impl Claim {
         self.segment = segment;
         self.origin = origin;
         self.beacon.shmid = self.segment.info().id;
-        self.key_file.write_beacon(&self.beacon)?;
+        self.beacon.write(&self.key_file)?;
         Ok(())
     }
 
@@ -206,10 +207,26 @@ impl Claim {
     pub fn finish(mut self) -> Result<(), StopError> {
         self.beacon.state = BeaconState::Stopped;
         let removed = self.segment.remove();
-        let marked = self.key_file.write_beacon(&self.beacon);
+        let marked = self.beacon.write(&self.key_file);
         removed?;
         Ok(marked?)
     }
+}
+
+/// Open and lock the key file; when another writer holds the lock, name
+/// that writer by the pid its beacon gives.
+fn open_for_writer(options: &ClaimOptions) -> Result<KeyFile, KeyFileError> {
+    KeyFile::open_for_writer(&options.key_file, options.proj_id).map_err(|e| match e {
+        KeyFileError::Locked { path, pid: None } => {
+            let pid = KeyFile::open_for_reader(&path, options.proj_id)
+                .and_then(|key_file| Beacon::read(&key_file))
+                .ok()
+                .flatten()
+                .map(|beacon| beacon.pid);
+            KeyFileError::Locked { path, pid }
+        }
+        e => e,
+    })
 }
 
 /// The key file's mode for a segment of `segment_mode`: the owner writes

@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::transport::beacon::{Beacon, BeaconState};
-use crate::transport::key::{Key, KeyFile, KeyFileError};
+use super::beacon::{Beacon, BeaconState};
+use crate::transport::key::Key;
+use crate::transport::key_file::{KeyFile, KeyFileError};
 use crate::transport::namespace::{self, Ns};
 use crate::transport::segment::{OpenError, Segment};
 
@@ -177,7 +178,9 @@ impl Finder {
         };
         match opened {
             Ok(segment) => Ok(Ok(segment)),
-            Err(OpenError::NotFound { .. }) => Ok(Err(self.absent(Some(key), key_file.beacon()))),
+            Err(OpenError::NotFound { .. }) => {
+                Ok(Err(self.absent(Some(key), Beacon::read(&key_file))))
+            }
             Err(e) => Err(e.into()),
         }
     }

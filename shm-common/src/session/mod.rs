@@ -1,7 +1,9 @@
 //! The session layer: who holds a key. [`claim`] is the writer's side
 //! (lock, create or adopt, beacon, removal), generic over protocols through
 //! an adoption rule; [`find`] is the reader's side (find, attach, follow,
-//! and the facts that explain an absence).
+//! and the facts that explain an absence); [`beacon`] is what a writer
+//! records in its key file, which both read.
 
+pub mod beacon;
 pub mod claim;
 pub mod find;

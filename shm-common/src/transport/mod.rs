@@ -5,14 +5,15 @@
 //! - [`segment`]: a segment handle that owns (removes) or only borrows the
 //!   segment, with a load-only [`view::ReadView`] and a writable
 //!   [`view::WriteView`];
-//! - [`key`] and [`beacon`]: the key file, `ftok`, and the writer's note in it;
+//! - [`key`] and [`key_file`]: the System V key (`ftok`), and the key file
+//!   it comes from (what the file holds is the session's business);
 //! - [`table`], [`procs`] and [`namespace`]: the kernel's segment table,
 //!   the processes attached to each segment, and the IPC namespace probe;
 //! - [`signals`]: stop signals as events, for sleeps that end on SIGTERM;
 //! - [`limits`]: which of the kernel's limits a failed create ran into.
 
-pub mod beacon;
 pub mod key;
+pub mod key_file;
 pub mod limits;
 pub mod namespace;
 pub mod procs;

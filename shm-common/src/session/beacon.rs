@@ -1,14 +1,16 @@
 //! The beacon: a few `name=value` lines the writer keeps in its key file so
 //! that a reader (or a person with `cat`) can tell which writer, in which IPC
 //! namespace, publishes through the key, even when the segment itself is out
-//! of reach.
+//! of reach. The key file only stores the bytes; what they say is read and
+//! written here.
 
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::key::Key;
-use super::namespace::Ns;
+use crate::transport::key::Key;
+use crate::transport::key_file::{KeyFile, KeyFileError};
+use crate::transport::namespace::Ns;
 
 /// Whether the beacon's writer runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +62,21 @@ impl Beacon {
                 _ => BeaconState::Running,
             },
         })
+    }
+
+    /// The beacon a writer left in `key_file`: `Ok(None)` when it holds
+    /// none (not text, cut short, or no beacon in it), `PermissionDenied`
+    /// when this user may not read it.
+    pub fn read(key_file: &KeyFile) -> Result<Option<Self>, KeyFileError> {
+        Ok(key_file
+            .read_content()?
+            .and_then(|content| std::str::from_utf8(&content).ok().and_then(Self::parse)))
+    }
+
+    /// Replace `key_file`'s content with this beacon (the inode, and so the
+    /// key, stays the same).
+    pub fn write(&self, key_file: &KeyFile) -> Result<(), KeyFileError> {
+        key_file.write_content(self.to_string().as_bytes())
     }
 }
 
