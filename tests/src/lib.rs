@@ -8,6 +8,7 @@
 //! kernel frees a namespace's segments when its last process exits).
 
 pub mod docker;
+pub mod engine;
 pub mod plant;
 pub mod podman;
 
