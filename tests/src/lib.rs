@@ -8,6 +8,7 @@
 //! kernel frees a namespace's segments when its last process exits).
 
 pub mod docker;
+pub mod engine;
 pub mod plant;
 pub mod podman;
 
@@ -49,6 +50,12 @@ pub fn bin(name: &str) -> PathBuf {
     .join(name)
 }
 
+/// Set the permission bits of `path` to `mode`.
+pub(crate) fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 /// Fail loudly when the namespaces the tests need cannot be had.
 pub fn require_root() {
     assert!(
@@ -81,6 +88,15 @@ pub fn startup_pid(line: &str) -> u32 {
 pub fn startup_shmid(line: &str) -> i32 {
     let rest = &line[line.find(" shmid ").expect("shmid in start-up line") + 7..];
     rest[..rest.find(' ').unwrap()].parse().unwrap()
+}
+
+/// The `key 0x...` a writer's start-up line names.
+pub fn startup_key(line: &str) -> String {
+    line.split_whitespace()
+        .skip_while(|w| *w != "key")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no key in {line:?}"))
+        .to_owned()
 }
 
 /// A private IPC namespace and `/dev/shm`, held open by a sleeping process.

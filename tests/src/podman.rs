@@ -1,7 +1,6 @@
-//! Podman helpers for `tests/tests/podman.rs`: a private Podman whose state
-//! lives in one temporary directory of the test's own, containers that are
-//! handled by name, and images moved over from Docker with
-//! `docker save | podman load`.
+//! Podman for `tests/tests/podman.rs`: the [`Engine`] [`Podman`], a private
+//! Podman whose state lives in one temporary directory of the test's own,
+//! with images moved over from Docker with `docker save | podman load`.
 //!
 //! A [`Podman`] writes its own `storage.conf` (graph root, run root),
 //! `containers.conf` (temp dir, file locks, events file, network config dir,
@@ -45,15 +44,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
 
-use crate::docker::{docker, images, output_lines, rebuild, unique, IpcsRow, Logs, IMAGE};
-use crate::{poll_until, workspace};
-
-/// The project image with a root-owned, mode 0755 `/dev/shm` directory in
-/// its file system, built on [`IMAGE`] by [`root_dev_shm_image`].
-pub const ROOT_SHM_IMAGE: &str = "shm-time-rootshm:test";
+use crate::docker::images;
+use crate::engine::{unique, Engine, Kind};
+use crate::set_mode;
 
 /// Podman's version (`podman --version`, which reads no configuration and
 /// touches no state); fails the test loudly when Podman is missing or older
@@ -90,41 +85,6 @@ pub fn require_podman() -> String {
         .clone()
 }
 
-/// [`IMAGE`] with a `/dev/shm` directory owned by root, mode 0755, in its
-/// file system (the project image has none, so Podman has nothing to copy
-/// from). Built once per test process with `docker build`.
-pub fn root_dev_shm_image() -> &'static str {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        images();
-        let context = workspace().join(format!("target/rootshm-image-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&context);
-        std::fs::create_dir_all(context.join("shm")).unwrap();
-        set_mode(&context.join("shm"), 0o755);
-        std::fs::write(
-            context.join("Dockerfile"),
-            format!("FROM {IMAGE}\nCOPY --chown=0:0 shm/ /dev/shm/\n"),
-        )
-        .unwrap();
-        let dir = context.to_str().unwrap().to_owned();
-        rebuild(ROOT_SHM_IMAGE, || {
-            let out = docker(&["build", "--quiet", "--tag", ROOT_SHM_IMAGE, &dir]);
-            assert!(
-                out.status.success(),
-                "docker build of {ROOT_SHM_IMAGE} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        });
-        let _ = std::fs::remove_dir_all(&context);
-    });
-    ROOT_SHM_IMAGE
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
 /// The hard limit of `resource` ("Max open files", "Max processes") as
 /// `/proc/self/limits` gives it; `u64::MAX` for unlimited.
 fn hard_limit(resource: &str) -> u64 {
@@ -146,6 +106,8 @@ fn hard_limit(resource: &str) -> u64 {
 pub struct Podman {
     pub dir: PathBuf,
     env: Vec<(&'static str, PathBuf)>,
+    /// The images loaded by [`Engine::image`]: (Docker's name, Podman's).
+    loaded: Mutex<Vec<(String, String)>>,
 }
 
 impl Podman {
@@ -204,40 +166,15 @@ impl Podman {
             ("XDG_DATA_HOME", dir.join("data")),
             ("XDG_RUNTIME_DIR", dir.join("run")),
         ];
-        let podman = Self { dir, env };
+        let podman = Self {
+            dir,
+            env,
+            loaded: Mutex::default(),
+        };
         // The store answers, and it is this one.
         let root = podman.ok(&["info", "--format", "{{.Store.GraphRoot}}"]);
         assert_eq!(Path::new(root.trim()), podman.dir.join("root"));
         podman
-    }
-
-    /// `podman <args...>` with this instance's configuration.
-    pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("podman");
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
-        cmd
-    }
-
-    /// Run `podman` with `args`; its output, whatever the exit status.
-    pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run podman: {e}"))
-    }
-
-    /// Run `podman` with `args` and fail the test unless it succeeds; its stdout.
-    pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "podman {args:?} failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// `docker save <image> | podman load`, then `podman tag` with each of
@@ -310,32 +247,6 @@ impl Podman {
         );
     }
 
-    /// `podman run -d --network none --name <unique> <options...> <image> <command...>`.
-    pub fn run_container(
-        &self,
-        what: &str,
-        options: &[&str],
-        image: &str,
-        command: &[&str],
-    ) -> PodmanContainer<'_> {
-        let container = self.container(&unique(what));
-        let mut args = vec!["run", "-d", "--network", "none", "--name", &container.name];
-        args.extend_from_slice(options);
-        args.push(image);
-        args.extend_from_slice(command);
-        self.ok(&args);
-        container
-    }
-
-    /// A handle on the container called `name` (made by the test or by
-    /// `podman kube play`).
-    pub fn container(&self, name: &str) -> PodmanContainer<'_> {
-        PodmanContainer {
-            podman: self,
-            name: name.to_owned(),
-        }
-    }
-
     /// The exit codes that `died` events report for `container` (best its
     /// full id), oldest first; from the events file, so also for removed
     /// containers.
@@ -359,7 +270,7 @@ impl Podman {
     fn cleanup(&self) {
         // Every pod this instance made, from its events file (which the
         // reset removes), including those already gone.
-        let pods = self.run(&[
+        let pods = self.output(&[
             "events",
             "--stream=false",
             "--filter",
@@ -367,9 +278,9 @@ impl Podman {
             "--format",
             "{{.ID}}",
         ]);
-        let _ = self.run(&["pod", "rm", "--all", "--force", "--time", "0"]);
-        let _ = self.run(&["rm", "--all", "--force", "--time", "0"]);
-        let _ = self.run(&["system", "reset", "--force"]);
+        let _ = self.output(&["pod", "rm", "--all", "--force", "--time", "0"]);
+        let _ = self.output(&["rm", "--all", "--force", "--time", "0"]);
+        let _ = self.output(&["system", "reset", "--force"]);
         // Podman 4.3 with cgroupfs leaves a removed pod's cgroup behind, empty,
         // in some hierarchies (here the named systemd one and cgroup2's).
         let mut pods: Vec<String> = String::from_utf8_lossy(&pods.stdout)
@@ -404,6 +315,43 @@ impl Podman {
                 eprintln!("podman: could not remove {}: {e}", self.dir.display());
             }
         }
+    }
+}
+
+impl Engine for Podman {
+    fn kind(&self) -> Kind {
+        Kind::Podman
+    }
+
+    /// `podman <args...>` with this instance's configuration.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("podman");
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    /// The image loaded from Docker ([`Podman::load`]), once per instance.
+    fn image(&self, image: &str) -> String {
+        let mut loaded = self.loaded.lock().unwrap();
+        if let Some((_, name)) = loaded.iter().find(|(docker, _)| docker == image) {
+            return name.clone();
+        }
+        images();
+        let name = self.load(image, &[]);
+        loaded.push((image.to_owned(), name.clone()));
+        name
+    }
+
+    /// `podman rm --force --volumes --time 0`.
+    fn remove(&self, name: &str) {
+        let _ = self.output(&["rm", "--force", "--volumes", "--time", "0", name]);
+    }
+
+    /// The tests need no network, and so no netavark or CNI set-up.
+    fn container_options(&self) -> &[&str] {
+        &["--network", "none"]
     }
 }
 
@@ -452,105 +400,4 @@ fn unescape_mount_path(field: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A container of a [`Podman`], by name; removed with the Podman's state.
-pub struct PodmanContainer<'a> {
-    podman: &'a Podman,
-    pub name: String,
-}
-
-impl Logs for PodmanContainer<'_> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// `podman logs`.
-    fn logs(&self) -> (Vec<String>, Vec<String>) {
-        let out = self.podman.run(&["logs", &self.name]);
-        (output_lines(&out.stdout), output_lines(&out.stderr))
-    }
-}
-
-impl PodmanContainer<'_> {
-    /// Wait until the stdout lines of the container satisfy `done`; them.
-    pub fn wait_stdout(
-        &self,
-        deadline: Duration,
-        what: &str,
-        done: impl Fn(&[String]) -> bool,
-    ) -> Vec<String> {
-        poll_until(deadline, || {
-            std::thread::sleep(Duration::from_millis(40));
-            let lines = self.logs().0;
-            done(&lines).then_some(lines)
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "{}: {what} not within {deadline:?}; logs {:?}",
-                self.name,
-                self.logs()
-            )
-        })
-    }
-
-    /// `podman exec <container> <command...>`.
-    pub fn exec(&self, command: &[&str]) -> Output {
-        let mut args = vec!["exec", &self.name];
-        args.extend_from_slice(command);
-        self.podman.run(&args)
-    }
-
-    /// `podman inspect --format <format>`, trimmed.
-    pub fn inspect(&self, format: &str) -> String {
-        self.podman
-            .ok(&["inspect", "--format", format, &self.name])
-            .trim()
-            .to_owned()
-    }
-
-    /// `ipcs -m` inside the (running) container.
-    pub fn ipcs(&self) -> Vec<IpcsRow> {
-        let out = self.exec(&["ipcs", "-m"]);
-        assert!(
-            out.status.success(),
-            "ipcs -m in {} failed: {}",
-            self.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        IpcsRow::parse_table(&String::from_utf8_lossy(&out.stdout))
-    }
-}
-
-/// A process that holds the IPC namespace of a running container, so that
-/// its segments can be looked at after the container is gone (the kernel
-/// frees a namespace's segments only when its last process exits). Killed
-/// on drop, which frees the namespace.
-pub struct IpcHolder {
-    proc: crate::Proc,
-}
-
-impl IpcHolder {
-    pub fn join(container: &PodmanContainer<'_>) -> Self {
-        let pid = container.inspect("{{.State.Pid}}");
-        assert!(pid != "0", "{} does not run", container.name);
-        let proc = crate::Proc::spawn(
-            Command::new("nsenter")
-                .args(["-t", &pid, "--ipc", "--"])
-                .args(["sh", "-c", "echo ready && exec sleep 100000"]),
-        );
-        proc.wait_stdout(|l| l == "ready");
-        Self { proc }
-    }
-
-    /// The segments of the held namespace, as `ipcs -m` lists them.
-    pub fn segments(&self) -> Vec<IpcsRow> {
-        let out = Command::new("nsenter")
-            .args(["-t", &self.proc.pid().to_string(), "--ipc", "--"])
-            .args(["ipcs", "-m"])
-            .output()
-            .expect("run nsenter (util-linux)");
-        assert!(out.status.success(), "nsenter ... ipcs -m: {out:?}");
-        IpcsRow::parse_table(&String::from_utf8_lossy(&out.stdout))
-    }
 }
