@@ -465,10 +465,10 @@ pub fn stream_output_failed(e: &std::io::Error, written: u64) -> String {
     format!("cannot write to stdout after {written} bytes of the stream: {e}: stopping, and telling the producer the stream ended early")
 }
 
-/// A futex call on the ring failed after `bytes` of the stream: a system
-/// failure, not the data's.
+/// A consumer's futex call on the ring failed after `bytes` of the
+/// stream: a system failure, not the data's.
 pub fn stream_futex_failed(e: &StreamError, bytes: u64) -> String {
-    format!("--stream: {e} after {bytes} bytes: stopping, and telling the other side the stream ended early")
+    format!("--stream: after {bytes} bytes, {e}: stopping, and telling the producer the stream ended early")
 }
 
 /// A consumer that may only attach read-only.

@@ -1,5 +1,5 @@
 //! What both sides of the ring share: the cursors' arithmetic, how a side
-//! waits, which words are whose ([`Side`]), what the other side is doing
+//! waits, which words are whose (`Side`), what the other side is doing
 //! ([`Peer`]), the handles a side lends its other threads ([`Heartbeat`],
 //! [`Abort`]) and the errors.
 //!
