@@ -15,7 +15,7 @@ use rng::Rng;
 use std::sync::atomic::AtomicU64;
 
 use shm_common::protocol::stream::layout::{word, DATA};
-use shm_common::protocol::stream::ring::Producer;
+use shm_common::protocol::stream::producer::Producer;
 use shm_common::transport::view::WriteView;
 
 const EDGES: [u64; 8] = [0, 1, 63, 64, 65, u64::MAX, u64::MAX - 1, 1 << 63];

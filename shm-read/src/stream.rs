@@ -8,11 +8,10 @@ use std::time::{Duration, Instant};
 
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
-use shm_common::cli::messages::{self, StreamEnd};
-use shm_common::protocol::stream::layout::{state, word};
-use shm_common::protocol::stream::ring::{
-    beat, Backoff, Consumer, DrainError, Peer, StreamError, BEAT, DEAD_AFTER,
-};
+use shm_common::cli::messages;
+use shm_common::protocol::stream::consumer::Consumer;
+use shm_common::protocol::stream::end::{Outcome, StreamEnd};
+use shm_common::protocol::stream::shared::{Backoff, DrainError, StreamError, BEAT};
 use shm_common::session::find::{Access, Finder};
 use shm_common::transport::key::Key;
 use shm_common::transport::segment::Segment;
@@ -48,16 +47,15 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         )
     })?;
     let mut consumer = attach(view, info.key)?;
+    let (heartbeat, abort) = (consumer.heartbeat(), consumer.abort_handle());
     // The heartbeat runs beside the copy; a stop signal ends the stream
     // even while the copy is blocked writing to a full pipe.
     stop::watched(
         &signals,
-        || beat(view, word::CONSUMER_BEAT),
+        || heartbeat.beat(),
         |_| {
-            let received = view.read().load(word::TAIL);
-            let pid = view.read().load(word::PRODUCER_PID) as u32;
-            view.store_release(word::CONSUMER_STATE, state::ABORTED);
-            let _ = view.wake(word::TAIL);
+            let (received, pid) = (abort.cursor(), abort.peer_pid());
+            let _ = abort.abort();
             let said = console::say(&format!(
                 "shm_read: {}",
                 messages::stream_consumer_ended(StreamEnd::Signal, received, pid)
@@ -80,11 +78,7 @@ fn attach(view: WriteView<'_>, key: Key) -> Result<Consumer<'_>, Failure> {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(e) => {
-                let exit = match e {
-                    StreamError::Busy { .. } => Exit::Conflict,
-                    _ => Exit::BadSegment,
-                };
-                return Err((exit, messages::stream_refused(&e, key)));
+                return Err(refused(&e, key, 0));
             }
         }
     }
@@ -117,6 +111,28 @@ fn find<'f>(
 }
 
 fn consume(consumer: &mut Consumer<'_>, segment: &Segment) -> Result<Exit, Failure> {
+    let outcome = match copy(consumer, segment.info().key) {
+        Ok(outcome) => outcome,
+        Err(failure) => {
+            let _ = consumer.abort();
+            return Err(failure);
+        }
+    };
+    if outcome.removes_segment() {
+        let _ = segment.mark_for_removal();
+    }
+    let _ = consumer.end(outcome);
+    match outcome {
+        Outcome::Complete => Ok(Exit::Ok),
+        Outcome::Interrupted(end) => Err((
+            Exit::Interrupted,
+            messages::stream_consumer_ended(end, consumer.tail(), consumer.producer_pid()),
+        )),
+    }
+}
+
+/// Copy the ring to stdout until the stream is over; how it ended.
+fn copy(consumer: &mut Consumer<'_>, key: Key) -> Result<Outcome, Failure> {
     let stdout = std::io::stdout();
     let mut backoff = Backoff::default();
     loop {
@@ -126,75 +142,31 @@ fn consume(consumer: &mut Consumer<'_>, segment: &Segment) -> Result<Exit, Failu
                 backoff.reset();
                 continue;
             }
-            Err(DrainError::Stream(e)) => {
-                consumer.end(false);
-                return Err((
-                    Exit::BadSegment,
-                    messages::stream_refused(&e, segment.info().key),
-                ));
-            }
+            Err(DrainError::Stream(e)) => return Err(refused(&e, key, consumer.tail())),
             Err(DrainError::Output(e)) => {
-                consumer.end(false);
                 return Err((
                     Exit::Output,
                     messages::stream_output_failed(&e, consumer.tail()),
-                ));
+                ))
             }
         }
         // The ring is empty: has the producer finished, stopped or died?
-        let end = match consumer.producer() {
-            Peer::Done => None,
-            Peer::Aborted => Some(StreamEnd::PeerStopped),
-            Peer::Active { beat_age } if beat_age > DEAD_AFTER => Some(StreamEnd::PeerDied),
-            Peer::Corrupt(_) => {
-                consumer.end(false);
-                return Err((
-                    Exit::BadSegment,
-                    messages::stream_refused(
-                        &StreamError::Corrupt("the producer's state word is unknown"),
-                        segment.info().key,
-                    ),
-                ));
-            }
-            Peer::Absent | Peer::Active { .. } => {
-                let _ = consumer.wait_for_data(&mut backoff, BEAT);
-                continue;
-            }
-        };
-        // Bytes committed before the end may have come in meanwhile.
-        if !consumer.drained() {
-            continue;
+        match consumer.outcome() {
+            Ok(Some(outcome)) => return Ok(outcome),
+            Ok(None) => consumer
+                .wait_for_data(&mut backoff, BEAT)
+                .map_err(|e| refused(&e, key, consumer.tail()))?,
+            Err(e) => return Err(refused(&e, key, consumer.tail())),
         }
-        return match end {
-            None if consumer.final_length() == consumer.tail() => {
-                // Nobody needs the segment any more: marked now, it goes
-                // with the last detach even if the producer dies before
-                // removing it.
-                let _ = segment.mark_for_removal();
-                consumer.end(true);
-                Ok(Exit::Ok)
-            }
-            None => {
-                consumer.end(false);
-                Err((
-                    Exit::BadSegment,
-                    messages::stream_refused(
-                        &StreamError::Corrupt("the producer's final length is not what it sent"),
-                        segment.info().key,
-                    ),
-                ))
-            }
-            Some(end) => {
-                consumer.end(false);
-                // The producer cannot clear up after itself any more.
-                if end == StreamEnd::PeerDied {
-                    let _ = segment.mark_for_removal();
-                }
-                Err((
-                    Exit::Interrupted,
-                    messages::stream_consumer_ended(end, consumer.tail(), consumer.producer_pid()),
-                ))
-            }
-        };
+    }
+}
+
+/// A stream this consumer cannot go on with, after `bytes` of it: its
+/// status and sentence.
+fn refused(e: &StreamError, key: Key, bytes: u64) -> Failure {
+    match e {
+        StreamError::Futex(_) => (Exit::Failure, messages::stream_futex_failed(e, bytes)),
+        StreamError::Busy { .. } => (Exit::Conflict, messages::stream_refused(e, key)),
+        _ => (Exit::BadSegment, messages::stream_refused(e, key)),
     }
 }

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
-use shm_common::cli::messages::{self, StreamEnd};
+use shm_common::cli::messages;
 use shm_common::protocol::stream::{
     adopt,
-    layout::{word, DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE},
-    ring::{beat, Backoff, Peer, Producer, BEAT, DEAD_AFTER},
+    end::{Outcome, StreamEnd},
+    layout::{DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE},
+    producer::Producer,
+    shared::{Backoff, FillError, StreamError, BEAT},
 };
 use shm_common::transport::signals::{StopSignals, Wake};
 
@@ -36,11 +38,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     STREAM.run(args, |claim| {
         let view = claim.view();
         let mut producer = Producer::create(view, claim.beacon().pid);
+        let heartbeat = producer.heartbeat();
         let stop = AtomicBool::new(false);
         let outcome = std::thread::scope(|s| {
             let beater = s.spawn(|| {
                 while !stop.load(Ordering::Relaxed) {
-                    beat(view, word::PRODUCER_BEAT);
+                    heartbeat.beat();
                     std::thread::park_timeout(BEAT);
                 }
             });
@@ -100,7 +103,8 @@ fn produce(args: &Args, signals: &StopSignals, producer: &mut Producer<'_>) -> R
         match producer.fill_from(stdin.as_fd()) {
             Ok(0) => break,
             Ok(_) => {}
-            Err(e) => return Err(Err(failure("reading standard input", e))),
+            Err(FillError::Input(e)) => return Err(Err(failure("reading standard input", e))),
+            Err(FillError::Stream(e)) => return Err(Err(failure("waking the consumer", e))),
         }
     }
     producer
@@ -108,8 +112,7 @@ fn produce(args: &Args, signals: &StopSignals, producer: &mut Producer<'_>) -> R
         .map_err(|e| Err(failure("waking the consumer", e)))?;
     // Delivered means received: wait until the consumer has taken it all
     // and seen the end (even of an empty stream).
-    while producer.consumer() != Peer::Done {
-        progress.check(producer)?;
+    while !progress.check(producer)? {
         producer
             .wait_for_space(&mut backoff, BEAT)
             .map_err(|e| Err(failure("waiting for the consumer", e)))?;
@@ -147,24 +150,26 @@ impl Progress {
         }
     }
 
-    fn check(&mut self, producer: &Producer<'_>) -> Result<(), Stop> {
-        match producer.consumer() {
-            Peer::Aborted => return Err(Ok(StreamEnd::PeerStopped)),
-            Peer::Active { beat_age } if beat_age > DEAD_AFTER => {
-                return Err(Ok(StreamEnd::PeerDied))
-            }
-            Peer::Done if producer.tail() < producer.head() => {
-                return Err(Ok(StreamEnd::PeerStopped))
-            }
-            Peer::Corrupt(state) => {
+    /// Whether the consumer received every byte and saw the end (only
+    /// ever after [`Producer::finish`]); an end before that, the
+    /// consumer's or `--timeout`'s, stops the stream.
+    fn check(&mut self, producer: &Producer<'_>) -> Result<bool, Stop> {
+        match producer.outcome() {
+            Ok(Some(Outcome::Complete)) => return Ok(true),
+            Ok(Some(Outcome::Interrupted(end))) => return Err(Ok(end)),
+            Ok(None) => {}
+            Err(StreamError::UnknownState { value, .. }) => {
                 return Err(Err((
                     Exit::BadSegment,
                     format!(
-                        "--stream: the consumer's state word holds {state}: the segment is corrupt"
+                        "--stream: the consumer's state word holds {value}: the segment is corrupt"
                     ),
                 )))
             }
-            Peer::Absent | Peer::Active { .. } | Peer::Done => {}
+            Err(e @ StreamError::Futex(_)) => {
+                return Err(Err(failure("looking at the consumer", e)))
+            }
+            Err(e) => return Err(Err((Exit::BadSegment, format!("--stream: {e}")))),
         }
         let tail = producer.tail();
         if tail != self.tail {
@@ -172,6 +177,6 @@ impl Progress {
         } else if self.timeout.is_some_and(|t| self.since.elapsed() >= t) {
             return Err(Ok(StreamEnd::Timeout));
         }
-        Ok(())
+        Ok(false)
     }
 }

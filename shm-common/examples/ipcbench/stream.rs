@@ -5,8 +5,11 @@
 
 #[allow(unused_imports)]
 use super::*;
+use shm_common::protocol::stream::consumer::Consumer;
+use shm_common::protocol::stream::end::Outcome;
 use shm_common::protocol::stream::layout::{state, word as ring_word, DATA, DEFAULT_SEGMENT_SIZE};
-use shm_common::protocol::stream::ring::{Backoff, Consumer, Peer, Producer};
+use shm_common::protocol::stream::producer::Producer;
+use shm_common::protocol::stream::shared::{Backoff, BEAT};
 
 /// Segment sizes of the ring-size table.
 const SEGMENT_SIZES: [usize; 4] = [16 << 10, 64 << 10, 256 << 10, 1 << 20];
@@ -254,9 +257,23 @@ fn through_ring(
         state::ACTIVE,
         "ring reader start",
     )?;
-    send(&mut producer)?;
-    producer.finish().map_err(|e| e.to_string())?;
-    report(&mut child.0)
+    // The producer beats as `shm_write --stream` does, so the reader
+    // never takes it for dead however long the run.
+    let heartbeat = producer.heartbeat();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let beater = s.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                heartbeat.beat();
+                std::thread::park_timeout(BEAT);
+            }
+        });
+        let sent = send(&mut producer).and_then(|()| producer.finish().map_err(|e| e.to_string()));
+        let reported = sent.and_then(|()| report(&mut child.0));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        beater.thread().unpark();
+        reported
+    })
 }
 
 /// Write all of `bytes` into the ring, waiting for space as the tools do.
@@ -411,14 +428,16 @@ pub(crate) fn stream_child(args: &[String]) -> Result<()> {
                 take(n, &buf);
                 continue;
             }
-            if consumer.producer() == Peer::Done && consumer.drained() {
-                break;
+            match consumer.outcome().map_err(|e| e.to_string())? {
+                Some(Outcome::Complete) => break,
+                Some(Outcome::Interrupted(end)) => return Err(format!("stream ended: {end:?}")),
+                None => {}
             }
             consumer
                 .wait_for_data(&mut backoff, Duration::from_millis(100))
                 .map_err(|e| e.to_string())?;
         }
-        consumer.end(true);
+        consumer.end(Outcome::Complete).map_err(|e| e.to_string())?;
     }
     let mut out = std::io::stdout().lock();
     if wake {

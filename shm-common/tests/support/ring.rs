@@ -6,8 +6,9 @@
 
 use std::sync::atomic::AtomicU64;
 
+use shm_common::protocol::stream::consumer::Consumer;
 use shm_common::protocol::stream::layout::DATA;
-use shm_common::protocol::stream::ring::{capacity, Consumer};
+use shm_common::protocol::stream::shared::capacity;
 use shm_common::transport::view::WriteView;
 
 /// Attach a consumer to `words` and take what it offers until it offers

@@ -12,7 +12,7 @@ pub use diagnosis::{absent, future, gave_up, resumed, stale, unreadable, writer_
 pub use listing::{no_segment, no_table};
 pub use signals::{signals_failed, signals_setup, stopping};
 pub use stream::{
-    stream_consumer_ended, stream_delivered, stream_needs_write, stream_output_failed,
-    stream_producer_ended, stream_refused, StreamEnd,
+    stream_consumer_ended, stream_delivered, stream_futex_failed, stream_needs_write,
+    stream_output_failed, stream_producer_ended, stream_refused,
 };
 pub use writer::{removed_from_outside, startup, too_small, value_too_large};

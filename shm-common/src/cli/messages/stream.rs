@@ -1,20 +1,9 @@
 //! How a stream ended, from either side, and what is wrong with a segment
 //! a consumer found.
 
+use crate::protocol::stream::end::StreamEnd;
+use crate::protocol::stream::shared::StreamError;
 use crate::transport::key::Key;
-
-/// How a stream ended early, from one side's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamEnd {
-    /// The other side's heartbeat stopped: it was killed or froze.
-    PeerDied,
-    /// The other side said it stopped before the end.
-    PeerStopped,
-    /// This side received a stop signal.
-    Signal,
-    /// `--timeout` ran out with no progress.
-    Timeout,
-}
 
 /// A producer's stream ended early: what it sent and what arrived.
 pub fn stream_producer_ended(
@@ -61,14 +50,19 @@ pub fn stream_output_failed(e: &std::io::Error, written: u64) -> String {
     format!("cannot write to stdout after {written} bytes of the stream: {e}: stopping, and telling the producer the stream ended early")
 }
 
+/// A consumer's futex call on the ring failed after `bytes` of the
+/// stream: a system failure, not the data's.
+pub fn stream_futex_failed(e: &StreamError, bytes: u64) -> String {
+    format!("--stream: after {bytes} bytes, {e}: stopping, and telling the producer the stream ended early")
+}
+
 /// A consumer that may only attach read-only.
 pub fn stream_needs_write(key: Key, mode: u16, uid: u32) -> String {
     format!("segment {key} (mode {mode:04o}, owner uid {uid}) is a stream, and its consumer must write its cursor into it: run shm_read --stream as uid {uid}, or start the producer with --mode 0660 (the group) or --mode 0666 (anyone)")
 }
 
 /// What is wrong with the segment a consumer found.
-pub fn stream_refused(e: &crate::protocol::stream::ring::StreamError, key: Key) -> String {
-    use crate::protocol::stream::ring::StreamError;
+pub fn stream_refused(e: &StreamError, key: Key) -> String {
     match e {
         StreamError::NotAStream(what) => format!("segment {key} holds {what}, not a stream; read it with shm_read without --stream, or point --key-file at the producer's"),
         StreamError::Busy { pid } => format!("segment {key}: {e}; a stream has one consumer: stop that one first (pid {pid}), or give this stream its own --key-file"),

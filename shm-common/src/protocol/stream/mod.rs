@@ -4,10 +4,15 @@
 //! no system call when nobody sleeps.
 //!
 //! - [`layout`]: where the words sit;
-//! - [`ring`]: the two sides ([`ring::Producer`], [`ring::Consumer`]),
-//!   which never trust the other side's words;
+//! - [`producer`] and [`consumer`]: the two sides ([`producer::Producer`],
+//!   [`consumer::Consumer`]), which never trust the other side's words;
+//! - [`shared`]: what both sides share (waits, cursors, handles, errors);
+//! - [`end`]: how a stream ends: the liveness rule, delivery, cleanup;
 //! - [`adopt`]: a stream's segment is never taken over while a peer lives.
 
 pub mod adopt;
+pub mod consumer;
+pub mod end;
 pub mod layout;
-pub mod ring;
+pub mod producer;
+pub mod shared;
