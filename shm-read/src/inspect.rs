@@ -14,7 +14,7 @@ use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::describe::Holds;
 use shm_common::protocol::header::{self, Content, Kind};
 use shm_common::protocol::text;
-use shm_common::protocol::{latest, stream, value};
+use shm_common::protocol::{stream, time, value};
 use shm_common::transport::key::KeyFile;
 use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::segment::{OpenError, Segment};
@@ -120,7 +120,7 @@ fn decode(view: ReadView<'_>, holds: Option<&Holds>) -> (Vec<Field>, Option<Vec<
     let ns_time = |w: u64| time_text(Timestamp::from_word(w));
     match header::identify(view) {
         Ok(Content::Ours(Kind::Time)) => {
-            use latest::layout::word as w;
+            use time::layout::word as w;
             push(w::SEQ * 8, "sequence", seq_text(word(w::SEQ)));
             push(
                 w::SECS * 8,

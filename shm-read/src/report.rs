@@ -4,7 +4,7 @@ use std::mem::{discriminant, Discriminant};
 use std::time::{Duration, Instant};
 
 use shm_common::cli::console::{self, OutputError};
-use shm_common::protocol::latest::record;
+use shm_common::protocol::time::record;
 use shm_common::protocol::value::read as value;
 use shm_common::session::find::Absence;
 

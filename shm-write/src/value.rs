@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
-use shm_common::protocol::latest::layout::DEFAULT_SEGMENT_SIZE;
+use shm_common::protocol::time::layout::DEFAULT_SEGMENT_SIZE;
 use shm_common::protocol::value::{
     adopt,
     layout::{capacity, size_for, MIN_SEGMENT_SIZE},

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::clock::Timestamp;
 use super::header::{self, Content, HeaderError, Kind};
-use super::latest::record::{self, Reading, WriterState};
 use super::text::{self, TextError};
+use super::time::record::{self, Reading, WriterState};
 use super::{stream, value};
 use crate::transport::view::ReadView;
 

@@ -5,7 +5,7 @@
 //! - [`header`]: magic, layout version and kind, at byte 128;
 //! - [`seqlock`]: the single-writer, lock-free snapshot the record
 //!   protocols publish under;
-//! - [`latest`]: the time record (the classic clock);
+//! - [`time`]: the time record (the classic clock);
 //! - [`value`]: the latest value of any payload;
 //! - [`stream`]: a lossless byte stream through a ring;
 //! - [`describe`]: what any segment holds, for listings and inspection.
@@ -18,9 +18,9 @@ pub mod adopt;
 pub mod clock;
 pub mod describe;
 pub mod header;
-pub mod latest;
 pub mod notify;
 pub mod seqlock;
 pub mod stream;
 pub mod text;
+pub mod time;
 pub mod value;

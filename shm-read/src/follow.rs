@@ -1,4 +1,4 @@
-//! Reading the latest of a time record or a value: one line per interval
+//! Following the latest time record or value: one line per interval
 //! (or per change, with `--on-change`) while a live writer answers;
 //! otherwise the reason on stderr, until a writer comes back, `--timeout`
 //! or a stop signal.
@@ -10,8 +10,8 @@ use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::header::{self, Content, Kind};
-use shm_common::protocol::latest::record::{self, Reading, WriterState};
 use shm_common::protocol::notify;
+use shm_common::protocol::time::record::{self, Reading, WriterState};
 use shm_common::protocol::value::{self, read::HEARTBEAT_STALE};
 use shm_common::session::find::{Access, Finder};
 use shm_common::transport::segment::Segment;
