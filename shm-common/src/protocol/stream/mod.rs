@@ -6,8 +6,10 @@
 //! - [`layout`]: where the words sit;
 //! - [`ring`]: the two sides ([`ring::Producer`], [`ring::Consumer`]),
 //!   which never trust the other side's words;
-//! - [`adopt`]: a stream's segment is never taken over while a peer lives.
+//! - [`adopt`]: a stream's segment is never taken over while a peer lives;
+//! - [`spec`]: what generic code needs to know of it.
 
 pub mod adopt;
 pub mod layout;
 pub mod ring;
+pub mod spec;
