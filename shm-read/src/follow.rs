@@ -187,11 +187,7 @@ fn look_at(segment: &Segment) -> Look {
     if header::identify(segment.view()) == Ok(Content::Ours(Kind::Value)) {
         return match value::read::read(segment.view()) {
             Ok(v) => {
-                let life = if v.stopped {
-                    Life::Stopped
-                } else {
-                    value::live::heartbeat(segment.view(), now)
-                };
+                let life = value::live::life_of(&v, segment.view(), now);
                 match live(life, v.writer_pid, info) {
                     Ok(_) => {
                         let since = v.published.age(now).unwrap_or_default();

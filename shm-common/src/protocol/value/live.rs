@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::layout::MIN_SEGMENT_SIZE;
-use super::read;
+use super::read::{self, Value};
 use crate::protocol::clock::Timestamp;
 use crate::protocol::spec::{by_age, Life};
 use crate::transport::view::ReadView;
@@ -19,14 +19,24 @@ pub fn heartbeat(view: ReadView<'_>, now: Timestamp) -> Life {
     by_age(read::heartbeat(view), now, HEARTBEAT_STALE)
 }
 
-/// Whether the value's writer is alive: stopped when it said so,
-/// otherwise by its [`heartbeat`].
-pub fn life(view: ReadView<'_>, now: Timestamp) -> Life {
-    if view.bytes() < MIN_SEGMENT_SIZE {
-        Life::Absent
-    } else if read::read(view).is_ok_and(|v| v.stopped) {
+/// Whether the writer of `value`, read from `view`, is alive: stopped
+/// when it said so, otherwise by its [`heartbeat`].
+pub fn life_of(value: &Value, view: ReadView<'_>, now: Timestamp) -> Life {
+    if value.stopped {
         Life::Stopped
     } else {
         heartbeat(view, now)
+    }
+}
+
+/// [`life_of`] what the segment holds; by the heartbeat alone when the
+/// value cannot be read ([`Life::Absent`] when the segment is too small).
+pub fn life(view: ReadView<'_>, now: Timestamp) -> Life {
+    if view.bytes() < MIN_SEGMENT_SIZE {
+        return Life::Absent;
+    }
+    match read::read(view) {
+        Ok(value) => life_of(&value, view, now),
+        Err(_) => heartbeat(view, now),
     }
 }
