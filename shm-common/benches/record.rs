@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use shm_common::protocol::clock::Timestamp;
-use shm_common::protocol::latest::record::{read, Publisher, Reading, WriterInfo};
 use shm_common::protocol::text::{decode_secs, encode_secs, write as write_text};
+use shm_common::protocol::time::record::{read, Publisher, Reading, WriterInfo};
 use shm_common::transport::view::{ReadView, WriteView};
 
 /// 4096 bytes, aligned like the start of an attached segment's cache lines.

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use shm_common::protocol::clock::Timestamp;
-use shm_common::protocol::latest::record::{Publisher as TimePublisher, WriterInfo};
 use shm_common::protocol::notify;
+use shm_common::protocol::time::record::{Publisher as TimePublisher, WriterInfo};
 use shm_common::protocol::value::publish::{Publisher, Writer, NOTIFY};
 use shm_common::protocol::value::read::read;
 use shm_common::transport::view::WriteView;

@@ -7,7 +7,7 @@
 //!   views, key files and `ftok`, the kernel's segment table and
 //!   the namespace probe. All `unsafe` code lives in its private `sys` module.
 //! - [`protocol`]: what a segment holds, behind one common header with a
-//!   kind field: the time record ([`protocol::latest`]).
+//!   kind field: the time record ([`protocol::time`]).
 //! - [`session`]: claiming a key as a writer (lock, create or adopt,
 //!   ownership, removal), finding a key's segment as a reader, and the
 //!   beacon a writer keeps in its key file.

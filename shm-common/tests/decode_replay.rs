@@ -17,8 +17,8 @@ use rng::Rng;
 
 use decode::check_decode;
 use shm_common::protocol::header::HeaderError;
-use shm_common::protocol::latest::record::{ReadError, Reading};
 use shm_common::protocol::text::TEXT_LEN;
+use shm_common::protocol::time::record::{ReadError, Reading};
 
 /// Generated cases per run by default: a few seconds in a debug build.
 const DEFAULT_CASES: u64 = 20_000;

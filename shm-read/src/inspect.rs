@@ -6,15 +6,15 @@
 
 use std::fmt::Write as _;
 
-use chrono::DateTime;
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::describe::Holds;
-use shm_common::protocol::header::{self, Content, Kind};
+use shm_common::protocol::fields::time_text;
+use shm_common::protocol::header::{self, Content};
+use shm_common::protocol::registry::spec_of;
 use shm_common::protocol::text;
-use shm_common::protocol::{latest, stream, value};
 use shm_common::transport::key_file::KeyFile;
 use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::segment::{OpenError, Segment};
@@ -75,7 +75,9 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
     Ok(Exit::Ok)
 }
 
-/// The fields of the segment, and the bytes to hex-dump (those not decoded).
+/// The fields of the segment, and the bytes to hex-dump (those not decoded):
+/// the C text and the header, then the fields of the kind's spec that lie
+/// within the segment.
 fn decode(view: ReadView<'_>, holds: Option<&Holds>) -> (Vec<Field>, Option<Vec<u8>>) {
     let mut fields = Vec::new();
     let word = |i: usize| if i < view.len() { view.load(i) } else { 0 };
@@ -105,9 +107,16 @@ fn decode(view: ReadView<'_>, holds: Option<&Holds>) -> (Vec<Field>, Option<Vec<
     push(
         128,
         "magic",
-        format!("{:?}", String::from_utf8_lossy(&word(16).to_le_bytes())),
+        format!(
+            "{:?}",
+            String::from_utf8_lossy(&word(header::word::MAGIC).to_le_bytes())
+        ),
     );
-    push(136, "layout version", word(17).to_string());
+    push(
+        136,
+        "layout version",
+        word(header::word::VERSION).to_string(),
+    );
     push(
         144,
         "kind",
@@ -117,170 +126,24 @@ fn decode(view: ReadView<'_>, holds: Option<&Holds>) -> (Vec<Field>, Option<Vec<
             Err(e) => e.to_string(),
         },
     );
-    let ns_time = |w: u64| time_text(Timestamp::from_word(w));
     match header::identify(view) {
-        Ok(Content::Ours(Kind::Time)) => {
-            use latest::layout::word as w;
-            push(w::SEQ * 8, "sequence", seq_text(word(w::SEQ)));
-            push(
-                w::SECS * 8,
-                "seconds",
-                time_text(Timestamp::from_secs(word(w::SECS) as i64)),
-            );
-            let ns_state = word(w::NANOS_STATE);
-            push(
-                w::NANOS_STATE * 8,
-                "nanos | state",
-                format!(
-                    "{} ns, state {}",
-                    ns_state as u32,
-                    state_text((ns_state >> 32) as u32)
-                ),
-            );
-            push(
-                w::INTERVAL_NS * 8,
-                "interval",
-                format!(
-                    "{:?}",
-                    std::time::Duration::from_nanos(word(w::INTERVAL_NS))
-                ),
-            );
-            writer(&mut push, &word, w::WRITER_PID, w::WRITER_IPC_NS);
-            push(
-                w::WRITER_STARTED * 8,
-                "writer started",
-                time_text(Timestamp::from_secs(word(w::WRITER_STARTED) as i64)),
-            );
-            push(w::WAITERS * 8, "waiters", word(w::WAITERS).to_string());
-            (fields, None)
-        }
-        Ok(Content::Ours(Kind::Value)) => {
-            use value::layout::word as w;
-            push(w::HEARTBEAT * 8, "heartbeat", ns_time(word(w::HEARTBEAT)));
-            push(w::SEQ * 8, "sequence", seq_text(word(w::SEQ)));
-            push(w::PUBLISHED * 8, "published", ns_time(word(w::PUBLISHED)));
-            let sf = word(w::STATE_FLAGS);
-            push(
-                w::STATE_FLAGS * 8,
-                "state | flags",
-                format!("state {}, flags {:#x}", state_text(sf as u32), sf >> 32),
-            );
-            push(w::COUNTER * 8, "count", word(w::COUNTER).to_string());
-            push(
-                w::LEN * 8,
-                "length",
-                format!(
-                    "{} bytes (capacity {})",
-                    word(w::LEN),
-                    value::layout::capacity(view.bytes())
-                ),
-            );
-            writer(&mut push, &word, w::WRITER_PID, w::WRITER_IPC_NS);
-            push(w::WAITERS * 8, "waiters", word(w::WAITERS).to_string());
-            let payload = match holds {
-                Some(Holds::Value { value, .. }) => value.payload.clone(),
-                _ => Vec::new(),
-            };
-            (
-                fields,
-                Some(payload)
-                    .filter(|p| !p.is_empty() && p.iter().any(|&b| !(0x20..0x7f).contains(&b))),
-            )
-        }
-        Ok(Content::Ours(Kind::Stream)) => {
-            use stream::layout::word as w;
-            push(
-                w::CAPACITY * 8,
-                "capacity",
-                format!("{} bytes", word(w::CAPACITY)),
-            );
-            push(w::HEAD * 8, "head (bytes sent)", word(w::HEAD).to_string());
-            push(
-                w::PRODUCER_STATE * 8,
-                "producer state",
-                word(w::PRODUCER_STATE).to_string(),
-            );
-            push(
-                w::PRODUCER_BEAT * 8,
-                "producer heartbeat",
-                ns_time(word(w::PRODUCER_BEAT)),
-            );
-            push(w::FINAL * 8, "final length", word(w::FINAL).to_string());
-            push(
-                w::PRODUCER_PID * 8,
-                "producer pid",
-                word(w::PRODUCER_PID).to_string(),
-            );
-            push(
-                w::TAIL * 8,
-                "tail (bytes received)",
-                word(w::TAIL).to_string(),
-            );
-            push(
-                w::CONSUMER_STATE * 8,
-                "consumer state",
-                word(w::CONSUMER_STATE).to_string(),
-            );
-            push(
-                w::CONSUMER_BEAT * 8,
-                "consumer heartbeat",
-                ns_time(word(w::CONSUMER_BEAT)),
-            );
-            push(
-                w::CONSUMER_PID * 8,
-                "consumer pid",
-                word(w::CONSUMER_PID).to_string(),
-            );
-            push(
-                w::CONSUMER_SLEEPING * 8,
-                "consumer sleeping",
-                word(w::CONSUMER_SLEEPING).to_string(),
-            );
-            push(
-                w::PRODUCER_SLEEPING * 8,
-                "producer sleeping",
-                word(w::PRODUCER_SLEEPING).to_string(),
-            );
-            (fields, None)
+        Ok(Content::Ours(kind)) => {
+            let spec = spec_of(kind);
+            for field in spec.fields {
+                if let Some(raw) = field.raw(view) {
+                    push(field.word * 8, field.name, field.decode.meaning(raw, view));
+                }
+            }
+            if !spec.fits(view) {
+                return (fields, Some(all()));
+            }
+            (fields, spec.dump.and_then(|dump| dump(view)))
         }
         Ok(Content::Foreign) if matches!(holds, Some(Holds::CText { .. } | Holds::Empty)) => {
             (fields, None)
         }
         _ => (fields, Some(all())),
     }
-}
-
-/// The writer's pid and IPC namespace words, which the time record and
-/// the value both carry.
-fn writer(
-    push: &mut impl FnMut(usize, &'static str, String),
-    word: &impl Fn(usize) -> u64,
-    pid: usize,
-    ns: usize,
-) {
-    push(pid * 8, "writer pid", (word(pid) as u32).to_string());
-    push(ns * 8, "writer IPC namespace", Ns(word(ns)).to_string());
-}
-
-fn seq_text(seq: u64) -> String {
-    if seq & 1 == 1 {
-        format!("{seq} (odd: mid-update)")
-    } else {
-        format!("{seq} ({} publishes)", seq / 2)
-    }
-}
-
-fn state_text(state: u32) -> &'static str {
-    match state {
-        1 => "running",
-        2 => "stopped",
-        _ => "unknown",
-    }
-}
-
-fn time_text(t: Timestamp) -> String {
-    DateTime::from_timestamp(t.secs, t.nanos)
-        .map_or_else(|| format!("{} (out of range)", t.secs), |d| d.to_rfc3339())
 }
 
 fn kernel_times(entry: &TableEntry) -> [(&'static str, i64); 3] {

@@ -71,16 +71,7 @@ pub fn status(entry: &TableEntry) -> Vec<&'static str> {
 
 /// A machine name for what a segment holds.
 pub fn kind(holds: Option<&Holds>) -> &'static str {
-    match holds {
-        None => "unreadable",
-        Some(Holds::Empty) => "empty",
-        Some(Holds::CText { .. }) => "c-text",
-        Some(Holds::Time { .. }) => "time",
-        Some(Holds::Value { .. }) => "value",
-        Some(Holds::Stream(_)) => "stream",
-        Some(Holds::MidUpdate { .. }) => "mid-update",
-        Some(Holds::Unknown(_)) => "unknown",
-    }
+    holds.map_or("unreadable", Holds::machine_name)
 }
 
 /// The phrase for what a segment holds.

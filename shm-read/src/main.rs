@@ -3,8 +3,8 @@
 //! line, and explain on stderr why no writer answers.
 
 mod flags;
+mod follow;
 mod inspect;
-mod latest;
 mod list;
 mod output;
 mod report;
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     } else if args.inspect {
         inspect::run
     } else {
-        latest::run
+        follow::run
     };
     match run(&args) {
         Ok(exit) => exit,

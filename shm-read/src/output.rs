@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat};
 use shm_common::protocol::clock::Timestamp;
-use shm_common::protocol::latest::record::Reading;
+use shm_common::protocol::time::record::Reading;
 use shm_common::protocol::value::read::Value;
 use shm_common::transport::segment::SegmentInfo;
 

@@ -1,11 +1,11 @@
 //! Conditions reported on stderr while they last, without flooding it.
 
+use std::any::TypeId;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::mem::{discriminant, Discriminant};
 use std::time::{Duration, Instant};
 
 use shm_common::cli::console::{self, OutputError};
-use shm_common::protocol::latest::record;
-use shm_common::protocol::value::read as value;
 use shm_common::session::find::Absence;
 
 /// A condition reported on stderr is repeated this often while it lasts.
@@ -26,10 +26,9 @@ pub enum Condition {
     Future,
     /// Caught mid-update.
     Unstable,
-    /// A time segment that holds nothing readable, by what is wrong.
-    BadTime(Discriminant<record::ReadError>),
-    /// A value segment that holds nothing readable, by what is wrong.
-    BadValue(Discriminant<value::ReadError>),
+    /// A segment that holds nothing readable, by what is wrong: the
+    /// reading error's type and (a hash of) its variant.
+    Unreadable(TypeId, u64),
 }
 
 impl Condition {
@@ -38,20 +37,13 @@ impl Condition {
         Condition::Absent(discriminant(why))
     }
 
-    /// The condition of a time segment that cannot be read.
-    pub fn of_time(e: &record::ReadError) -> Self {
-        match e {
-            record::ReadError::Unstable { .. } => Condition::Unstable,
-            e => Condition::BadTime(discriminant(e)),
-        }
-    }
-
-    /// The condition of a value segment that cannot be read.
-    pub fn of_value(e: &value::ReadError) -> Self {
-        match e {
-            value::ReadError::Unstable { .. } => Condition::Unstable,
-            e => Condition::BadValue(discriminant(e)),
-        }
+    /// The condition of a segment that cannot be read, by the variant of
+    /// `error` (a reading caught mid-update is [`Condition::Unstable`],
+    /// which the caller knows).
+    pub fn unreadable<E: 'static>(error: &E) -> Self {
+        let mut variant = DefaultHasher::new();
+        discriminant(error).hash(&mut variant);
+        Condition::Unreadable(TypeId::of::<E>(), variant.finish())
     }
 }
 

@@ -7,7 +7,7 @@ use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
-use shm_common::protocol::latest::{
+use shm_common::protocol::time::{
     adopt,
     layout::{DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE},
     record::{Publisher, WriterInfo},

@@ -9,12 +9,11 @@ use std::time::{Duration, Instant};
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
-use shm_common::protocol::latest::layout::DEFAULT_SEGMENT_SIZE;
 use shm_common::protocol::value::{
     adopt,
-    layout::{capacity, size_for, MIN_SEGMENT_SIZE},
+    layout::{capacity, size_for, DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE},
+    live::HEARTBEAT,
     publish::{Publisher, TooLarge, Writer},
-    read::HEARTBEAT,
 };
 use shm_common::session::claim::Claim;
 use shm_common::transport::signals::{Signal, StopSignals, Wake};

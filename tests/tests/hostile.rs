@@ -727,3 +727,34 @@ fn a_c_text_from_the_future_does_not_pass_for_a_live_writer() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("ahead of this clock"), "{stderr}");
 }
+
+/// A 200-byte segment whose header says "stream" (mode 0644: any user can
+/// make one) is too small for the ring's words. `--list` and `--inspect`
+/// panicked on it (exit 101, index out of bounds in the view) because the
+/// description read the ring's words without checking the size. Now every
+/// word read is checked against the segment's real size: both exit 0 and
+/// say the segment is too small for a stream.
+#[test]
+fn a_stream_header_on_a_tiny_segment_is_described_not_indexed_past_its_end() {
+    let sandbox = Sandbox::new();
+    let mut bytes = vec![0u8; 200];
+    bytes[128..136].copy_from_slice(plant::MAGIC);
+    bytes[136..144].copy_from_slice(&2u64.to_le_bytes());
+    bytes[144..152].copy_from_slice(&2u64.to_le_bytes());
+    let shmid = plant(&sandbox, "/dev/shm/tiny", 0o644, &bytes);
+    let shmid = shmid.to_string();
+    for args in [&["--list"][..], &["--inspect", "--shmid", &shmid]] {
+        let out = run(&sandbox, "shm_read", args);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stdout}{stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            stdout
+                .contains("unknown: the segment has 200 bytes, fewer than the 448 a stream needs"),
+            "{args:?}: {stdout}"
+        );
+    }
+}

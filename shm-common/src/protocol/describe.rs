@@ -1,14 +1,15 @@
-//! What a segment holds, for listings and inspection: one dispatch over
-//! the header's kind, read-only and bounded (a writer frozen mid-update is
-//! reported, never waited for).
-
-use std::time::Duration;
+//! What a segment holds, for listings and inspection: the header's kind
+//! picks the protocol's [`Spec`](super::spec::Spec), whose summary says the
+//! rest. Read-only and bounded: a writer frozen mid-update is reported,
+//! never waited for, and a segment too small for its kind's layout is
+//! described as such, its words never read.
 
 use super::clock::Timestamp;
+use super::fields::ago;
 use super::header::{self, Content, HeaderError, Kind};
-use super::latest::record::{self, Reading, WriterState};
+use super::registry::spec_of;
+use super::spec::Look;
 use super::text::{self, TextError};
-use super::{stream, value};
 use crate::transport::view::ReadView;
 
 /// What a segment holds.
@@ -21,20 +22,13 @@ pub enum Holds {
         /// The seconds it says.
         secs: i64,
     },
-    /// Our time record.
-    Time {
-        /// The record.
-        record: record::Record,
+    /// One of ours, readable.
+    Ours {
+        /// Its kind.
+        kind: Kind,
+        /// Its spec's phrase for what it holds.
+        summary: String,
     },
-    /// Our value.
-    Value {
-        /// The value.
-        value: value::read::Value,
-        /// How old the writer's heartbeat is (`None`: in the future).
-        heartbeat_age: Option<Duration>,
-    },
-    /// Our stream's ring.
-    Stream(StreamState),
     /// Ours, but caught mid-update: the writer is stopped or was killed
     /// while publishing.
     MidUpdate {
@@ -50,53 +44,29 @@ pub enum Holds {
 impl Holds {
     /// One short phrase for a listing.
     pub fn summary(&self, now: Timestamp) -> String {
-        let age = |t: Timestamp| match t.age(now) {
-            Ok(age) => format!("{:.1}s ago", age.as_secs_f64()),
-            Err(ahead) => format!("{:.1}s in the future", ahead.as_secs_f64()),
-        };
         match self {
             Holds::Empty => "empty".into(),
             Holds::CText { secs } => format!(
                 "C writer's text: time {secs} ({})",
-                age(Timestamp::from_secs(*secs))
+                ago(Timestamp::from_secs(*secs), now)
             ),
-            Holds::Time { record } => format!(
-                "time record: writer pid {} {}, last publish {}",
-                record.writer.pid,
-                match record.state {
-                    WriterState::Running => "running",
-                    WriterState::Stopped => "stopped",
-                },
-                age(record.time)
-            ),
-            Holds::Value {
-                value,
-                heartbeat_age,
-            } => format!(
-                "value: {} bytes, #{}, writer pid {} {}, heartbeat {}",
-                value.payload.len(),
-                value.counter,
-                value.writer_pid,
-                if value.stopped { "stopped" } else { "running" },
-                heartbeat_age.map_or_else(
-                    || "in the future".into(),
-                    |a| format!("{:.1}s ago", a.as_secs_f64())
-                )
-            ),
-            Holds::Stream(s) => format!(
-                "stream: {} of {} bytes in the ring, {} sent, {} received; producer {}, consumer {}",
-                s.head.saturating_sub(s.tail),
-                s.capacity,
-                s.head,
-                s.tail,
-                s.producer,
-                s.consumer
-            ),
+            Holds::Ours { summary, .. } => summary.clone(),
             Holds::MidUpdate { kind, seq } => format!(
                 "{} mid-update (sequence {seq}): writer frozen or killed while publishing",
                 kind.name()
             ),
             Holds::Unknown(why) => format!("unknown: {why}"),
+        }
+    }
+
+    /// A machine name for what it holds ("time", "c-text", "unknown").
+    pub fn machine_name(&self) -> &'static str {
+        match self {
+            Holds::Empty => "empty",
+            Holds::CText { .. } => "c-text",
+            Holds::Ours { kind, .. } => spec_of(*kind).list_name,
+            Holds::MidUpdate { .. } => "mid-update",
+            Holds::Unknown(_) => "unknown",
         }
     }
 }
@@ -113,78 +83,42 @@ pub fn describe(view: ReadView<'_>) -> Holds {
             Ok(Err(TextError::Empty)) if view.is_zero() => Holds::Empty,
             Ok(Err(e)) | Err(e) => Holds::Unknown(e.to_string()),
         },
-        Ok(Content::Ours(Kind::Time)) => match record::read(view) {
-            Ok(Reading::Record(record)) => Holds::Time { record },
-            Ok(Reading::Text(secs)) => Holds::CText { secs },
-            Err(record::ReadError::Unstable { seq }) => Holds::MidUpdate {
-                kind: Kind::Time,
-                seq,
-            },
-            Err(e) => Holds::Unknown(e.to_string()),
-        },
-        Ok(Content::Ours(Kind::Stream)) => Holds::Stream(StreamState::of(view)),
-        Ok(Content::Ours(Kind::Value)) => match value::read::read(view) {
-            Ok(value) => Holds::Value {
-                heartbeat_age: value::read::heartbeat(view).age(Timestamp::now()).ok(),
-                value,
-            },
-            Err(value::read::ReadError::Unstable { seq }) => Holds::MidUpdate {
-                kind: Kind::Value,
-                seq,
-            },
-            Err(e) => Holds::Unknown(e.to_string()),
-        },
+        Ok(Content::Ours(kind)) => {
+            let spec = spec_of(kind);
+            if !spec.fits(view) {
+                return Holds::Unknown(spec.too_small(view.bytes()));
+            }
+            match (spec.summary)(view, Timestamp::now()) {
+                Look::Holds(summary) => Holds::Ours { kind, summary },
+                Look::MidUpdate { seq } => Holds::MidUpdate { kind, seq },
+                Look::Unreadable(why) => Holds::Unknown(why),
+            }
+        }
     }
 }
 
-/// A ring's words as they are (read-only: no side is claimed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamState {
-    /// Bytes the ring holds when full.
-    pub capacity: u64,
-    /// Bytes the producer committed.
-    pub head: u64,
-    /// Bytes the consumer took.
-    pub tail: u64,
-    /// The producer's state, in words.
-    pub producer: String,
-    /// The consumer's state, in words.
-    pub consumer: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::header::{stamp, word};
+    use crate::transport::view::WriteView;
+    use std::sync::atomic::AtomicU64;
 
-impl StreamState {
-    fn of(view: ReadView<'_>) -> Self {
-        use stream::layout::{state, word};
-        let side = |state_word: usize, beat_word: usize, pid_word: usize| {
-            let pid = view.load(pid_word) as u32;
-            match view.load(state_word) {
-                state::NONE => "not there yet".to_owned(),
-                state::ACTIVE => format!(
-                    "pid {pid} active, heartbeat {}",
-                    match Timestamp::from_word(view.load(beat_word)).age(Timestamp::now()) {
-                        Ok(age) => format!("{:.1}s ago", age.as_secs_f64()),
-                        Err(_) => "in the future".to_owned(),
-                    }
-                ),
-                state::DONE => format!("pid {pid} done"),
-                state::ABORTED => format!("pid {pid} stopped early"),
-                other => format!("unknown state {other}"),
-            }
-        };
-        Self {
-            capacity: view.load(word::CAPACITY),
-            head: view.load(word::HEAD),
-            tail: view.load(word::TAIL),
-            producer: side(
-                word::PRODUCER_STATE,
-                word::PRODUCER_BEAT,
-                word::PRODUCER_PID,
-            ),
-            consumer: side(
-                word::CONSUMER_STATE,
-                word::CONSUMER_BEAT,
-                word::CONSUMER_PID,
-            ),
+    /// A header of every kind on a segment too small for its layout is
+    /// described as too small, its layout's words never read.
+    #[test]
+    fn a_kind_too_big_for_its_segment_is_unknown() {
+        for spec in crate::protocol::registry::SPECS {
+            let words: Vec<AtomicU64> = (0..25).map(|_| AtomicU64::new(0)).collect();
+            let view = WriteView::new(&words);
+            stamp(view, spec.kind);
+            assert_eq!(
+                describe(view.read()),
+                Holds::Unknown(spec.too_small(200)),
+                "{}",
+                spec.name
+            );
+            assert_eq!(view.read().load(word::MAGIC), header::MAGIC);
         }
     }
 }

@@ -69,13 +69,9 @@ impl Kind {
         }
     }
 
-    /// What the kind is called in messages and listings.
+    /// What the kind is called in messages and listings (its spec's name).
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::Time => "time record",
-            Kind::Value => "value",
-            Kind::Stream => "stream",
-        }
+        super::registry::spec_of(self).name
     }
 }
 

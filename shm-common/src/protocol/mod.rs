@@ -5,22 +5,30 @@
 //! - [`header`]: magic, layout version and kind, at byte 128;
 //! - [`seqlock`]: the single-writer, lock-free snapshot the record
 //!   protocols publish under;
-//! - [`latest`]: the time record (the classic clock);
+//! - [`time`]: the time record (the classic clock);
 //! - [`value`]: the latest value of any payload;
 //! - [`stream`]: a lossless byte stream through a ring;
-//! - [`describe`]: what any segment holds, for listings and inspection.
+//! - [`spec`]: what each protocol says about itself (sizes, adoption and
+//!   liveness rules, summary, fields), and [`registry`]: the specs;
+//! - [`fields`]: how `--inspect` decodes a word;
+//! - [`describe`]: what any segment holds, for listings and inspection,
+//!   generic over the specs.
 //!
-//! A new protocol gets a folder with its layout, its writer side and its
-//! reader side, a [`header::Kind`], and an adoption rule for the session
-//! layer (see docs/architecture.md).
+//! A new protocol gets a folder with its layout, its writer side, its
+//! reader side, its adoption and liveness rules and its `spec.rs`, a
+//! [`header::Kind`], and an entry in [`registry`] (see
+//! docs/architecture.md).
 
 pub mod adopt;
 pub mod clock;
 pub mod describe;
+pub mod fields;
 pub mod header;
-pub mod latest;
 pub mod notify;
+pub mod registry;
 pub mod seqlock;
+pub mod spec;
 pub mod stream;
 pub mod text;
+pub mod time;
 pub mod value;

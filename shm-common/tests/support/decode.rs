@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use shm_common::protocol::header::word::MAGIC;
-use shm_common::protocol::latest::layout::{word, MIN_SEGMENT_SIZE};
-use shm_common::protocol::latest::record::{read, ReadError, Reading, WriterState};
 use shm_common::protocol::text::{self, TEXT_LEN};
+use shm_common::protocol::time::layout::{word, MIN_SEGMENT_SIZE};
+use shm_common::protocol::time::record::{read, ReadError, Reading, WriterState};
 use shm_common::transport::view::ReadView;
 
 use crate::segments::words_of;

@@ -8,7 +8,8 @@
 //!   [`consumer::Consumer`]), which never trust the other side's words;
 //! - [`shared`]: what both sides share (waits, cursors, handles, errors);
 //! - [`end`]: how a stream ends: the liveness rule, delivery, cleanup;
-//! - [`adopt`]: a stream's segment is never taken over while a peer lives.
+//! - [`adopt`]: a stream's segment is never taken over while a peer lives;
+//! - [`spec`]: what generic code needs to know of it.
 
 pub mod adopt;
 pub mod consumer;
@@ -16,3 +17,4 @@ pub mod end;
 pub mod layout;
 pub mod producer;
 pub mod shared;
+pub mod spec;

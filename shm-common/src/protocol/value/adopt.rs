@@ -3,16 +3,17 @@
 use crate::protocol::adopt::{Previous, Verdict};
 use crate::protocol::clock::Timestamp;
 use crate::protocol::header::{self, Content, Kind};
+use crate::protocol::spec::Life;
 use crate::protocol::text::{self, TextError};
 use crate::transport::view::ReadView;
 
-use super::read::{self, HEARTBEAT_STALE};
+use super::live;
 
 /// The value protocol's adoption rule ([`crate::protocol::adopt::Rule`]).
 ///
 /// An empty segment, or a value left by a writer of ours, may be taken
-/// over; a value whose writer's heartbeat is fresh while others are
-/// attached belongs to a live writer. Anything else (a time record, a C
+/// over; a value whose writer is alive by [`live::life`] while others
+/// are attached belongs to a live writer. Anything else (a time record, a C
 /// writer's text, unknown bytes) is not a value's to overwrite.
 pub fn judge(view: ReadView<'_>, others_attached: bool) -> Verdict {
     match header::identify(view) {
@@ -29,11 +30,7 @@ pub fn judge(view: ReadView<'_>, others_attached: bool) -> Verdict {
         }
         Err(e) => return Verdict::Refuse(Box::new(e)),
     }
-    let stopped = read::read(view).is_ok_and(|v| v.stopped);
-    let beating = read::heartbeat(view)
-        .age(Timestamp::now())
-        .is_ok_and(|age| age <= HEARTBEAT_STALE);
-    if others_attached && beating && !stopped {
+    if others_attached && matches!(live::life(view, Timestamp::now()), Life::Live(_)) {
         Verdict::Busy
     } else {
         Verdict::Adopt(Previous::Ours)

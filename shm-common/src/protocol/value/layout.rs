@@ -8,6 +8,8 @@
 
 /// The smallest segment: text, header, record, and one word of payload.
 pub const MIN_SEGMENT_SIZE: usize = 264;
+/// The segment size without `--size`: the C originals'.
+pub const DEFAULT_SEGMENT_SIZE: usize = 4096;
 
 /// Word indexes (byte offset / 8).
 pub mod word {

@@ -2,19 +2,11 @@
 //! hostile: the length is clamped to the segment before any copy, and
 //! checked again once the copy is known to be consistent.
 
-use std::time::Duration;
-
 use super::layout::{capacity, flags, state, word, MIN_SEGMENT_SIZE};
 use crate::protocol::clock::Timestamp;
 use crate::protocol::header::{self, Content, HeaderError, Kind};
 use crate::protocol::seqlock;
 use crate::transport::view::ReadView;
-
-/// A writer is gone when its heartbeat is older than this (it beats every
-/// [`HEARTBEAT`]).
-pub const HEARTBEAT_STALE: Duration = Duration::from_secs(3);
-/// How often a live writer beats.
-pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// One consistent copy of the value and its record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +115,7 @@ pub fn read(view: ReadView<'_>) -> Result<Value, ReadError> {
     })
 }
 
-/// When the writer last gave a sign of life.
+/// When the writer last gave a sign of life (judged by [`super::live`]).
 pub fn heartbeat(view: ReadView<'_>) -> Timestamp {
     Timestamp::from_word(view.load_acquire(word::HEARTBEAT))
 }

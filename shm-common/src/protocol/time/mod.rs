@@ -5,8 +5,12 @@
 //!
 //! - [`layout`]: where the words sit;
 //! - [`record`]: the publisher and the reader;
-//! - [`adopt`]: when a writer may take over an existing segment for the key.
+//! - [`live`]: when its writer counts as alive, for readers and adoption;
+//! - [`adopt`]: when a writer may take over an existing segment for the key;
+//! - [`spec`]: what generic code needs to know of it.
 
 pub mod adopt;
 pub mod layout;
+pub mod live;
 pub mod record;
+pub mod spec;

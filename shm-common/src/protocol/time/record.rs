@@ -131,7 +131,7 @@ pub enum ReadError {
 /// ```
 /// use std::sync::atomic::AtomicU64;
 /// use shm_common::protocol::clock::Timestamp;
-/// use shm_common::protocol::latest::record::{read, Publisher, Reading, WriterInfo};
+/// use shm_common::protocol::time::record::{read, Publisher, Reading, WriterInfo};
 /// use shm_common::transport::view::WriteView;
 ///
 /// let segment: Vec<AtomicU64> = (0..512).map(|_| AtomicU64::new(0)).collect();

@@ -1,4 +1,4 @@
-//! Reading the latest of a time record or a value: one line per interval
+//! Following the latest time record or value: one line per interval
 //! (or per change, with `--on-change`) while a live writer answers;
 //! otherwise the reason on stderr, until a writer comes back, `--timeout`
 //! or a stop signal.
@@ -10,11 +10,12 @@ use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::header::{self, Content, Kind};
-use shm_common::protocol::latest::record::{self, Reading, WriterState};
 use shm_common::protocol::notify;
-use shm_common::protocol::value::{self, read::HEARTBEAT_STALE};
+use shm_common::protocol::spec::Life;
+use shm_common::protocol::time::{self, record::Reading};
+use shm_common::protocol::value;
 use shm_common::session::find::{Access, Finder};
-use shm_common::transport::segment::Segment;
+use shm_common::transport::segment::{Segment, SegmentInfo};
 use shm_common::transport::signals::StopSignals;
 
 use crate::flags::Args;
@@ -33,14 +34,6 @@ const BUSY_BACKOFF: Duration = Duration::from_millis(1);
 /// stuck mid-update costs about half a millisecond of retries, which must
 /// not add up to a busy core while a writer stays frozen.
 const BUSY_BACKOFF_MAX: Duration = Duration::from_millis(10);
-/// A reading counts as stale when it is older than this many writer intervals...
-const STALE_INTERVALS: u32 = 3;
-/// ...and never sooner than this (the C writer's text has one-second resolution).
-const MIN_STALE_AFTER: Duration = Duration::from_secs(1);
-/// A reading this little ahead of the reader's clock is taken as now: two
-/// CPUs' clocks may disagree by that much. Anything further ahead is no
-/// live writer's (a torn or forged text, a clock set back).
-const CLOCK_SLACK: Duration = Duration::from_millis(50);
 /// `--on-change`: the longest sleep on the futex, so that a stop signal, a
 /// dead writer or a removed segment is noticed this fast.
 const CHANGE_WAIT: Duration = Duration::from_millis(100);
@@ -168,13 +161,13 @@ fn sleep_until_change(segment: &Segment, seq: Option<u64>) {
     };
     // Time records and values share the futex words' places.
     const _: () = assert!(
-        record::NOTIFY.seq == value::publish::NOTIFY.seq
-            && record::NOTIFY.waiters == value::publish::NOTIFY.waiters
+        time::record::NOTIFY.seq == value::publish::NOTIFY.seq
+            && time::record::NOTIFY.waiters == value::publish::NOTIFY.waiters
     );
     if notify::wait(
         segment.view(),
         segment.write_view(),
-        record::NOTIFY,
+        time::record::NOTIFY,
         seq,
         CHANGE_WAIT,
     )
@@ -184,71 +177,76 @@ fn sleep_until_change(segment: &Segment, seq: Option<u64>) {
     }
 }
 
-/// Look at the segment once: its kind decides how it is read and when it
-/// counts as live.
+/// Look at the segment once: its kind decides how it is read, and its
+/// protocol's liveness rule whether the writer counts as live.
 fn look_at(segment: &Segment) -> Look {
     let info = segment.info();
     let now = Timestamp::now();
-    let problem =
-        |kind: Condition, message: String, bad: bool| Look::Problem { kind, message, bad };
     if header::identify(segment.view()) == Ok(Content::Ours(Kind::Value)) {
         return match value::read::read(segment.view()) {
-            Ok(v) if v.stopped => problem(
-                Condition::Stopped,
-                messages::writer_stopped(v.writer_pid, info),
-                false,
-            ),
-            Ok(v) => match age(value::read::heartbeat(segment.view()), now) {
-                Ok(age) if age <= HEARTBEAT_STALE => {
-                    let since = v.published.age(now).unwrap_or_default();
-                    Look::Fresh(Latest::Value(v), since)
+            Ok(v) => {
+                let life = value::live::life_of(&v, segment.view(), now);
+                match live(life, v.writer_pid, info) {
+                    Ok(_) => {
+                        let since = v.published.age(now).unwrap_or_default();
+                        Look::Fresh(Latest::Value(v), since)
+                    }
+                    Err(problem) => problem,
                 }
-                Ok(age) => problem(Condition::Stale, messages::stale(info, age), false),
-                Err(ahead) => problem(Condition::Future, messages::future(info, ahead), false),
-            },
+            }
             Err(e) => {
-                let kind = Condition::of_value(&e);
-                problem(
-                    kind,
-                    messages::unreadable(info, &e),
-                    kind != Condition::Unstable,
-                )
+                let unstable = matches!(e, value::read::ReadError::Unstable { .. });
+                unreadable(info, &e, unstable)
             }
         };
     }
-    match record::read(segment.view()) {
-        Ok(Reading::Record(r)) if r.state == WriterState::Stopped => problem(
-            Condition::Stopped,
-            messages::writer_stopped(r.writer.pid, info),
-            false,
-        ),
-        Ok(reading) => match age(reading.time(), now) {
-            Ok(age) if age <= stale_after(&reading) => Look::Fresh(Latest::Time(reading), age),
-            Ok(age) => problem(Condition::Stale, messages::stale(info, age), false),
-            Err(ahead) => problem(Condition::Future, messages::future(info, ahead), false),
-        },
+    match time::record::read(segment.view()) {
+        Ok(reading) => {
+            let pid = match reading {
+                Reading::Record(r) => r.writer.pid,
+                Reading::Text(_) => 0,
+            };
+            match live(time::live::life(&reading, now), pid, info) {
+                Ok(age) => Look::Fresh(Latest::Time(reading), age),
+                Err(problem) => problem,
+            }
+        }
         Err(e) => {
-            let kind = Condition::of_time(&e);
-            problem(
-                kind,
-                messages::unreadable(info, &e),
-                kind != Condition::Unstable,
-            )
+            let unstable = matches!(e, time::record::ReadError::Unstable { .. });
+            unreadable(info, &e, unstable)
         }
     }
 }
 
-/// How old `t` is, allowing [`CLOCK_SLACK`] in the future.
-fn age(t: Timestamp, now: Timestamp) -> Result<Duration, Duration> {
-    match t.age(now) {
-        Err(ahead) if ahead <= CLOCK_SLACK => Ok(Duration::ZERO),
-        other => other,
-    }
+/// What a liveness rule's answer means to the reader: the age of a live
+/// writer's reading, or the problem to report.
+fn live(life: Life, pid: u32, info: &SegmentInfo) -> Result<Duration, Look> {
+    let (kind, message) = match life {
+        Life::Live(age) => return Ok(age),
+        Life::Stale(age) => (Condition::Stale, messages::stale(info, age)),
+        Life::Ahead(ahead) => (Condition::Future, messages::future(info, ahead)),
+        Life::Stopped | Life::Absent => (Condition::Stopped, messages::writer_stopped(pid, info)),
+    };
+    Err(Look::Problem {
+        kind,
+        message,
+        bad: false,
+    })
 }
 
-/// How old a reading may get before its writer counts as gone.
-fn stale_after(reading: &Reading) -> Duration {
-    (reading.interval() * STALE_INTERVALS).max(MIN_STALE_AFTER)
+/// A segment of the right kind whose content cannot be read: caught
+/// mid-update (no reason to give up), or bad.
+fn unreadable<E: std::fmt::Display + 'static>(info: &SegmentInfo, e: &E, unstable: bool) -> Look {
+    let kind = if unstable {
+        Condition::Unstable
+    } else {
+        Condition::unreadable(e)
+    };
+    Look::Problem {
+        kind,
+        message: messages::unreadable(info, e),
+        bad: !unstable,
+    }
 }
 
 /// What tells one reading from the next, for `--on-change`.
