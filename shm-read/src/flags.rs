@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use shm_common::cli::exit::Exit;
+use shm_common::cli::exit::{Exit, Tool};
 use shm_common::cli::flags::{parse_duration, KeyArgs};
 use shm_common::transport::key::Key;
 
@@ -80,23 +80,104 @@ fn parse_key(text: &str) -> Result<Key, String> {
     })
 }
 
-impl Args {
+/// What `shm_read` was asked to do, validated from the flags: each mode
+/// gets only the settings it uses.
+pub enum Mode {
+    /// Print the latest time or value, per interval or per change.
+    Follow(Follow),
+    /// Copy a stream to stdout (`--stream`).
+    Stream(Stream),
+    /// List the segments (`--list`).
+    List(Format),
+    /// Show one segment (`--inspect`).
+    Inspect(Inspect),
+}
+
+/// The settings of [`Mode::Follow`].
+pub struct Follow {
+    pub key: KeyArgs,
+    pub interval: Duration,
+    /// Exit after this many lines.
+    pub count: Option<u64>,
+    /// One reading: exit after the first line.
+    pub once: bool,
     /// How long to wait for a live writer before giving up, if at all.
-    pub fn timeout(&self) -> Option<Duration> {
-        self.timeout.or(self.once.then_some(Duration::ZERO))
+    pub timeout: Option<Duration>,
+    pub format: Format,
+    pub on_change: bool,
+}
+
+/// The settings of [`Mode::Stream`].
+pub struct Stream {
+    pub key: KeyArgs,
+    /// How long to wait for the producer's segment, if not forever.
+    pub timeout: Option<Duration>,
+}
+
+/// The settings of [`Mode::Inspect`].
+pub struct Inspect {
+    pub target: Target,
+    pub format: Format,
+}
+
+/// The segment `--inspect` shows.
+pub enum Target {
+    /// The key file's (`--key-file`, `--proj-id`).
+    KeyFile(KeyArgs),
+    /// `--shmid N`.
+    Shmid(i32),
+    /// `--key 0x…`.
+    Key(Key),
+}
+
+impl Args {
+    /// The mode the flags ask for (clap has refused every conflicting
+    /// combination already).
+    pub fn mode(self) -> Mode {
+        if self.stream {
+            Mode::Stream(Stream {
+                key: self.key,
+                timeout: self.timeout,
+            })
+        } else if self.list {
+            Mode::List(self.format)
+        } else if self.inspect {
+            let target = match (self.shmid, self.sysv_key) {
+                (Some(shmid), _) => Target::Shmid(shmid),
+                (None, Some(key)) => Target::Key(key),
+                (None, None) => Target::KeyFile(self.key),
+            };
+            Mode::Inspect(Inspect {
+                target,
+                format: self.format,
+            })
+        } else {
+            Mode::Follow(Follow {
+                key: self.key,
+                interval: self.interval,
+                count: self.count,
+                once: self.once,
+                timeout: self.timeout.or(self.once.then_some(Duration::ZERO)),
+                format: self.format,
+                on_change: self.on_change,
+            })
+        }
     }
 }
 
 fn exit_help() -> String {
-    Exit::help(&[
-        Exit::Ok,
-        Exit::Failure,
-        Exit::Usage,
-        Exit::NoWriter,
-        Exit::Permission,
-        Exit::BadSegment,
-        Exit::Conflict,
-        Exit::Interrupted,
-        Exit::Output,
-    ])
+    Exit::help(
+        Tool::Reader,
+        &[
+            Exit::Ok,
+            Exit::Failure,
+            Exit::Usage,
+            Exit::NoWriter,
+            Exit::Permission,
+            Exit::BadSegment,
+            Exit::Conflict,
+            Exit::Interrupted,
+            Exit::Output,
+        ],
+    )
 }

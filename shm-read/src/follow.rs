@@ -11,6 +11,7 @@ use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::header::{self, Content, Kind};
 use shm_common::protocol::notify;
+use shm_common::protocol::registry::spec_of;
 use shm_common::protocol::spec::Life;
 use shm_common::protocol::time::{self, record::Reading};
 use shm_common::protocol::value;
@@ -18,7 +19,7 @@ use shm_common::session::find::{Access, Finder};
 use shm_common::transport::segment::{Segment, SegmentInfo};
 use shm_common::transport::signals::StopSignals;
 
-use crate::flags::Args;
+use crate::flags::Follow;
 use crate::output::{self, Latest};
 use crate::report::{Condition, Reporter};
 use crate::stop::{self, Hold};
@@ -55,13 +56,11 @@ enum Look {
 
 /// Read until done; the status to exit with. A stop signal ends the
 /// reader with status 0 at once, even while stdout is blocked.
-pub fn run(args: &Args) -> Result<Exit, Failure> {
-    let signals =
-        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
-    stop::watched(&signals, || {}, |_| Exit::Ok, |hold| follow(args, hold))
+pub fn run(args: &Follow, signals: &StopSignals) -> Result<Exit, Failure> {
+    stop::watched(signals, || {}, |_| Exit::Ok, |hold| follow(args, hold))
 }
 
-fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
+fn follow(args: &Follow, hold: &Hold) -> Result<Exit, Failure> {
     let access = if args.on_change {
         Access::PreferWritable
     } else {
@@ -69,7 +68,7 @@ fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
     };
     let mut finder = Finder::new(args.key.key_file.clone(), args.key.proj_id, access);
     let mut reporter = Reporter::default();
-    let timeout = args.timeout();
+    let timeout = args.timeout;
     let mut waiting_since: Option<Instant> = None;
     let mut printed = 0u64;
     let mut last: Option<Change> = None;
@@ -153,26 +152,25 @@ fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
 }
 
 /// Sleep until the segment's sequence leaves `seq` (bounded by
-/// [`CHANGE_WAIT`]); a C writer's text, which has no sequence, is polled.
+/// [`CHANGE_WAIT`]) on its protocol's notify words; a C writer's text,
+/// which has no sequence and wakes nobody, is polled.
 fn sleep_until_change(segment: &Segment, seq: Option<u64>) {
-    let Some(seq) = seq else {
-        std::thread::sleep(TEXT_POLL);
-        return;
+    let words = match header::identify(segment.view()) {
+        Ok(Content::Ours(kind)) => spec_of(kind).notify,
+        _ => None,
     };
-    // Time records and values share the futex words' places.
-    const _: () = assert!(
-        time::record::NOTIFY.seq == value::publish::NOTIFY.seq
-            && time::record::NOTIFY.waiters == value::publish::NOTIFY.waiters
-    );
-    if notify::wait(
-        segment.view(),
-        segment.write_view(),
-        time::record::NOTIFY,
-        seq,
-        CHANGE_WAIT,
-    )
-    .is_err()
-    {
+    let slept = match (seq, words) {
+        (Some(seq), Some(words)) => notify::wait(
+            segment.view(),
+            segment.write_view(),
+            words,
+            seq,
+            CHANGE_WAIT,
+        )
+        .is_ok(),
+        _ => false,
+    };
+    if !slept {
         std::thread::sleep(TEXT_POLL);
     }
 }

@@ -15,13 +15,14 @@ use shm_common::protocol::fields::time_text;
 use shm_common::protocol::header::{self, Content};
 use shm_common::protocol::registry::spec_of;
 use shm_common::protocol::text;
+use shm_common::transport::key::Key;
 use shm_common::transport::key_file::KeyFile;
 use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::segment::{OpenError, Segment};
 use shm_common::transport::table::TableEntry;
 use shm_common::transport::view::ReadView;
 
-use crate::flags::Args;
+use crate::flags::{Inspect, Target};
 use crate::list::{kind, look, status, summary, Users};
 use crate::output::{json_string, Format};
 use crate::Failure;
@@ -35,25 +36,19 @@ struct Field {
 }
 
 /// Show the segment.
-pub fn run(args: &Args) -> Result<Exit, Failure> {
+pub fn run(args: &Inspect) -> Result<Exit, Failure> {
     let ns = Ns(namespace::ipc_namespace().unwrap_or(0));
     let entries = TableEntry::all().map_err(|e| (Exit::Failure, messages::no_table(&e)))?;
-    let (entry, what) = if let Some(shmid) = args.shmid {
-        (
-            entries.into_iter().find(|e| e.shmid == shmid),
+    let (entry, what) = match &args.target {
+        Target::Shmid(shmid) => (
+            entries.into_iter().find(|e| e.shmid == *shmid),
             format!("with shmid {shmid}"),
-        )
-    } else {
-        let key = match args.sysv_key {
-            Some(key) => key,
-            None => KeyFile::open_for_reader(&args.key.key_file, args.key.proj_id)
-                .map_err(Failure::from)?
-                .key(),
-        };
-        (
-            entries.into_iter().find(|e| e.key == key),
-            format!("with key {key}"),
-        )
+        ),
+        Target::Key(key) => by_key(entries, *key),
+        Target::KeyFile(k) => {
+            let key_file = KeyFile::open_for_reader(&k.key_file, k.proj_id)?;
+            by_key(entries, key_file.key())
+        }
     };
     let entry = entry.ok_or_else(|| (Exit::NoWriter, messages::no_segment(&what)))?;
     let holds = look(&entry);
@@ -73,6 +68,14 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
     };
     console::print(&text)?;
     Ok(Exit::Ok)
+}
+
+/// The segment with `key`, and how a message names it.
+fn by_key(entries: Vec<TableEntry>, key: Key) -> (Option<TableEntry>, String) {
+    (
+        entries.into_iter().find(|e| e.key == key),
+        format!("with key {key}"),
+    )
 }
 
 /// The fields of the segment, and the bytes to hex-dump (those not decoded):

@@ -14,7 +14,6 @@ use shm_common::transport::procs::{self, Attached};
 use shm_common::transport::segment::{OpenError, Segment};
 use shm_common::transport::table::TableEntry;
 
-use crate::flags::Args;
 use crate::output::{json_string, Format};
 use crate::Failure;
 
@@ -27,7 +26,7 @@ pub struct Row {
 }
 
 /// List the segments.
-pub fn run(args: &Args) -> Result<Exit, Failure> {
+pub fn run(format: Format) -> Result<Exit, Failure> {
     let ns = Ns(namespace::ipc_namespace().unwrap_or(0));
     let entries = TableEntry::all().map_err(|e| (Exit::Failure, messages::no_table(&e)))?;
     let mut attached = procs::attached();
@@ -40,7 +39,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         })
         .collect();
     let users = Users::load();
-    let text = match args.format {
+    let text = match format {
         Format::Json => json(ns, &rows, &users),
         _ => table(ns, &rows, &users),
     };

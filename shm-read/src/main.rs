@@ -13,24 +13,30 @@ mod stream;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use shm_common::cli::exit::Exit;
 use shm_common::cli::failure;
 pub use shm_common::cli::failure::Failure;
+use shm_common::cli::messages;
+use shm_common::transport::signals::StopSignals;
+
+use crate::flags::{Args, Mode};
 
 fn main() -> ExitCode {
-    let args = flags::Args::parse();
-    let run = if args.stream {
-        stream::run
-    } else if args.list {
-        list::run
-    } else if args.inspect {
-        inspect::run
-    } else {
-        follow::run
-    };
-    match run(&args) {
-        Ok(exit) => exit,
-        Err(failure) => failure::report("shm_read", failure),
+    let mode = shm_common::cli::flags::parse::<Args>("shm_read").mode();
+    run(mode)
+        .unwrap_or_else(|failure| failure::report("shm_read", failure))
+        .into()
+}
+
+/// Run `mode`. Only the modes that wait take over the stop signals: a
+/// listing stays stoppable by the default SIGINT and SIGTERM.
+fn run(mode: Mode) -> Result<Exit, Failure> {
+    let signals =
+        || StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)));
+    match mode {
+        Mode::Follow(follow) => follow::run(&follow, &signals()?),
+        Mode::Stream(stream) => stream::run(&stream, &signals()?),
+        Mode::List(format) => list::run(format),
+        Mode::Inspect(inspect) => inspect::run(&inspect),
     }
-    .into()
 }

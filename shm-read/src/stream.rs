@@ -18,7 +18,7 @@ use shm_common::transport::segment::Segment;
 use shm_common::transport::signals::StopSignals;
 use shm_common::transport::view::WriteView;
 
-use crate::flags::Args;
+use crate::flags::Stream;
 use crate::report::{Condition, Reporter};
 use crate::stop;
 use crate::Failure;
@@ -27,15 +27,13 @@ use crate::Failure;
 const SETUP: Duration = Duration::from_secs(2);
 
 /// Run the consumer.
-pub fn run(args: &Args) -> Result<Exit, Failure> {
-    let signals =
-        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
+pub fn run(args: &Stream, signals: &StopSignals) -> Result<Exit, Failure> {
     let mut finder = Finder::new(
         args.key.key_file.clone(),
         args.key.proj_id,
         Access::PreferWritable,
     );
-    let segment = find(args, &signals, &mut finder)?;
+    let segment = find(args, signals, &mut finder)?;
     let Some(segment) = segment else {
         return Ok(Exit::Interrupted);
     };
@@ -51,7 +49,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
     // The heartbeat runs beside the copy; a stop signal ends the stream
     // even while the copy is blocked writing to a full pipe.
     stop::watched(
-        &signals,
+        signals,
         || heartbeat.beat(),
         |_| {
             let (received, pid) = (abort.cursor(), abort.peer_pid());
@@ -86,7 +84,7 @@ fn attach(view: WriteView<'_>, key: Key) -> Result<Consumer<'_>, Failure> {
 
 /// Wait for the producer's segment, saying why it is not there.
 fn find<'f>(
-    args: &Args,
+    args: &Stream,
     signals: &StopSignals,
     finder: &'f mut Finder,
 ) -> Result<Option<&'f Segment>, Failure> {

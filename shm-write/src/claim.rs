@@ -5,32 +5,37 @@ use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::failure;
 use shm_common::cli::messages;
-use shm_common::protocol::adopt::Rule;
+use shm_common::protocol::spec::Spec;
 use shm_common::session::claim::{Claim, ClaimError, ClaimOptions};
 
-use crate::flags::Args;
+use crate::flags::Claiming;
 use crate::Failure;
 
 /// What a mode publishes, for the claim and its messages.
 pub struct Protocol {
+    /// Its protocol's spec: sizes and adoption rule.
+    pub spec: &'static Spec,
     /// What the mode puts in a segment ("a time").
     pub publishes: &'static str,
-    /// The smallest segment its layout accepts.
-    pub min_size: usize,
-    /// The smallest segment that holds what this run publishes: `min_size`,
-    /// or more for a large value. An existing segment's size is offered as
-    /// the fix for a size mismatch only when it reaches this.
+    /// The smallest segment that holds what this run publishes: the spec's
+    /// `min_size`, or more for a large value. An existing segment's size is
+    /// offered as the fix for a size mismatch only when it reaches this.
     pub room: usize,
-    /// The segment size without `--size`.
-    pub default_size: usize,
-    /// When it may take over an existing segment.
-    pub rule: Rule,
 }
 
 impl Protocol {
+    /// The protocol of `spec`, publishing what `publishes` says.
+    pub const fn of(spec: &'static Spec, publishes: &'static str) -> Self {
+        Self {
+            spec,
+            publishes,
+            room: spec.min_size,
+        }
+    }
+
     /// The segment size asked for.
-    pub fn size(&self, args: &Args) -> usize {
-        args.size.unwrap_or(self.default_size)
+    pub fn size(&self, args: &Claiming) -> usize {
+        args.size.unwrap_or(self.spec.default_size)
     }
 
     /// Check the size, claim the key, print the start-up line and `serve`
@@ -38,15 +43,13 @@ impl Protocol {
     /// or failed (stderr gone, say): a writer never leaves its segment.
     pub fn run(
         &self,
-        args: &Args,
+        args: &Claiming,
         serve: impl FnOnce(&mut Claim) -> Result<(), Failure>,
     ) -> Result<(), Failure> {
         let size = self.size(args);
-        if size < self.min_size {
-            return Err((
-                Exit::Usage,
-                messages::too_small(size, self.min_size, self.room),
-            ));
+        let min_size = self.spec.min_size;
+        if size < min_size {
+            return Err((Exit::Usage, messages::too_small(size, min_size, self.room)));
         }
         let mut claim = Claim::start(
             ClaimOptions {
@@ -55,7 +58,7 @@ impl Protocol {
                 size,
                 mode: args.mode,
             },
-            self.rule,
+            self.spec.adopt,
         )
         .map_err(|e| self.failure(e))?;
         let served = console::say(&messages::startup("shm_write", &claim))

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use shm_common::cli::exit::Exit;
+use shm_common::cli::exit::{Exit, Tool};
 use shm_common::cli::flags::{parse_duration, parse_mode, parse_size, KeyArgs};
 
 /// The command line.
@@ -54,14 +54,94 @@ pub struct Args {
     pub timeout: Option<Duration>,
 }
 
+/// What `shm_write` was asked to do, validated from the flags: each mode
+/// gets only the settings it uses.
+pub enum Mode {
+    /// Publish the time.
+    Time(Time),
+    /// Publish a value (`--value`, `--stdin`).
+    Value(Value),
+    /// Copy stdin into a ring (`--stream`).
+    Stream(Stream),
+}
+
+/// What every mode claims its key with.
+pub struct Claiming {
+    pub key: KeyArgs,
+    /// `--size`, when given (each protocol has its default).
+    pub size: Option<usize>,
+    /// The segment's permission mode.
+    pub mode: u16,
+}
+
+/// The settings of [`Mode::Time`].
+pub struct Time {
+    pub claim: Claiming,
+    pub interval: Duration,
+    /// Exit after this many publishes.
+    pub count: Option<u64>,
+}
+
+/// The settings of [`Mode::Value`].
+pub struct Value {
+    pub claim: Claiming,
+    /// `--value TEXT`; `None` reads standard input.
+    pub value: Option<String>,
+    /// All of standard input is one value.
+    pub binary: bool,
+    pub exit_at_eof: bool,
+}
+
+/// The settings of [`Mode::Stream`].
+pub struct Stream {
+    pub claim: Claiming,
+    /// Give up when the consumer takes nothing for this long.
+    pub timeout: Option<Duration>,
+}
+
+impl Args {
+    /// The mode the flags ask for (clap has refused every conflicting
+    /// combination already).
+    pub fn mode(self) -> Mode {
+        let claim = Claiming {
+            key: self.key,
+            size: self.size,
+            mode: self.mode,
+        };
+        if self.stream {
+            Mode::Stream(Stream {
+                claim,
+                timeout: self.timeout,
+            })
+        } else if self.value.is_some() || self.stdin {
+            Mode::Value(Value {
+                claim,
+                value: self.value,
+                binary: self.binary,
+                exit_at_eof: self.exit_at_eof,
+            })
+        } else {
+            Mode::Time(Time {
+                claim,
+                interval: self.interval,
+                count: self.count,
+            })
+        }
+    }
+}
+
 fn exit_help() -> String {
-    Exit::help(&[
-        Exit::Ok,
-        Exit::Failure,
-        Exit::Usage,
-        Exit::Permission,
-        Exit::Conflict,
-        Exit::Interrupted,
-        Exit::Output,
-    ])
+    Exit::help(
+        Tool::Writer,
+        &[
+            Exit::Ok,
+            Exit::Failure,
+            Exit::Usage,
+            Exit::Permission,
+            Exit::BadSegment,
+            Exit::Conflict,
+            Exit::Interrupted,
+            Exit::Output,
+        ],
+    )
 }

@@ -10,22 +10,31 @@ mod value;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::failure;
 pub use shm_common::cli::failure::Failure;
+use shm_common::cli::messages;
+use shm_common::transport::signals::StopSignals;
+
+use crate::flags::{Args, Mode};
 
 fn main() -> ExitCode {
-    let args = flags::Args::parse();
-    let run = if args.stream {
-        stream::run
-    } else if args.value.is_some() || args.stdin {
-        value::run
-    } else {
-        time::run
-    };
-    match run(&args) {
-        Ok(()) => Exit::Ok.into(),
-        Err(failure) => failure::report("shm_write", failure).into(),
+    let mode = shm_common::cli::flags::parse::<Args>("shm_write").mode();
+    match run(mode) {
+        Ok(()) => Exit::Ok,
+        Err(failure) => failure::report("shm_write", failure),
+    }
+    .into()
+}
+
+/// Run `mode`, with the stop signals taken over: every mode cleans up
+/// (removes its segment) when one arrives.
+fn run(mode: Mode) -> Result<(), Failure> {
+    let signals =
+        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
+    match mode {
+        Mode::Time(time) => time::run(&time, &signals),
+        Mode::Value(value) => value::run(&value, &signals),
+        Mode::Stream(stream) => stream::run(&stream, &signals),
     }
 }

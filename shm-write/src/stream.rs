@@ -10,32 +10,23 @@ use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::stream::{
-    adopt,
     end::{Outcome, StreamEnd},
-    layout::{DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE},
     producer::Producer,
     shared::{Backoff, FillError, StreamError, BEAT},
+    spec,
 };
 use shm_common::transport::signals::{StopSignals, Wake};
 
 use crate::claim::Protocol;
-use crate::flags::Args;
+use crate::flags::Stream;
 use crate::Failure;
 
 /// The stream's protocol, for the claim.
-const STREAM: Protocol = Protocol {
-    publishes: "a stream",
-    min_size: MIN_SEGMENT_SIZE,
-    room: MIN_SEGMENT_SIZE,
-    default_size: DEFAULT_SEGMENT_SIZE,
-    rule: adopt::judge,
-};
+const STREAM: Protocol = Protocol::of(&spec::SPEC, "a stream");
 
 /// Run the producer.
-pub fn run(args: &Args) -> Result<(), Failure> {
-    let signals =
-        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
-    STREAM.run(args, |claim| {
+pub fn run(args: &Stream, signals: &StopSignals) -> Result<(), Failure> {
+    STREAM.run(&args.claim, |claim| {
         let view = claim.view();
         let mut producer = Producer::create(view, claim.beacon().pid);
         let heartbeat = producer.heartbeat();
@@ -47,7 +38,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                     std::thread::park_timeout(BEAT);
                 }
             });
-            let outcome = produce(args, &signals, &mut producer);
+            let outcome = produce(args, signals, &mut producer);
             // Unparked, the beater ends now rather than after its sleep.
             stop.store(true, Ordering::Relaxed);
             beater.thread().unpark();
@@ -77,7 +68,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 /// Why producing stopped before delivery: an ending to report, or a failure.
 type Stop = Result<StreamEnd, Failure>;
 
-fn produce(args: &Args, signals: &StopSignals, producer: &mut Producer<'_>) -> Result<(), Stop> {
+fn produce(args: &Stream, signals: &StopSignals, producer: &mut Producer<'_>) -> Result<(), Stop> {
     let stdin = std::io::stdin();
     let mut progress = Progress::new(args.timeout, producer.tail());
     let mut backoff = Backoff::default();

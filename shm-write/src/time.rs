@@ -8,15 +8,14 @@ use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::time::{
-    adopt,
-    layout::{DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE},
     record::{Publisher, WriterInfo},
+    spec,
 };
 use shm_common::session::claim::Claim;
 use shm_common::transport::signals::StopSignals;
 
 use crate::claim::Protocol;
-use crate::flags::Args;
+use crate::flags::Time;
 use crate::Failure;
 
 /// How often the writer checks that its segment was not removed with ipcrm.
@@ -25,25 +24,17 @@ const REMOVAL_CHECK: Duration = Duration::from_secs(1);
 const SIGNAL_CHECK_EVERY: u64 = 4096;
 
 /// The clock's protocol, for the claim.
-const TIME: Protocol = Protocol {
-    publishes: "a time",
-    min_size: MIN_SEGMENT_SIZE,
-    room: MIN_SEGMENT_SIZE,
-    default_size: DEFAULT_SEGMENT_SIZE,
-    rule: adopt::judge,
-};
+const TIME: Protocol = Protocol::of(&spec::SPEC, "a time");
 
 /// Run the clock writer.
-pub fn run(args: &Args) -> Result<(), Failure> {
-    let signals =
-        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
-    TIME.run(args, |claim| {
+pub fn run(args: &Time, signals: &StopSignals) -> Result<(), Failure> {
+    TIME.run(&args.claim, |claim| {
         let mut published = 0u64;
         loop {
             let mut publisher =
                 Publisher::new(claim.view(), writer_info(args, claim), Timestamp::now());
             published += 1;
-            match publish(args, &signals, claim, &mut publisher, &mut published) {
+            match publish(args, signals, claim, &mut publisher, &mut published) {
                 Ok(End::SegmentRemoved) => TIME.recreate(claim)?,
                 ended => {
                     // However it ends, readers see the writer stopped.
@@ -56,7 +47,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     })
 }
 
-fn writer_info(args: &Args, claim: &Claim) -> WriterInfo {
+fn writer_info(args: &Time, claim: &Claim) -> WriterInfo {
     let beacon = claim.beacon();
     WriterInfo {
         interval: args.interval,
@@ -79,7 +70,7 @@ enum End {
 /// looked at only every [`SIGNAL_CHECK_EVERY`] publishes: a clock read alone
 /// costs several publishes.
 fn publish(
-    args: &Args,
+    args: &Time,
     signals: &StopSignals,
     claim: &Claim,
     publisher: &mut Publisher<'_>,

@@ -10,26 +10,20 @@ use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::value::{
-    adopt,
-    layout::{capacity, size_for, DEFAULT_SEGMENT_SIZE, MIN_SEGMENT_SIZE},
+    layout::{capacity, size_for, MIN_SEGMENT_SIZE},
     live::HEARTBEAT,
     publish::{Publisher, TooLarge, Writer},
+    spec,
 };
 use shm_common::session::claim::Claim;
 use shm_common::transport::signals::{Signal, StopSignals, Wake};
 
 use crate::claim::Protocol;
-use crate::flags::Args;
+use crate::flags::Value;
 use crate::Failure;
 
 /// The value's protocol, for the claim.
-const VALUE: Protocol = Protocol {
-    publishes: "a value",
-    min_size: MIN_SEGMENT_SIZE,
-    room: MIN_SEGMENT_SIZE,
-    default_size: DEFAULT_SEGMENT_SIZE,
-    rule: adopt::judge,
-};
+const VALUE: Protocol = Protocol::of(&spec::SPEC, "a value");
 
 /// Where values come from.
 enum Source {
@@ -40,14 +34,12 @@ enum Source {
 }
 
 /// Run the value writer.
-pub fn run(args: &Args) -> Result<(), Failure> {
-    let signals =
-        StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
-    let (first, mut source) = first_value(args, &signals)?;
+pub fn run(args: &Value, signals: &StopSignals) -> Result<(), Failure> {
+    let (first, mut source) = first_value(args, signals)?;
     let Some(first) = first else {
         return Ok(()); // Stopped, or no input at all, before a first value.
     };
-    let size = VALUE.size(args);
+    let size = VALUE.size(&args.claim);
     let capacity = capacity(size);
     if size >= MIN_SEGMENT_SIZE && first.len() > capacity {
         return Err(too_large(
@@ -62,7 +54,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         room: size_for(first.len()).max(MIN_SEGMENT_SIZE),
         ..VALUE
     };
-    value.run(args, |claim| {
+    value.run(&args.claim, |claim| {
         let mut current = first;
         loop {
             let mut publisher = Publisher::new(claim.view(), writer(claim), &current, args.binary)
@@ -70,7 +62,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             let served = wake(&publisher).and_then(|()| {
                 serve(
                     args,
-                    &signals,
+                    signals,
                     claim,
                     &mut publisher,
                     &mut source,
@@ -92,7 +84,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
 /// The first value, read before the key is claimed so that no reader sees
 /// a segment without one. `None` when stopped (or stdin empty) first.
-fn first_value(args: &Args, signals: &StopSignals) -> Result<(Option<Vec<u8>>, Source), Failure> {
+fn first_value(args: &Value, signals: &StopSignals) -> Result<(Option<Vec<u8>>, Source), Failure> {
     if let Some(text) = &args.value {
         return Ok((Some(text.clone().into_bytes()), Source::Fixed));
     }
@@ -127,7 +119,7 @@ enum End {
 
 /// Keep the value alive and publish new lines until a stop.
 fn serve(
-    args: &Args,
+    args: &Value,
     signals: &StopSignals,
     claim: &Claim,
     publisher: &mut Publisher<'_>,
@@ -243,10 +235,10 @@ fn wake(publisher: &Publisher<'_>) -> Result<(), Failure> {
         .map_err(|e| (Exit::Failure, format!("waking readers failed: {e}")))
 }
 
-fn too_large(e: TooLarge, args: &Args) -> Failure {
+fn too_large(e: TooLarge, args: &Value) -> Failure {
     (
         Exit::Usage,
-        messages::value_too_large(e.len, e.capacity, VALUE.size(args)),
+        messages::value_too_large(e.len, e.capacity, VALUE.size(&args.claim)),
     )
 }
 

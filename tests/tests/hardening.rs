@@ -49,3 +49,52 @@ fn a_negative_shmid_is_refused_naming_the_option() {
     assert!(stderr.contains("--shmid"), "{stderr}");
     assert!(!stderr.contains("unexpected argument"), "{stderr}");
 }
+
+/// A bad option is reported as every other error is, after the tool's
+/// name (`shm_read: error: ...`), with exit 2. (Before: clap's bare
+/// "error: ...".)
+#[test]
+fn option_errors_name_the_tool() {
+    for (tool, bad) in [("shm_read", "--bogus"), ("shm_write", "--interval=x")] {
+        let out = Command::new(bin(tool)).arg(bad).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{tool}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("{tool}: error: ")),
+            "{tool}: {stderr}"
+        );
+    }
+}
+
+/// Each tool's `--help` explains its exit statuses as that tool gives
+/// them, never the other's options; and help that cannot be written
+/// (`/dev/full`) is exit 8, not 0. (Before: both texts named both tools'
+/// options, and clap ignored the failed write.)
+#[test]
+fn help_is_each_tools_own_and_a_failed_help_is_exit_8() {
+    let help = |tool: &str| {
+        let out = Command::new(bin(tool)).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{tool}: {out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        text[text.find("Exit status:").expect("an exit status section")..].to_owned()
+    };
+    let (writer, reader) = (help("shm_write"), help("shm_read"));
+    for option in ["--once", "--inspect", "consumer)"] {
+        assert!(!writer.contains(option), "shm_write: {option}: {writer}");
+    }
+    for option in ["--exit-at-eof", "another live writer"] {
+        assert!(!reader.contains(option), "shm_read: {option}: {reader}");
+    }
+    for tool in ["shm_write", "shm_read"] {
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let status = Command::new(bin(tool))
+            .arg("--help")
+            .stdout(full)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(8), "{tool}");
+    }
+}

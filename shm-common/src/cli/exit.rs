@@ -2,6 +2,15 @@
 //! rely on one meaning per number ([`super::failure`] gives each error its
 //! status).
 
+/// Which tool a status is explained for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// `shm_write`.
+    Writer,
+    /// `shm_read`.
+    Reader,
+}
+
 /// Why a tool exits.
 #[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,25 +54,33 @@ impl Exit {
         }
     }
 
-    fn meaning(self) -> &'static str {
-        match self {
-            Exit::Ok => "success: --count reached, --once read a live writer, or stopped by SIGTERM/SIGINT/SIGHUP",
-            Exit::Failure => "unexpected system error",
-            Exit::Usage => "bad option, or unusable key file (directory, symlink, hard link, FIFO, foreign owner, missing directory)",
-            Exit::NoWriter => "no live writer: --timeout ran out, or --once found none",
-            Exit::Permission => "permission denied on the segment",
-            Exit::BadSegment => "the segment holds no readable time (--once)",
-            Exit::Conflict => "another live writer (or stream consumer), a read lock on the key file, or an existing segment of another size or owner",
-            Exit::Interrupted => "--stream: the stream ended early (the other side died or stopped, or SIGTERM/SIGINT/SIGHUP); the bytes that did pass are exact",
-            Exit::Output => "cannot write to stdout or stderr (the disk is full, or stderr's pipe has closed); a writer still removes its segment",
+    /// What the status means from `tool` (the two tools give some
+    /// statuses for different reasons).
+    fn meaning(self, tool: Tool) -> &'static str {
+        match (self, tool) {
+            (Exit::Ok, Tool::Writer) => "success: --count reached, the input ended with --exit-at-eof, a stream delivered, or stopped by SIGTERM/SIGINT/SIGHUP",
+            (Exit::Ok, Tool::Reader) => "success: --count reached, --once read a live writer, a stream received whole, or stopped by SIGTERM/SIGINT/SIGHUP",
+            (Exit::Failure, _) => "unexpected system error",
+            (Exit::Usage, _) => "bad option, or unusable key file (directory, symlink, hard link, FIFO, foreign owner, missing directory)",
+            (Exit::NoWriter, _) => "no live writer: --timeout ran out, or --once found none; with --inspect: no such segment",
+            (Exit::Permission, _) => "permission denied on the segment",
+            (Exit::BadSegment, Tool::Writer) => "--stream: the consumer's words in the segment make no sense (a corrupt segment)",
+            (Exit::BadSegment, Tool::Reader) => "the segment holds nothing this tool can read (--once, --stream)",
+            (Exit::Conflict, Tool::Writer) => "another live writer, a read lock on the key file, or an existing segment of another size, owner or kind",
+            (Exit::Conflict, Tool::Reader) => "--stream: the stream already has a consumer",
+            (Exit::Interrupted, Tool::Writer) => "--stream: the stream ended early (the consumer died or stopped, --timeout, or SIGTERM/SIGINT/SIGHUP); the segment is removed",
+            (Exit::Interrupted, Tool::Reader) => "--stream: the stream ended early (the producer died or stopped, or SIGTERM/SIGINT/SIGHUP); the bytes written out are exact",
+            (Exit::Output, Tool::Writer) => "cannot write to stderr (the disk is full, or its pipe has closed); the segment is still removed",
+            (Exit::Output, Tool::Reader) => "cannot write to stdout or stderr (the disk is full, or stderr's pipe has closed); a closed stdout pipe is a normal end (0)",
         }
     }
 
-    /// The "Exit status" section of `--help` for the statuses a tool uses.
-    pub fn help(used: &[Exit]) -> String {
+    /// The "Exit status" section of `tool`'s `--help`, for the statuses it
+    /// uses.
+    pub fn help(tool: Tool, used: &[Exit]) -> String {
         let mut text = String::from("Exit status:\n");
         for exit in used {
-            text += &format!("  {}  {}\n", exit.code(), exit.meaning());
+            text += &format!("  {}  {}\n", exit.code(), exit.meaning(tool));
         }
         text
     }

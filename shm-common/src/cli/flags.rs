@@ -5,6 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::console;
+use super::exit::Exit;
+
 use crate::transport::key::{DEFAULT_KEY_FILE, DEFAULT_PROJ_ID};
 
 /// Which key the tools meet on: `ftok(key_file, proj_id)`.
@@ -17,6 +20,27 @@ pub struct KeyArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PROJ_ID, allow_hyphen_values = true,
           value_parser = clap::value_parser!(u8).range(1..=255))]
     pub proj_id: u8,
+}
+
+/// Parse the command line of `tool`, or end the process as clap would,
+/// but with the tool's name before an error (`shm_read: error: ...`, exit
+/// 2), and with `--help` and `--version` failing with [`Exit::Output`] when
+/// stdout cannot take them (clap ignores that failure).
+pub fn parse<T: clap::Parser>(tool: &str) -> T {
+    let e = match T::try_parse() {
+        Ok(args) => return args,
+        Err(e) => e,
+    };
+    let exit = if e.use_stderr() {
+        let _ = console::say(&format!("{tool}: {}", e.render().to_string().trim_end()));
+        Exit::Usage
+    } else {
+        match console::print(&e.render().to_string()) {
+            Ok(()) => Exit::Ok,
+            Err(_) => Exit::Output,
+        }
+    };
+    std::process::exit(exit.code().into())
 }
 
 /// Parse a duration: `0`, or a number with a unit `ns`, `us`, `ms`, `s`,
