@@ -116,7 +116,7 @@ mod tests {
                 describe(view.read()),
                 Holds::Unknown(spec.too_small(200)),
                 "{}",
-                spec.name
+                spec.kind.name()
             );
             assert_eq!(view.read().load(word::MAGIC), header::MAGIC);
         }

@@ -69,9 +69,13 @@ impl Kind {
         }
     }
 
-    /// What the kind is called in messages and listings (its spec's name).
+    /// What the kind is called in messages and listings.
     pub fn name(self) -> &'static str {
-        super::registry::spec_of(self).name
+        match self {
+            Kind::Time => "time record",
+            Kind::Value => "value",
+            Kind::Stream => "stream",
+        }
     }
 }
 

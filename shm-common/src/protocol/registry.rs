@@ -25,7 +25,7 @@ mod tests {
     fn each_spec_is_its_kinds() {
         for spec in SPECS {
             assert_eq!(spec_of(spec.kind).kind, spec.kind);
-            assert!(spec.min_size <= spec.default_size, "{}", spec.name);
+            assert!(spec.min_size <= spec.default_size, "{}", spec.kind.name());
         }
     }
 }

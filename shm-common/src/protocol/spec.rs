@@ -16,8 +16,6 @@ use crate::transport::view::ReadView;
 pub struct Spec {
     /// The header's kind.
     pub kind: Kind,
-    /// What it is called in messages and listings ("time record").
-    pub name: &'static str,
     /// How a sentence names one ("the time record", "a value").
     pub phrase: &'static str,
     /// Its machine name in a listing's JSON ("time").

@@ -13,7 +13,6 @@ use crate::transport::view::ReadView;
 /// A byte stream through a ring.
 pub const SPEC: Spec = Spec {
     kind: Kind::Stream,
-    name: "stream",
     phrase: "a stream",
     list_name: "stream",
     min_size: MIN_SEGMENT_SIZE,

@@ -12,7 +12,6 @@ use crate::transport::view::ReadView;
 /// The time record.
 pub const SPEC: Spec = Spec {
     kind: Kind::Time,
-    name: "time record",
     phrase: "the time record",
     list_name: "time",
     min_size: MIN_SEGMENT_SIZE,

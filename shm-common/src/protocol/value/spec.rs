@@ -12,7 +12,6 @@ use crate::transport::view::ReadView;
 /// The latest value of any payload.
 pub const SPEC: Spec = Spec {
     kind: Kind::Value,
-    name: "value",
     phrase: "a value",
     list_name: "value",
     min_size: MIN_SEGMENT_SIZE,
