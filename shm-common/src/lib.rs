@@ -7,13 +7,15 @@
 //!   views, key files and `ftok`, the kernel's segment table and
 //!   the namespace probe. All `unsafe` code lives in its private `sys` module.
 //! - [`protocol`]: what a segment holds, behind one common header with a
-//!   kind field: the time record ([`protocol::time`]).
+//!   kind field: the time record ([`protocol::time`]), the latest value
+//!   ([`protocol::value`]) and the stream ([`protocol::stream`]), each
+//!   described by its [`protocol::spec::Spec`].
 //! - [`session`]: claiming a key as a writer (lock, create or adopt,
 //!   ownership, removal), finding a key's segment as a reader, and the
 //!   beacon a writer keeps in its key file.
-//! - [`cli`] (feature `cli`): the flags both binaries share, every
-//!   user-facing sentence, the exit statuses, and the writes to stdout and
-//!   stderr.
+//! - `cli` (feature `cli`): the flags both binaries share, every error with
+//!   its exit status and sentence, every other user-facing sentence, and the
+//!   writes to stdout and stderr.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
