@@ -193,6 +193,19 @@ pub fn expected_output(file: &str, command: &str) -> Vec<String> {
         .clone()
 }
 
+/// The lines shown after `command` in the blocks whose `checked by`
+/// directive names `test`: what that container test compares with what
+/// the command printed there.
+pub fn shown(test: &str, command: &str) -> Vec<String> {
+    all_blocks()
+        .iter()
+        .filter(|b| b.checker().is_some_and(|(_, t)| t == test))
+        .find_map(|b| b.step(command))
+        .unwrap_or_else(|| panic!("no console block checked by {test} shows `$ {command}`"))
+        .expected
+        .clone()
+}
+
 /// Whether `file` (`tests/tests/x.rs`) holds a `#[test]` function `name`.
 pub fn test_exists(file: &str, name: &str) -> bool {
     let Ok(text) = std::fs::read_to_string(workspace().join(file)) else {
@@ -220,6 +233,8 @@ enum Class {
     Digits,
     /// `[0-9]+(\.[0-9]+)?`
     Decimal,
+    /// `[0-9a-f]+`
+    Hex,
 }
 
 /// (text right before the variable part, its class, its placeholder). The
@@ -236,9 +251,11 @@ const RULES: &[(&str, Class, &str)] = &[
     ("shmid=", Class::Digits, "<shmid>"),
     ("\"shmid\":", Class::Digits, "<shmid>"),
     ("\"secs\":", Class::Digits, "<secs>"),
+    ("\"seq\":", Class::Digits, "<seq>"),
     ("\"nanos\":", Class::Digits, "<nanos>"),
     ("\"age_ms\":", Class::Decimal, "<ms>"),
     ("last publish ", Class::Decimal, "<age>"),
+    ("(container ", Class::Hex, "<container>"),
 ];
 
 /// The rows of `--inspect` whose value changes from run to run: their hex
@@ -261,7 +278,8 @@ const VARIABLE_FIELDS: &[&str] = &[
 /// - a key row of `ipcs -m` or `--list` (`0x08280002 0          root`): its
 ///   shmid column, `<key> <shmid> `;
 /// - the numbers after the contexts in [`RULES`] (`ipc:[N]`, `now time: N`,
-///   `pid N`, `shmid N`, `"age_ms":N.N`, `last publish N.Ns ago`, ...);
+///   `pid N`, `shmid N`, `"seq":N`, `"age_ms":N.N`, `last publish N.Ns ago`, ...);
+/// - `(container fa7bb9401450)` in `--list`: `(container <container>)`;
 /// - `real    0m0.104s` (from `time`): `real <duration>`;
 /// - the `--inspect` rows in [`VARIABLE_FIELDS`]: their hex word and the
 ///   numbers of their decoded value; every `--inspect` row has its columns
@@ -359,6 +377,7 @@ fn token_len(s: &str, class: Class) -> usize {
             }
         }
         Class::Decimal => n,
+        Class::Hex => s.len() - s.trim_start_matches(|c: char| c.is_ascii_hexdigit()).len(),
     }
 }
 

@@ -7,9 +7,10 @@
 
 use std::time::{Duration, Instant};
 
+use shm_tests::doc_examples::{compare, shown};
 use shm_tests::docker::{
-    compose_command, docker, docker_ok, images, require_engine, ComposeProject, Container, Logs,
-    BARE_IMAGE, IMAGE,
+    compose_command, docker, docker_ok, images, output_lines, require_engine, ComposeProject,
+    Container, Logs, BARE_IMAGE, IMAGE,
 };
 use shm_tests::{bin, poll_until, workspace, DEADLINE};
 
@@ -71,6 +72,13 @@ fn wait_advancing(container: &Container) -> Vec<i64> {
         "readings go backwards: {readings:?}"
     );
     readings
+}
+
+/// Compare what a command printed in a container with what the console
+/// example checked by `test` shows after `command` (docs/containers.md).
+fn as_documented(test: &str, command: &str, printed: &[String]) {
+    compare(&shown(test, command), printed)
+        .unwrap_or_else(|e| panic!("docs/containers.md, `$ {command}`: {e}"));
 }
 
 fn stdout_of(out: &std::process::Output) -> String {
@@ -172,6 +180,22 @@ fn the_minimal_image_runs_the_writer_the_reader_and_the_listing() {
     let writer = Container::run("min-writer", &["--ipc", "shareable"], BARE_IMAGE, &[]);
     let line = writer.wait_stderr("segment created");
     let key = startup_key(&line);
+    // The doc's --inspect from a joined container, before any reader came.
+    let inspect = docker(&[
+        "run",
+        "--rm",
+        "--ipc",
+        &format!("container:{}", writer.name),
+        BARE_IMAGE,
+        READER,
+        "--inspect",
+    ]);
+    assert!(inspect.status.success(), "{inspect:?}");
+    as_documented(
+        "the_minimal_image_runs_the_writer_the_reader_and_the_listing",
+        "docker run --rm --ipc container:shm-writer shm-time-minimal /bin/shm_read --inspect",
+        &output_lines(&inspect.stdout),
+    );
     let reader = Container::run(
         "min-reader",
         &["--ipc", &format!("container:{}", writer.name)],
@@ -345,6 +369,36 @@ fn reader_joins_a_shareable_writer() {
     assert_eq!(both[0].owner, "root");
     assert_eq!(both[0].perms, "600");
     assert_eq!(both[0].bytes, 4096);
+
+    // What docs/containers.md's walkthrough shows, steps 1 and 3.
+    const TEST: &str = "reader_joins_a_shareable_writer";
+    as_documented(TEST, "docker logs shm-writer", &writer.logs().1);
+    for (name, c) in [("shm-writer", &writer), ("shm-reader", &reader)] {
+        let ipcs = c.exec(&["ipcs", "-m"]);
+        as_documented(
+            TEST,
+            &format!("docker exec {name} ipcs -m"),
+            &output_lines(&ipcs.stdout),
+        );
+        let list = c.exec(&[READER, "--list"]);
+        as_documented(
+            TEST,
+            &format!("docker exec {name} /bin/shm_read --list"),
+            &output_lines(&list.stdout),
+        );
+    }
+    let beacon = reader.exec(&["cat", "/dev/shm/shm_file"]);
+    as_documented(
+        TEST,
+        "docker exec shm-reader cat /dev/shm/shm_file",
+        &output_lines(&beacon.stdout),
+    );
+    let json = reader.exec(&[READER, "--once", "--format", "json"]);
+    as_documented(
+        TEST,
+        "docker exec shm-reader /bin/shm_read --once --format json",
+        &output_lines(&json.stdout),
+    );
 }
 
 #[test]
@@ -461,6 +515,17 @@ fn docker_stop_is_quick_and_clean() {
     reader.wait_stderr("stopped cleanly; waiting for a new writer");
     // The reader keeps waiting for a new writer.
     assert_eq!(reader.inspect("{{.State.Status}}"), "running");
+    // What docs/containers.md's step 4 shows.
+    const TEST: &str = "docker_stop_is_quick_and_clean";
+    as_documented(TEST, "docker logs shm-writer", &writer.logs().1);
+    let last = reader
+        .logs()
+        .1
+        .last()
+        .cloned()
+        .into_iter()
+        .collect::<Vec<_>>();
+    as_documented(TEST, "docker logs shm-reader 2>&1 | tail -1", &last);
 }
 
 // --- users --------------------------------------------------------------
