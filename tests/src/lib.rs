@@ -7,6 +7,7 @@
 //! the machine's own `/dev/shm/shm_file`, and leave no segment behind (the
 //! kernel frees a namespace's segments when its last process exits).
 
+pub mod doc_examples;
 pub mod docker;
 pub mod engine;
 pub mod plant;

@@ -2,10 +2,10 @@
 //! no shell, no /etc/passwd).
 
 use shm_tests::docker::BARE_IMAGE;
-use shm_tests::engine::{stderr_of, stdout_of, Engine};
+use shm_tests::engine::{output_lines, stderr_of, stdout_of, Engine};
 use shm_tests::startup_key;
 
-use super::{start_writer, times, READER, WRITER};
+use super::{as_documented, start_writer, times, READER, WRITER};
 
 pub fn static_binaries_run_in_an_image_without_libc(engine: &impl Engine) {
     let bare = engine.image(BARE_IMAGE);
@@ -30,6 +30,15 @@ pub fn the_minimal_image_runs_the_writer_the_reader_and_the_listing(engine: &imp
     let (writer, line) = start_writer(engine, &bare, &["--ipc", "shareable"], &[]);
     let key = startup_key(&line);
     let join = format!("container:{}", writer.name);
+    // The doc's --inspect from a joined container, before any reader came.
+    let inspect = engine.run_foreground(&["--rm", "--ipc", &join], &bare, &[READER, "--inspect"]);
+    assert!(inspect.status.success(), "{inspect:?}");
+    as_documented(
+        engine,
+        "the_minimal_image_runs_the_writer_the_reader_and_the_listing",
+        "docker run --rm --ipc container:shm-writer shm-time-minimal /bin/shm_read --inspect",
+        &output_lines(&inspect.stdout),
+    );
     let reader = engine.run_container(
         "min-reader",
         &["--ipc", &join],

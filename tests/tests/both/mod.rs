@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use shm_tests::doc_examples::{compare, shown};
 use shm_tests::engine::{stdout_of, Container, Engine, IpcsRow, Kind};
 use shm_tests::{poll_until, DEADLINE};
 
@@ -47,6 +48,20 @@ macro_rules! on_engine {
             }
         )*
     };
+}
+
+/// Compare what a command printed in a container of `engine` with what the
+/// console example checked by `test` shows after `command`
+/// (docs/containers.md, whose examples run Docker). Used on both engines
+/// where what the tools print does not depend on the engine: the command
+/// names the doc's step, whichever client ran it.
+pub fn as_documented(engine: &dyn Engine, test: &str, command: &str, printed: &[String]) {
+    compare(&shown(test, command), printed).unwrap_or_else(|e| {
+        panic!(
+            "docs/containers.md, `$ {command}` (run on {}): {e}",
+            engine.name()
+        )
+    });
 }
 
 /// The seconds of `now time: ...` lines, in the `c` format (the seconds) or

@@ -6,10 +6,13 @@
 use std::time::{Duration, Instant};
 
 use shm_tests::docker::IMAGE;
-use shm_tests::engine::{stderr_of, stdout_of, Container, Engine, IpcsRow, Kind};
+use shm_tests::engine::{output_lines, stderr_of, stdout_of, Container, Engine, IpcsRow, Kind};
 use shm_tests::{startup_key, DEADLINE};
 
-use super::{ls_n, one_segment_both_attached, start_writer, times, wait_advancing, READER, WRITER};
+use super::{
+    as_documented, ls_n, one_segment_both_attached, start_writer, times, wait_advancing, READER,
+    WRITER,
+};
 
 pub fn reader_joins_a_shareable_writer(engine: &impl Engine) {
     let image = engine.image(IMAGE);
@@ -46,6 +49,41 @@ pub fn reader_joins_a_shareable_writer(engine: &impl Engine) {
     // And one key file.
     let inode = |c: &Container<'_>| ls_n(c, &["-i", "/dev/shm/shm_file"])[0].clone();
     assert_eq!(inode(&writer), inode(&reader));
+
+    // What docs/containers.md's walkthrough shows, steps 1 and 3: what the
+    // tools print, the same on either engine.
+    const TEST: &str = "reader_joins_a_shareable_writer";
+    as_documented(engine, TEST, "docker logs shm-writer", &writer.logs().1);
+    for (name, c) in [("shm-writer", &writer), ("shm-reader", &reader)] {
+        let ipcs = c.exec(&["ipcs", "-m"]);
+        as_documented(
+            engine,
+            TEST,
+            &format!("docker exec {name} ipcs -m"),
+            &output_lines(&ipcs.stdout),
+        );
+        let list = c.exec(&[READER, "--list"]);
+        as_documented(
+            engine,
+            TEST,
+            &format!("docker exec {name} /bin/shm_read --list"),
+            &output_lines(&list.stdout),
+        );
+    }
+    let beacon = reader.exec(&["cat", "/dev/shm/shm_file"]);
+    as_documented(
+        engine,
+        TEST,
+        "docker exec shm-reader cat /dev/shm/shm_file",
+        &output_lines(&beacon.stdout),
+    );
+    let json = reader.exec(&[READER, "--once", "--format", "json"]);
+    as_documented(
+        engine,
+        TEST,
+        "docker exec shm-reader /bin/shm_read --once --format json",
+        &output_lines(&json.stdout),
+    );
 }
 
 pub fn ipc_container_mode_shares_dev_shm(engine: &impl Engine) {
@@ -142,6 +180,18 @@ pub fn stop_is_quick_and_clean(engine: &impl Engine) {
     reader.wait_stderr("stopped cleanly; waiting for a new writer");
     // The reader keeps waiting for a new writer.
     assert_eq!(reader.inspect("{{.State.Status}}"), "running");
+    // What docs/containers.md's step 4 shows: what the tools print, the
+    // same on either engine.
+    const TEST: &str = "stop_is_quick_and_clean";
+    as_documented(engine, TEST, "docker logs shm-writer", &writer.logs().1);
+    let last = reader
+        .logs()
+        .1
+        .last()
+        .cloned()
+        .into_iter()
+        .collect::<Vec<_>>();
+    as_documented(engine, TEST, "docker logs shm-reader 2>&1 | tail -1", &last);
 }
 
 pub fn pod_like_sandbox_keeps_the_namespace_across_writer_restarts(engine: &impl Engine) {
