@@ -23,6 +23,13 @@ use crate::claim::Protocol;
 use crate::flags::Args;
 use crate::Failure;
 
+/// `--exit-at-eof`: the longest wait, after the last value, for attached
+/// readers to take it before the writer stops (two heartbeats: within a
+/// value's liveness, and a reader polling at the default 1 s sees it too).
+const HAND_OVER: Duration = Duration::from_secs(2);
+/// How often the hand-over looks at the readers.
+const HAND_OVER_POLL: Duration = Duration::from_millis(2);
+
 /// The value's protocol, for the claim.
 const VALUE: Protocol = Protocol {
     publishes: "a value",
@@ -80,6 +87,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             });
             match served {
                 Ok(End::SegmentRemoved) => value.recreate(claim)?,
+                Ok(End::InputEnded) => {
+                    let handed = hand_over(claim, &publisher, &signals);
+                    publisher.stop();
+                    let _ = publisher.wake();
+                    return handed;
+                }
                 ended => {
                     // However it ends, readers see the writer stopped.
                     publisher.stop();
@@ -123,6 +136,8 @@ fn first_value(args: &Args, signals: &StopSignals) -> Result<(Option<Vec<u8>>, S
 /// Why serving a segment ended.
 enum End {
     Stopped,
+    /// `--exit-at-eof`, and the input ended: the last value is published.
+    InputEnded,
     SegmentRemoved,
 }
 
@@ -168,7 +183,42 @@ fn serve(
             return stopping(signal);
         }
         if matches!(source, Source::Lines { eof: true, .. }) && args.exit_at_eof {
-            return Ok(End::Stopped);
+            return Ok(End::InputEnded);
+        }
+    }
+}
+
+/// Before stopping at the end of input: let every reader attached take the
+/// last value, so that none sees the writer stopped first. Done when each
+/// process attached besides this writer sleeps on the last value (an
+/// `--on-change` reader that has printed it), or none is attached; at most
+/// [`HAND_OVER`] (a reader that polls, or is stopped, never sleeps there),
+/// and at once on a stop signal. Attachments are the kernel's count; no pid
+/// is looked at.
+fn hand_over(
+    claim: &Claim,
+    publisher: &Publisher<'_>,
+    signals: &StopSignals,
+) -> Result<(), Failure> {
+    publisher.heartbeat();
+    // A reader still asleep on an older value is woken to read the last one
+    // (one attached read-only has not been woken yet); from here on, only a
+    // reader that has read the last value can sleep on it.
+    wake_with(publisher.wake_all())?;
+    let deadline = Instant::now() + HAND_OVER;
+    loop {
+        let Ok(info) = claim.segment().stat() else {
+            return Ok(()); // Removed from outside: nobody left to wait for.
+        };
+        let others = info.nattch.saturating_sub(1);
+        let asleep = publisher.asleep_on_latest().unwrap_or(0) as u64;
+        if others == 0 || asleep >= others || Instant::now() >= deadline {
+            return Ok(());
+        }
+        match signals.sleep(HAND_OVER_POLL) {
+            Ok(Some(signal)) => return stopping(signal).map(drop),
+            Ok(None) => {}
+            Err(e) => return Err((Exit::Failure, messages::signals_failed(e))),
         }
     }
 }
@@ -239,9 +289,11 @@ fn writer(claim: &Claim) -> Writer {
 }
 
 fn wake(publisher: &Publisher<'_>) -> Result<(), Failure> {
-    publisher
-        .wake()
-        .map_err(|e| (Exit::Failure, format!("waking readers failed: {e}")))
+    wake_with(publisher.wake())
+}
+
+fn wake_with(woken: Result<(), impl std::fmt::Display>) -> Result<(), Failure> {
+    woken.map_err(|e| (Exit::Failure, format!("waking readers failed: {e}")))
 }
 
 fn too_large(e: TooLarge, args: &Args) -> Failure {

@@ -1,0 +1,221 @@
+//! What the value writer makes of its input (`shm_write --stdin`,
+//! `--binary`, `--exit-at-eof`) and what `shm_read --format raw` makes of a
+//! value, against the real binaries in private IPC namespaces.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use shm_tests::{bin, poll_until, workspace, Proc, Sandbox, DEADLINE};
+
+/// A process group (a shell and everything it starts) whose stdout and
+/// stderr go to files, so that waiting for the shell never waits for a
+/// process it left running; killed whole when dropped, so that a hung
+/// round never outlives its test.
+struct Group {
+    proc: Proc,
+    out: std::path::PathBuf,
+    err: std::path::PathBuf,
+}
+
+impl Group {
+    fn spawn(cmd: &mut Command) -> Self {
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, Ordering::Relaxed);
+        let base = format!("/tmp/shm-value-input-{}-{run}", std::process::id());
+        let (out, err) = (format!("{base}.out").into(), format!("{base}.err").into());
+        let proc = Proc::spawn_with(
+            cmd.process_group(0),
+            Stdio::null(),
+            Some(Stdio::from(File::create(&out).unwrap())),
+            Some(Stdio::from(File::create(&err).unwrap())),
+        );
+        Self { proc, out, err }
+    }
+
+    /// Whether any process of the group is still alive.
+    fn alive(&self) -> bool {
+        kill(Pid::from_raw(-(self.proc.pid() as i32)), None).is_ok()
+    }
+
+    fn stdout(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(-(self.proc.pid() as i32)), Signal::SIGKILL);
+        let _ = std::fs::remove_file(&self.out);
+        let _ = std::fs::remove_file(&self.err);
+    }
+}
+
+/// README.md's `--stdin --exit-at-eof` example: its two command lines (the
+/// writer's, ending in `&`, and the reader's) and the output it shows.
+fn readme_example() -> (String, Vec<String>) {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let mut lines = readme
+        .lines()
+        .skip_while(|l| !l.contains("--exit-at-eof &"));
+    let writer = lines
+        .next()
+        .expect("README.md shows the --exit-at-eof example");
+    let reader = lines.next().unwrap();
+    let expected: Vec<String> = lines
+        .take_while(|l| !l.starts_with("```") && !l.starts_with("$ "))
+        .map(str::to_owned)
+        .collect();
+    let command = |l: &str| l.strip_prefix("$ ").expect("a command line").to_owned();
+    (
+        format!("{}\n{}\n", command(writer), command(reader)),
+        expected,
+    )
+}
+
+/// Run the README's example `rounds` times, each in its own sandbox; every
+/// round's reader must print both lines, and the writer must then exit
+/// and leave no segment.
+fn exit_at_eof_rounds(rounds: usize) {
+    let (script, expected) = readme_example();
+    assert_eq!(expected, ["PI is 3.14286", "goodbye"], "{script}");
+    let dir = bin("shm_write");
+    let path = format!(
+        "{}:{}",
+        dir.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for round in 1..=rounds {
+        let sandbox = Sandbox::new();
+        let started = Instant::now();
+        let mut group = Group::spawn(
+            sandbox
+                .command("sh")
+                .args(["-c", &script])
+                .env("PATH", &path),
+        );
+        let status = group.proc.wait_exit(DEADLINE);
+        let took = started.elapsed();
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "round {round}: the example did not finish within {DEADLINE:?} ({status:?}); stdout {:?}, stderr {}",
+            group.stdout(),
+            group.stderr()
+        );
+        assert_eq!(
+            group.stdout(),
+            expected,
+            "round {round}: stderr {}",
+            group.stderr()
+        );
+        // The writer, in the background, exits on its own and cleans up.
+        poll_until(DEADLINE, || (!group.alive()).then_some(()))
+            .unwrap_or_else(|| panic!("round {round}: the writer still runs"));
+        assert!(
+            sandbox.segments().is_empty(),
+            "round {round}: left {:?}",
+            sandbox.segments()
+        );
+        eprintln!("round {round}: both lines in {took:?}");
+    }
+}
+
+/// Busy threads, two per core, until dropped.
+struct CpuLoad {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl CpuLoad {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = (0..2 * cores)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                        );
+                    }
+                })
+            })
+            .collect();
+        Self { stop, threads }
+    }
+}
+
+impl Drop for CpuLoad {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads.drain(..).for_each(|t| t.join().unwrap());
+    }
+}
+
+#[test]
+fn the_readmes_exit_at_eof_example_prints_both_lines_every_time() {
+    exit_at_eof_rounds(20);
+}
+
+#[test]
+fn the_readmes_exit_at_eof_example_prints_both_lines_under_cpu_load() {
+    let _load = CpuLoad::start();
+    exit_at_eof_rounds(20);
+}
+
+/// The writer waits for its readers at the end of input, but never for
+/// long: not for a reader that is stopped, nor for one that only polls.
+#[test]
+fn exit_at_eof_waits_for_no_stuck_reader() {
+    for on_change in [true, false] {
+        let sandbox = Sandbox::new();
+        let (mut writer, mut input) = Proc::spawn_piped(
+            sandbox
+                .command(bin("shm_write"))
+                .args(["--stdin", "--exit-at-eof"]),
+        );
+        writeln!(input, "first").unwrap();
+        writer.wait_stderr("segment created");
+        let args: &[&str] = if on_change {
+            &["--on-change", "--format", "raw"]
+        } else {
+            &["--interval", "1h", "--format", "raw"]
+        };
+        let reader = sandbox.reader(args);
+        reader.wait_stdout(|l| l == "first");
+        if on_change {
+            reader.signal(Signal::SIGSTOP);
+        }
+        writeln!(input, "last").unwrap();
+        let eof = Instant::now();
+        drop(input);
+        let status = writer.wait_exit(DEADLINE);
+        let took = eof.elapsed();
+        if on_change {
+            reader.signal(Signal::SIGCONT);
+        }
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "on-change {on_change}: the writer did not exit 0 within {DEADLINE:?}: {status:?} {:?}",
+            writer.stderr()
+        );
+        assert!(
+            took < Duration::from_secs(5),
+            "on-change {on_change}: the writer took {took:?} to exit"
+        );
+        eprintln!("on-change {on_change}: writer exited {took:?} after the end of input");
+    }
+}
