@@ -43,20 +43,90 @@ const VALUE: Protocol = Protocol {
 enum Source {
     /// One fixed value (`--value`), or all of stdin (`--binary`).
     Fixed,
-    /// Lines of stdin, with the bytes of a line not yet complete.
-    Lines { pending: Vec<u8>, eof: bool },
+    /// Lines of stdin.
+    Lines(Lines),
+}
+
+/// Lines of stdin, split as they come: each byte is looked at once, and a
+/// line longer than a value may be is refused as soon as it is, without
+/// reading the rest of it.
+struct Lines {
+    /// Bytes read: lines already taken up to `start`, then the line not yet
+    /// complete.
+    buf: Vec<u8>,
+    /// Where the next line starts.
+    start: usize,
+    /// `buf[start..scanned]` holds no newline.
+    scanned: usize,
+    /// The input ended.
+    eof: bool,
+    /// The longest line a segment holds.
+    limit: usize,
+}
+
+impl Lines {
+    fn new(limit: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            start: 0,
+            scanned: 0,
+            eof: false,
+            limit,
+        }
+    }
+
+    /// The next complete line (without its newline); at the end of input,
+    /// the rest, when it does not end in a newline.
+    fn take(&mut self) -> Option<Vec<u8>> {
+        match self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let end = self.scanned + i;
+                let line = self.buf[self.start..end].to_vec();
+                self.start = end + 1;
+                self.scanned = self.start;
+                Some(line)
+            }
+            None => {
+                self.scanned = self.buf.len();
+                (self.eof && self.start < self.buf.len()).then(|| {
+                    let line = self.buf[self.start..].to_vec();
+                    self.start = self.buf.len();
+                    line
+                })
+            }
+        }
+    }
+
+    /// Add bytes read, first dropping the lines taken (so that only the
+    /// line not yet complete, at most `limit` bytes, is ever moved).
+    fn extend(&mut self, bytes: &[u8]) {
+        self.buf.drain(..self.start);
+        self.scanned -= self.start;
+        self.start = 0;
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The bytes of the line not yet complete, when more than `limit`.
+    fn overlong(&self) -> Option<usize> {
+        let pending = self.buf.len() - self.start;
+        (pending > self.limit).then_some(pending)
+    }
 }
 
 /// Run the value writer.
 pub fn run(args: &Args) -> Result<(), Failure> {
     let signals =
         StopSignals::install().map_err(|e| (Exit::Failure, messages::signals_setup(e)))?;
-    let (first, mut source) = first_value(args, &signals)?;
+    let size = if args.stdin {
+        VALUE.check_size(args)? // Before reading any input.
+    } else {
+        VALUE.size(args)
+    };
+    let capacity = capacity(size);
+    let (first, mut source) = first_value(args, &signals, capacity)?;
     let Some(first) = first else {
         return Ok(()); // Stopped, or no input at all, before a first value.
     };
-    let size = VALUE.size(args);
-    let capacity = capacity(size);
     if size >= MIN_SEGMENT_SIZE && first.len() > capacity {
         return Err(too_large(
             TooLarge {
@@ -106,7 +176,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
 /// The first value, read before the key is claimed so that no reader sees
 /// a segment without one. `None` when stopped (or stdin empty) first.
-fn first_value(args: &Args, signals: &StopSignals) -> Result<(Option<Vec<u8>>, Source), Failure> {
+fn first_value(
+    args: &Args,
+    signals: &StopSignals,
+    limit: usize,
+) -> Result<(Option<Vec<u8>>, Source), Failure> {
     if let Some(text) = &args.value {
         return Ok((Some(text.clone().into_bytes()), Source::Fixed));
     }
@@ -117,17 +191,12 @@ fn first_value(args: &Args, signals: &StopSignals) -> Result<(Option<Vec<u8>>, S
             .map_err(|e| (Exit::Failure, format!("cannot read standard input: {e}")))?;
         return Ok((Some(all), Source::Fixed));
     }
-    let mut source = Source::Lines {
-        pending: Vec::new(),
-        eof: false,
-    };
+    let mut source = Source::Lines(Lines::new(limit));
     loop {
-        match next_line(&mut source, signals, Duration::from_secs(3600))? {
+        match next_line(&mut source, signals, Duration::from_secs(3600), args)? {
             Input::Line(line) => return Ok((Some(line), source)),
             Input::Stop(_) => return Ok((None, source)),
-            Input::Nothing if matches!(source, Source::Lines { eof: true, .. }) => {
-                return Ok((None, source))
-            }
+            Input::Nothing if ended(&source) => return Ok((None, source)),
             Input::Nothing => {}
         }
     }
@@ -161,7 +230,7 @@ fn serve(
         }
         let wait = HEARTBEAT.saturating_sub(beat.elapsed());
         let line = match source {
-            Source::Lines { eof: false, .. } => match next_line(source, signals, wait)? {
+            Source::Lines(lines) if !lines.eof => match next_line(source, signals, wait, args)? {
                 Input::Line(line) => Some(line),
                 Input::Nothing => None,
                 Input::Stop(signal) => return stopping(signal),
@@ -182,7 +251,7 @@ fn serve(
         if let Some(signal) = signals.pending().ok().flatten() {
             return stopping(signal);
         }
-        if matches!(source, Source::Lines { eof: true, .. }) && args.exit_at_eof {
+        if ended(source) && args.exit_at_eof {
             return Ok(End::InputEnded);
         }
     }
@@ -238,16 +307,27 @@ enum Input {
     Stop(Signal),
 }
 
+/// Whether the lines of stdin have all been read.
+fn ended(source: &Source) -> bool {
+    matches!(source, Source::Lines(lines) if lines.eof)
+}
+
 /// The next complete line of stdin, waiting at most `wait`. The last line
-/// of an input without a final newline counts once the input ends.
-fn next_line(source: &mut Source, signals: &StopSignals, wait: Duration) -> Result<Input, Failure> {
-    let Source::Lines { pending, eof } = source else {
+/// of an input without a final newline counts once the input ends. A line
+/// that grows past what a segment holds is refused at once.
+fn next_line(
+    source: &mut Source,
+    signals: &StopSignals,
+    wait: Duration,
+    args: &Args,
+) -> Result<Input, Failure> {
+    let Source::Lines(lines) = source else {
         return Ok(Input::Nothing);
     };
-    if let Some(line) = take_line(pending, *eof) {
+    if let Some(line) = lines.take() {
         return Ok(Input::Line(line));
     }
-    if *eof {
+    if lines.eof {
         return Ok(Input::Nothing);
     }
     let stdin = std::io::stdin();
@@ -255,29 +335,22 @@ fn next_line(source: &mut Source, signals: &StopSignals, wait: Duration) -> Resu
         Ok(Wake::Readable) => {
             let mut buf = [0u8; 64 * 1024];
             match stdin.lock().read(&mut buf) {
-                Ok(0) => *eof = true,
-                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                Ok(0) => lines.eof = true,
+                Ok(n) => lines.extend(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err((Exit::Failure, format!("cannot read standard input: {e}"))),
             }
-            Ok(take_line(pending, *eof).map_or(Input::Nothing, Input::Line))
+            match lines.take() {
+                Some(line) => Ok(Input::Line(line)),
+                None => match lines.overlong() {
+                    Some(seen) => Err(input_too_large(true, seen, args)),
+                    None => Ok(Input::Nothing),
+                },
+            }
         }
         Ok(Wake::Signal(signal)) => Ok(Input::Stop(signal)),
         Ok(Wake::Timeout) => Ok(Input::Nothing),
         Err(e) => Err((Exit::Failure, format!("waiting for input failed: {e}"))),
-    }
-}
-
-/// Split the first complete line off `pending` (without its newline).
-fn take_line(pending: &mut Vec<u8>, eof: bool) -> Option<Vec<u8>> {
-    match pending.iter().position(|&b| b == b'\n') {
-        Some(i) => {
-            let mut line: Vec<u8> = pending.drain(..=i).collect();
-            line.pop();
-            Some(line)
-        }
-        None if eof && !pending.is_empty() => Some(std::mem::take(pending)),
-        None => None,
     }
 }
 
@@ -296,6 +369,16 @@ fn wake_with(woken: Result<(), impl std::fmt::Display>) -> Result<(), Failure> {
     woken.map_err(|e| (Exit::Failure, format!("waking readers failed: {e}")))
 }
 
+/// Standard input went on past what a segment holds, and was not read
+/// further: `seen` bytes of one `line`, or of all of it (`--binary`).
+fn input_too_large(line: bool, seen: usize, args: &Args) -> Failure {
+    let size = VALUE.size(args);
+    (
+        Exit::Usage,
+        messages::input_too_large(line, seen, capacity(size), size),
+    )
+}
+
 fn too_large(e: TooLarge, args: &Args) -> Failure {
     (
         Exit::Usage,
@@ -305,15 +388,52 @@ fn too_large(e: TooLarge, args: &Args) -> Failure {
 
 #[cfg(test)]
 mod tests {
-    use super::take_line;
+    use super::Lines;
 
     #[test]
     fn lines_split_at_newlines_and_the_last_counts_at_eof() {
-        let mut pending = b"a\nbc\nd".to_vec();
-        assert_eq!(take_line(&mut pending, false), Some(b"a".to_vec()));
-        assert_eq!(take_line(&mut pending, false), Some(b"bc".to_vec()));
-        assert_eq!(take_line(&mut pending, false), None);
-        assert_eq!(take_line(&mut pending, true), Some(b"d".to_vec()));
-        assert_eq!(take_line(&mut pending, true), None);
+        let mut lines = Lines::new(100);
+        lines.extend(b"a\nbc\nd");
+        assert_eq!(lines.take(), Some(b"a".to_vec()));
+        assert_eq!(lines.take(), Some(b"bc".to_vec()));
+        assert_eq!(lines.take(), None);
+        lines.extend(b"e\n\nf");
+        assert_eq!(lines.take(), Some(b"de".to_vec()));
+        assert_eq!(lines.take(), Some(b"".to_vec()));
+        assert_eq!(lines.take(), None);
+        lines.eof = true;
+        assert_eq!(lines.take(), Some(b"f".to_vec()));
+        assert_eq!(lines.take(), None);
+    }
+
+    #[test]
+    fn a_line_is_overlong_once_its_pending_bytes_pass_the_limit() {
+        let mut lines = Lines::new(4);
+        lines.extend(b"abcd");
+        assert_eq!((lines.take(), lines.overlong()), (None, None));
+        lines.extend(b"e");
+        assert_eq!((lines.take(), lines.overlong()), (None, Some(5)));
+        // Taken lines do not count, only the one not yet complete.
+        let mut lines = Lines::new(4);
+        lines.extend(b"abcd\nefgh");
+        assert_eq!(lines.take(), Some(b"abcd".to_vec()));
+        assert_eq!((lines.take(), lines.overlong()), (None, None));
+    }
+
+    #[test]
+    fn each_byte_is_scanned_once() {
+        // 64 MB in 64 KiB reads without a newline: linear, so well under a
+        // second even unoptimised (a rescan of all of it per read took
+        // minutes).
+        let mut lines = Lines::new(usize::MAX);
+        let chunk = vec![b'x'; 64 * 1024];
+        let started = std::time::Instant::now();
+        for _ in 0..1024 {
+            lines.extend(&chunk);
+            assert_eq!(lines.take(), None);
+        }
+        lines.extend(b"\n");
+        assert_eq!(lines.take().map(|l| l.len()), Some(64 << 20));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 }

@@ -219,3 +219,63 @@ fn exit_at_eof_waits_for_no_stuck_reader() {
         eprintln!("on-change {on_change}: writer exited {took:?} after the end of input");
     }
 }
+
+/// Feed `writer` up to `total` bytes of `x` with no newline from another
+/// thread; how many bytes it took before closing its input.
+fn feed_endless_line(
+    mut input: std::process::ChildStdin,
+    total: usize,
+) -> (Arc<AtomicUsize>, std::thread::JoinHandle<()>) {
+    let taken = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&taken);
+    let feeder = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0;
+        while sent < total {
+            match input.write(&chunk[..chunk.len().min(total - sent)]) {
+                Ok(n) => {
+                    sent += n;
+                    count.store(sent, Ordering::Relaxed);
+                }
+                Err(_) => return, // The writer closed its input: refused.
+            }
+        }
+    });
+    (taken, feeder)
+}
+
+#[test]
+fn a_line_longer_than_the_segment_is_refused_as_soon_as_it_is() {
+    const TOTAL: usize = 48 << 20;
+    // A long first line, and a long line after a value was published.
+    for first in [None, Some("first")] {
+        let sandbox = Sandbox::new();
+        let (mut writer, mut input) =
+            Proc::spawn_piped(sandbox.command(bin("shm_write")).arg("--stdin"));
+        if let Some(first) = first {
+            writeln!(input, "{first}").unwrap();
+            writer.wait_stderr("segment created");
+        }
+        let started = Instant::now();
+        let (taken, feeder) = feed_endless_line(input, TOTAL);
+        let status = writer.wait_exit(DEADLINE);
+        let took = started.elapsed();
+        let stderr = writer.stderr().join("\n");
+        drop(writer); // Kills it if it still runs, which ends the feeder.
+        feeder.join().unwrap();
+        let taken = taken.load(Ordering::Relaxed);
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(2),
+            "first {first:?}: {took:?}, took {taken} bytes: {stderr}"
+        );
+        assert!(
+            taken < 2 << 20,
+            "first {first:?}: the writer took {taken} bytes of a line it cannot hold ({took:?})"
+        );
+        assert!(stderr.contains("use --size "), "{stderr}");
+        poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
+            .unwrap_or_else(|| panic!("left {:?}", sandbox.segments()));
+        eprintln!("first {first:?}: refused in {took:?} after {taken} bytes: {stderr}");
+    }
+}

@@ -490,3 +490,18 @@ pub fn stream_refused(e: &crate::protocol::stream::ring::StreamError, key: Key) 
         other => format!("segment {key}: {other}"),
     }
 }
+
+/// Standard input went on past the `capacity` bytes of value a segment of
+/// `size` bytes holds, and was not read further: `seen` bytes of one
+/// `line`, or of a `--binary` value. Its full length is unknown.
+pub fn input_too_large(line: bool, seen: usize, capacity: usize, size: usize) -> String {
+    let (what, end) = if line {
+        ("a line of standard input", "before its newline")
+    } else {
+        ("standard input", "without reading the rest")
+    };
+    format!(
+        "{what} is longer than the {capacity} bytes of value a segment of {size} bytes holds (refused at {seen} bytes, {end}); use --size {} or more: 256 bytes plus its length, rounded up to a multiple of 8",
+        crate::protocol::value::layout::size_for(seen)
+    )
+}
