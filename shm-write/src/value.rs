@@ -2,7 +2,7 @@
 //! it with `--binary`), keep it alive with a heartbeat, and stop on a
 //! signal (or at the end of input with `--exit-at-eof`).
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -185,11 +185,7 @@ fn first_value(
         return Ok((Some(text.clone().into_bytes()), Source::Fixed));
     }
     if args.binary {
-        let mut all = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut all)
-            .map_err(|e| (Exit::Failure, format!("cannot read standard input: {e}")))?;
-        return Ok((Some(all), Source::Fixed));
+        return Ok((Some(read_all(limit, args)?), Source::Fixed));
     }
     let mut source = Source::Lines(Lines::new(limit));
     loop {
@@ -200,6 +196,42 @@ fn first_value(
             Input::Nothing => {}
         }
     }
+}
+
+/// All of stdin, as one value of at most `limit` bytes: a longer input is
+/// refused without reading more than one byte past the limit (of a file,
+/// without reading it at all: its length says it).
+fn read_all(limit: usize, args: &Args) -> Result<Vec<u8>, Failure> {
+    let stdin = std::io::stdin();
+    let left = file_left(&stdin);
+    if let Some(len) = left.filter(|&len| len > limit) {
+        return Err(too_large(
+            TooLarge {
+                len,
+                capacity: limit,
+            },
+            args,
+        ));
+    }
+    let mut all = Vec::new();
+    stdin
+        .lock()
+        .take(limit as u64 + 1)
+        .read_to_end(&mut all)
+        .map_err(|e| (Exit::Failure, format!("cannot read standard input: {e}")))?;
+    if all.len() > limit {
+        // Not a file, or one that grew while read: its length is unknown.
+        return Err(input_too_large(false, all.len(), args));
+    }
+    Ok(all)
+}
+
+/// The bytes left to read when stdin is a regular file.
+fn file_left(stdin: &std::io::Stdin) -> Option<usize> {
+    let mut file = std::fs::File::from(stdin.as_fd().try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok().filter(std::fs::Metadata::is_file)?;
+    let at = file.stream_position().ok()?;
+    usize::try_from(meta.len().saturating_sub(at)).ok()
 }
 
 /// Why serving a segment ended.

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +13,30 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use shm_tests::{bin, poll_until, workspace, Proc, Sandbox, DEADLINE};
+
+/// The bytes a segment of 4096 bytes (the default) holds as a value.
+const DEFAULT_CAPACITY: usize = 4096 - 256;
+
+/// Run `shm_read --once` with `args` in `sandbox`, bounded.
+fn read_once(sandbox: &Sandbox, args: &[&str]) -> Output {
+    sandbox
+        .command("timeout")
+        .arg("20")
+        .arg(bin("shm_read"))
+        .arg("--once")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The `--size` a refusal's advice names (`use --size N or more`).
+fn advised_size(stderr: &str) -> &str {
+    stderr
+        .split("use --size ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no --size advice in {stderr}"))
+}
 
 /// A process group (a shell and everything it starts) whose stdout and
 /// stderr go to files, so that waiting for the shell never waits for a
@@ -278,4 +302,96 @@ fn a_line_longer_than_the_segment_is_refused_as_soon_as_it_is() {
             .unwrap_or_else(|| panic!("left {:?}", sandbox.segments()));
         eprintln!("first {first:?}: refused in {took:?} after {taken} bytes: {stderr}");
     }
+}
+
+/// Resident memory of `pid`, in kB.
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Wait for `writer` to exit, failing (and killing it, on drop) as soon as
+/// it holds more than `max_kb` of memory or runs past `DEADLINE`.
+fn exit_within_memory(writer: &mut Proc, max_kb: u64) -> (i32, Duration) {
+    let start = Instant::now();
+    let mut peak = 0;
+    loop {
+        if let Some(status) = writer.wait_exit(Duration::ZERO) {
+            let code = status.code().expect("killed by a signal");
+            return (code, start.elapsed());
+        }
+        peak = peak.max(rss_kb(writer.pid()).unwrap_or(0));
+        assert!(
+            peak <= max_kb,
+            "the writer holds {peak} kB after {:?}: it reads its input without bound",
+            start.elapsed()
+        );
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the writer still runs after {DEADLINE:?} ({peak} kB)"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn an_endless_binary_input_is_refused_at_the_segments_capacity() {
+    let sandbox = Sandbox::new();
+    let mut writer = Proc::spawn_with(
+        sandbox
+            .command(bin("shm_write"))
+            .args(["--stdin", "--binary"]),
+        Stdio::from(File::open("/dev/zero").unwrap()),
+        None,
+        None,
+    );
+    let (code, took) = exit_within_memory(&mut writer, 64 * 1024);
+    let stderr = writer.stderr().join("\n");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("use --size "), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{DEFAULT_CAPACITY} bytes")),
+        "{stderr}"
+    );
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+    eprintln!("/dev/zero refused in {took:?}: {stderr}");
+}
+
+#[test]
+fn a_binary_file_too_large_is_refused_with_a_size_that_then_works() {
+    let sandbox = Sandbox::new();
+    let blob: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let path = format!("/tmp/shm-value-input-{}", std::process::id());
+    std::fs::write(&path, &blob).unwrap();
+    let run = |extra: &[&str]| {
+        Proc::spawn_with(
+            sandbox
+                .command(bin("shm_write"))
+                .args(["--stdin", "--binary"])
+                .args(extra),
+            Stdio::from(File::open(&path).unwrap()),
+            None,
+            None,
+        )
+    };
+    let mut refused = run(&[]);
+    let code = refused.exit().code();
+    let stderr = refused.stderr().join("\n");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("a value of 10000 bytes"), "{stderr}");
+    let size = advised_size(&stderr).to_owned();
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+
+    let writer = run(&["--size", &size]);
+    writer.wait_stderr("segment created");
+    let out = read_once(&sandbox, &["--format", "json"]);
+    let _ = std::fs::remove_file(&path);
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(json.contains("\"bytes\":10000,"), "{json}");
 }
