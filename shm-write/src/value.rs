@@ -125,6 +125,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let capacity = capacity(size);
     let (first, mut source) = first_value(args, &signals, capacity)?;
     let Some(first) = first else {
+        if ended(&source) {
+            // Not an error (as for `cat` or `sort`), but readers would wait
+            // for this writer: say why there is none.
+            console::say(&messages::empty_input("shm_write", &args.key.key_file))?;
+        }
         return Ok(()); // Stopped, or no input at all, before a first value.
     };
     if size >= MIN_SEGMENT_SIZE && first.len() > capacity {

@@ -395,3 +395,25 @@ fn a_binary_file_too_large_is_refused_with_a_size_that_then_works() {
     let json = String::from_utf8_lossy(&out.stdout);
     assert!(json.contains("\"bytes\":10000,"), "{json}");
 }
+
+#[test]
+fn an_empty_stdin_says_so() {
+    let sandbox = Sandbox::new();
+    for extra in [&[][..], &["--exit-at-eof"][..]] {
+        let out = sandbox
+            .command(bin("shm_write"))
+            .arg("--stdin")
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains("standard input was empty"),
+            "{extra:?}: {stderr:?}"
+        );
+        assert!(stderr.contains("no segment"), "{extra:?}: {stderr}");
+        assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+    }
+}

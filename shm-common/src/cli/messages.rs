@@ -505,3 +505,11 @@ pub fn input_too_large(line: bool, seen: usize, capacity: usize, size: usize) ->
         crate::protocol::value::layout::size_for(seen)
     )
 }
+
+/// `--stdin` found its input empty: nothing was published.
+pub fn empty_input(tool: &str, key_file: &Path) -> String {
+    format!(
+        "{tool}: standard input was empty: no value to publish, so no segment was created; readers of key file {} keep waiting for a writer",
+        key_file.display()
+    )
+}
