@@ -417,3 +417,27 @@ fn an_empty_stdin_says_so() {
         assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
     }
 }
+
+#[test]
+fn raw_output_is_the_values_exact_bytes() {
+    let sandbox = Sandbox::new();
+    let blob: &[u8] = &[0xff, 0xfe, 0, b'a', 0xc3, 0x28, b'\n', 0x80];
+    let (writer, mut input) = Proc::spawn_piped(
+        sandbox
+            .command(bin("shm_write"))
+            .args(["--stdin", "--binary"]),
+    );
+    input.write_all(blob).unwrap();
+    drop(input);
+    writer.wait_stderr("segment created");
+    let out = read_once(&sandbox, &["--format", "raw"]);
+    assert!(out.status.success(), "{out:?}");
+    let mut expected = blob.to_vec();
+    expected.push(b'\n');
+    assert_eq!(out.stdout, expected);
+
+    // The text formats still print it as text.
+    let out = read_once(&sandbox, &["--format", "c"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.starts_with(b"now time: "), "{out:?}");
+}
