@@ -30,17 +30,18 @@ pub enum Latest {
     Value(Value),
 }
 
-/// The line for one reading; `skipped` counts publishes never printed
-/// since the previous line (`--on-change` with a faster writer).
+/// The line for one reading, as bytes: `raw` prints a value's bytes as
+/// they are, which need not be text. `skipped` counts publishes never
+/// printed since the previous line (`--on-change` with a faster writer).
 pub fn line(
     format: Format,
     latest: &Latest,
     age: Duration,
     segment: &SegmentInfo,
     skipped: u64,
-) -> String {
+) -> Vec<u8> {
     match latest {
-        Latest::Time(reading) => time_line(format, reading, age, segment, skipped),
+        Latest::Time(reading) => time_line(format, reading, age, segment, skipped).into_bytes(),
         Latest::Value(value) => value_line(format, value, age, segment, skipped),
     }
 }
@@ -84,11 +85,11 @@ fn value_line(
     age: Duration,
     segment: &SegmentInfo,
     skipped: u64,
-) -> String {
+) -> Vec<u8> {
     let text = String::from_utf8_lossy(&value.payload);
-    match format {
+    let line = match format {
         Format::C | Format::Rfc3339 => format!("now time: {text}"),
-        Format::Raw => text.into_owned(),
+        Format::Raw => return value.payload.clone(),
         Format::Json => {
             let payload = match std::str::from_utf8(&value.payload) {
                 Ok(text) if !value.binary => format!("\"value\":{}", json_string(text)),
@@ -106,7 +107,8 @@ fn value_line(
                 segment.id,
             )
         }
-    }
+    };
+    line.into_bytes()
 }
 
 fn rfc3339(reading: &Reading) -> String {
@@ -168,6 +170,17 @@ fn base64(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use shm_common::transport::key::Key;
+
+    /// The line as text, which every line here is but a raw binary value.
+    fn line(
+        format: Format,
+        latest: &Latest,
+        age: Duration,
+        segment: &SegmentInfo,
+        skipped: u64,
+    ) -> String {
+        String::from_utf8(super::line(format, latest, age, segment, skipped)).unwrap()
+    }
 
     fn segment() -> SegmentInfo {
         SegmentInfo {
@@ -244,6 +257,14 @@ mod tests {
             0,
         );
         assert!(json.contains(r#""value_base64":"AP8BAg==""#), "{json}");
+        let raw = super::line(
+            Format::Raw,
+            &value(&[0xff, 0xfe, 0, b'a'], true),
+            age,
+            &segment(),
+            0,
+        );
+        assert_eq!(raw, [0xff, 0xfe, 0, b'a']);
     }
 
     #[test]

@@ -38,6 +38,17 @@ impl Protocol {
         args.size.unwrap_or(self.spec.default_size)
     }
 
+    /// The segment size asked for, refused when smaller than the layout
+    /// needs (as [`Protocol::run`] does; this is for before reading input).
+    pub fn check_size(&self, args: &Claiming) -> Result<usize, Failure> {
+        let size = self.size(args);
+        let min_size = self.spec.min_size;
+        if size < min_size {
+            return Err((Exit::Usage, messages::too_small(size, min_size, self.room)));
+        }
+        Ok(size)
+    }
+
     /// Check the size, claim the key, print the start-up line and `serve`
     /// the claim; then remove the segment, whether `serve` stopped cleanly
     /// or failed (stderr gone, say): a writer never leaves its segment.
@@ -46,11 +57,7 @@ impl Protocol {
         args: &Claiming,
         serve: impl FnOnce(&mut Claim) -> Result<(), Failure>,
     ) -> Result<(), Failure> {
-        let size = self.size(args);
-        let min_size = self.spec.min_size;
-        if size < min_size {
-            return Err((Exit::Usage, messages::too_small(size, min_size, self.room)));
-        }
+        let size = self.check_size(args)?;
         let mut claim = Claim::start(
             ClaimOptions {
                 key_file: args.key.key_file.clone(),

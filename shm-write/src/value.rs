@@ -2,7 +2,7 @@
 //! it with `--binary`), keep it alive with a heartbeat, and stop on a
 //! signal (or at the end of input with `--exit-at-eof`).
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,13 @@ use crate::claim::Protocol;
 use crate::flags::Value;
 use crate::Failure;
 
+/// `--exit-at-eof`: the longest wait, after the last value, for attached
+/// readers to take it before the writer stops (two heartbeats: within a
+/// value's liveness, and a reader polling at the default 1 s sees it too).
+const HAND_OVER: Duration = Duration::from_secs(2);
+/// How often the hand-over looks at the readers.
+const HAND_OVER_POLL: Duration = Duration::from_millis(2);
+
 /// The value's protocol, for the claim.
 const VALUE: Protocol = Protocol::of(&spec::SPEC, "a value");
 
@@ -29,18 +36,96 @@ const VALUE: Protocol = Protocol::of(&spec::SPEC, "a value");
 enum Source {
     /// One fixed value (`--value`), or all of stdin (`--binary`).
     Fixed,
-    /// Lines of stdin, with the bytes of a line not yet complete.
-    Lines { pending: Vec<u8>, eof: bool },
+    /// Lines of stdin.
+    Lines(Lines),
+}
+
+/// Lines of stdin, split as they come: each byte is looked at once, and a
+/// line longer than a value may be is refused as soon as it is, without
+/// reading the rest of it.
+struct Lines {
+    /// Bytes read: lines already taken up to `start`, then the line not yet
+    /// complete.
+    buf: Vec<u8>,
+    /// Where the next line starts.
+    start: usize,
+    /// `buf[start..scanned]` holds no newline.
+    scanned: usize,
+    /// The input ended.
+    eof: bool,
+    /// The longest line a segment holds.
+    limit: usize,
+}
+
+impl Lines {
+    fn new(limit: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            start: 0,
+            scanned: 0,
+            eof: false,
+            limit,
+        }
+    }
+
+    /// The next complete line (without its newline); at the end of input,
+    /// the rest, when it does not end in a newline.
+    fn take(&mut self) -> Option<Vec<u8>> {
+        match self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let end = self.scanned + i;
+                let line = self.buf[self.start..end].to_vec();
+                self.start = end + 1;
+                self.scanned = self.start;
+                Some(line)
+            }
+            None => {
+                self.scanned = self.buf.len();
+                (self.eof && self.start < self.buf.len()).then(|| {
+                    let line = self.buf[self.start..].to_vec();
+                    self.start = self.buf.len();
+                    line
+                })
+            }
+        }
+    }
+
+    /// Add bytes read, first dropping the lines taken (so that only the
+    /// line not yet complete, at most `limit` bytes, is ever moved).
+    fn extend(&mut self, bytes: &[u8]) {
+        self.buf.drain(..self.start);
+        self.scanned -= self.start;
+        self.start = 0;
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The bytes of the line not yet complete, when more than `limit`.
+    fn overlong(&self) -> Option<usize> {
+        let pending = self.buf.len() - self.start;
+        (pending > self.limit).then_some(pending)
+    }
 }
 
 /// Run the value writer.
 pub fn run(args: &Value, signals: &StopSignals) -> Result<(), Failure> {
-    let (first, mut source) = first_value(args, signals)?;
+    let size = if args.value.is_none() {
+        VALUE.check_size(&args.claim)? // Before reading any input.
+    } else {
+        VALUE.size(&args.claim)
+    };
+    let capacity = capacity(size);
+    let (first, mut source) = first_value(args, signals, capacity)?;
     let Some(first) = first else {
+        if ended(&source) {
+            // Not an error (as for `cat` or `sort`), but readers would wait
+            // for this writer: say why there is none.
+            console::say(&messages::empty_input(
+                "shm_write",
+                &args.claim.key.key_file,
+            ))?;
+        }
         return Ok(()); // Stopped, or no input at all, before a first value.
     };
-    let size = VALUE.size(&args.claim);
-    let capacity = capacity(size);
     if size >= MIN_SEGMENT_SIZE && first.len() > capacity {
         return Err(too_large(
             TooLarge {
@@ -71,6 +156,12 @@ pub fn run(args: &Value, signals: &StopSignals) -> Result<(), Failure> {
             });
             match served {
                 Ok(End::SegmentRemoved) => value.recreate(claim)?,
+                Ok(End::InputEnded) => {
+                    let handed = hand_over(claim, &publisher, signals);
+                    publisher.stop();
+                    let _ = publisher.wake();
+                    return handed;
+                }
                 ended => {
                     // However it ends, readers see the writer stopped.
                     publisher.stop();
@@ -84,36 +175,69 @@ pub fn run(args: &Value, signals: &StopSignals) -> Result<(), Failure> {
 
 /// The first value, read before the key is claimed so that no reader sees
 /// a segment without one. `None` when stopped (or stdin empty) first.
-fn first_value(args: &Value, signals: &StopSignals) -> Result<(Option<Vec<u8>>, Source), Failure> {
+fn first_value(
+    args: &Value,
+    signals: &StopSignals,
+    limit: usize,
+) -> Result<(Option<Vec<u8>>, Source), Failure> {
     if let Some(text) = &args.value {
         return Ok((Some(text.clone().into_bytes()), Source::Fixed));
     }
     if args.binary {
-        let mut all = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut all)
-            .map_err(|e| (Exit::Failure, format!("cannot read standard input: {e}")))?;
-        return Ok((Some(all), Source::Fixed));
+        return Ok((Some(read_all(limit, args)?), Source::Fixed));
     }
-    let mut source = Source::Lines {
-        pending: Vec::new(),
-        eof: false,
-    };
+    let mut source = Source::Lines(Lines::new(limit));
     loop {
-        match next_line(&mut source, signals, Duration::from_secs(3600))? {
+        match next_line(&mut source, signals, Duration::from_secs(3600), args)? {
             Input::Line(line) => return Ok((Some(line), source)),
             Input::Stop(_) => return Ok((None, source)),
-            Input::Nothing if matches!(source, Source::Lines { eof: true, .. }) => {
-                return Ok((None, source))
-            }
+            Input::Nothing if ended(&source) => return Ok((None, source)),
             Input::Nothing => {}
         }
     }
 }
 
+/// All of stdin, as one value of at most `limit` bytes: a longer input is
+/// refused without reading more than one byte past the limit (of a file,
+/// without reading it at all: its length says it).
+fn read_all(limit: usize, args: &Value) -> Result<Vec<u8>, Failure> {
+    let stdin = std::io::stdin();
+    let left = file_left(&stdin);
+    if let Some(len) = left.filter(|&len| len > limit) {
+        return Err(too_large(
+            TooLarge {
+                len,
+                capacity: limit,
+            },
+            args,
+        ));
+    }
+    let mut all = Vec::new();
+    stdin
+        .lock()
+        .take(limit as u64 + 1)
+        .read_to_end(&mut all)
+        .map_err(|e| (Exit::Failure, format!("cannot read standard input: {e}")))?;
+    if all.len() > limit {
+        // Not a file, or one that grew while read: its length is unknown.
+        return Err(input_too_large(false, all.len(), args));
+    }
+    Ok(all)
+}
+
+/// The bytes left to read when stdin is a regular file.
+fn file_left(stdin: &std::io::Stdin) -> Option<usize> {
+    let mut file = std::fs::File::from(stdin.as_fd().try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok().filter(std::fs::Metadata::is_file)?;
+    let at = file.stream_position().ok()?;
+    usize::try_from(meta.len().saturating_sub(at)).ok()
+}
+
 /// Why serving a segment ended.
 enum End {
     Stopped,
+    /// `--exit-at-eof`, and the input ended: the last value is published.
+    InputEnded,
     SegmentRemoved,
 }
 
@@ -137,7 +261,7 @@ fn serve(
         }
         let wait = HEARTBEAT.saturating_sub(beat.elapsed());
         let line = match source {
-            Source::Lines { eof: false, .. } => match next_line(source, signals, wait)? {
+            Source::Lines(lines) if !lines.eof => match next_line(source, signals, wait, args)? {
                 Input::Line(line) => Some(line),
                 Input::Nothing => None,
                 Input::Stop(signal) => return stopping(signal),
@@ -158,8 +282,43 @@ fn serve(
         if let Some(signal) = signals.pending().ok().flatten() {
             return stopping(signal);
         }
-        if matches!(source, Source::Lines { eof: true, .. }) && args.exit_at_eof {
-            return Ok(End::Stopped);
+        if ended(source) && args.exit_at_eof {
+            return Ok(End::InputEnded);
+        }
+    }
+}
+
+/// Before stopping at the end of input: let every reader attached take the
+/// last value, so that none sees the writer stopped first. Done when each
+/// process attached besides this writer sleeps on the last value (an
+/// `--on-change` reader that has printed it), or none is attached; at most
+/// [`HAND_OVER`] (a reader that polls, or is stopped, never sleeps there),
+/// and at once on a stop signal. Attachments are the kernel's count; no pid
+/// is looked at.
+fn hand_over(
+    claim: &Claim,
+    publisher: &Publisher<'_>,
+    signals: &StopSignals,
+) -> Result<(), Failure> {
+    publisher.heartbeat();
+    // A reader still asleep on an older value is woken to read the last one
+    // (one attached read-only has not been woken yet); from here on, only a
+    // reader that has read the last value can sleep on it.
+    wake_with(publisher.wake_all())?;
+    let deadline = Instant::now() + HAND_OVER;
+    loop {
+        let Ok(info) = claim.segment().stat() else {
+            return Ok(()); // Removed from outside: nobody left to wait for.
+        };
+        let others = info.nattch.saturating_sub(1);
+        let asleep = publisher.asleep_on_latest().unwrap_or(0) as u64;
+        if others == 0 || asleep >= others || Instant::now() >= deadline {
+            return Ok(());
+        }
+        match signals.sleep(HAND_OVER_POLL) {
+            Ok(Some(signal)) => return stopping(signal).map(drop),
+            Ok(None) => {}
+            Err(e) => return Err((Exit::Failure, messages::signals_failed(e))),
         }
     }
 }
@@ -179,16 +338,27 @@ enum Input {
     Stop(Signal),
 }
 
+/// Whether the lines of stdin have all been read.
+fn ended(source: &Source) -> bool {
+    matches!(source, Source::Lines(lines) if lines.eof)
+}
+
 /// The next complete line of stdin, waiting at most `wait`. The last line
-/// of an input without a final newline counts once the input ends.
-fn next_line(source: &mut Source, signals: &StopSignals, wait: Duration) -> Result<Input, Failure> {
-    let Source::Lines { pending, eof } = source else {
+/// of an input without a final newline counts once the input ends. A line
+/// that grows past what a segment holds is refused at once.
+fn next_line(
+    source: &mut Source,
+    signals: &StopSignals,
+    wait: Duration,
+    args: &Value,
+) -> Result<Input, Failure> {
+    let Source::Lines(lines) = source else {
         return Ok(Input::Nothing);
     };
-    if let Some(line) = take_line(pending, *eof) {
+    if let Some(line) = lines.take() {
         return Ok(Input::Line(line));
     }
-    if *eof {
+    if lines.eof {
         return Ok(Input::Nothing);
     }
     let stdin = std::io::stdin();
@@ -196,29 +366,22 @@ fn next_line(source: &mut Source, signals: &StopSignals, wait: Duration) -> Resu
         Ok(Wake::Readable) => {
             let mut buf = [0u8; 64 * 1024];
             match stdin.lock().read(&mut buf) {
-                Ok(0) => *eof = true,
-                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                Ok(0) => lines.eof = true,
+                Ok(n) => lines.extend(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err((Exit::Failure, format!("cannot read standard input: {e}"))),
             }
-            Ok(take_line(pending, *eof).map_or(Input::Nothing, Input::Line))
+            match lines.take() {
+                Some(line) => Ok(Input::Line(line)),
+                None => match lines.overlong() {
+                    Some(seen) => Err(input_too_large(true, seen, args)),
+                    None => Ok(Input::Nothing),
+                },
+            }
         }
         Ok(Wake::Signal(signal)) => Ok(Input::Stop(signal)),
         Ok(Wake::Timeout) => Ok(Input::Nothing),
         Err(e) => Err((Exit::Failure, format!("waiting for input failed: {e}"))),
-    }
-}
-
-/// Split the first complete line off `pending` (without its newline).
-fn take_line(pending: &mut Vec<u8>, eof: bool) -> Option<Vec<u8>> {
-    match pending.iter().position(|&b| b == b'\n') {
-        Some(i) => {
-            let mut line: Vec<u8> = pending.drain(..=i).collect();
-            line.pop();
-            Some(line)
-        }
-        None if eof && !pending.is_empty() => Some(std::mem::take(pending)),
-        None => None,
     }
 }
 
@@ -230,9 +393,21 @@ fn writer(claim: &Claim) -> Writer {
 }
 
 fn wake(publisher: &Publisher<'_>) -> Result<(), Failure> {
-    publisher
-        .wake()
-        .map_err(|e| (Exit::Failure, format!("waking readers failed: {e}")))
+    wake_with(publisher.wake())
+}
+
+fn wake_with(woken: Result<(), impl std::fmt::Display>) -> Result<(), Failure> {
+    woken.map_err(|e| (Exit::Failure, format!("waking readers failed: {e}")))
+}
+
+/// Standard input went on past what a segment holds, and was not read
+/// further: `seen` bytes of one `line`, or of all of it (`--binary`).
+fn input_too_large(line: bool, seen: usize, args: &Value) -> Failure {
+    let size = VALUE.size(&args.claim);
+    (
+        Exit::Usage,
+        messages::input_too_large(line, seen, capacity(size), size),
+    )
 }
 
 fn too_large(e: TooLarge, args: &Value) -> Failure {
@@ -244,15 +419,52 @@ fn too_large(e: TooLarge, args: &Value) -> Failure {
 
 #[cfg(test)]
 mod tests {
-    use super::take_line;
+    use super::Lines;
 
     #[test]
     fn lines_split_at_newlines_and_the_last_counts_at_eof() {
-        let mut pending = b"a\nbc\nd".to_vec();
-        assert_eq!(take_line(&mut pending, false), Some(b"a".to_vec()));
-        assert_eq!(take_line(&mut pending, false), Some(b"bc".to_vec()));
-        assert_eq!(take_line(&mut pending, false), None);
-        assert_eq!(take_line(&mut pending, true), Some(b"d".to_vec()));
-        assert_eq!(take_line(&mut pending, true), None);
+        let mut lines = Lines::new(100);
+        lines.extend(b"a\nbc\nd");
+        assert_eq!(lines.take(), Some(b"a".to_vec()));
+        assert_eq!(lines.take(), Some(b"bc".to_vec()));
+        assert_eq!(lines.take(), None);
+        lines.extend(b"e\n\nf");
+        assert_eq!(lines.take(), Some(b"de".to_vec()));
+        assert_eq!(lines.take(), Some(b"".to_vec()));
+        assert_eq!(lines.take(), None);
+        lines.eof = true;
+        assert_eq!(lines.take(), Some(b"f".to_vec()));
+        assert_eq!(lines.take(), None);
+    }
+
+    #[test]
+    fn a_line_is_overlong_once_its_pending_bytes_pass_the_limit() {
+        let mut lines = Lines::new(4);
+        lines.extend(b"abcd");
+        assert_eq!((lines.take(), lines.overlong()), (None, None));
+        lines.extend(b"e");
+        assert_eq!((lines.take(), lines.overlong()), (None, Some(5)));
+        // Taken lines do not count, only the one not yet complete.
+        let mut lines = Lines::new(4);
+        lines.extend(b"abcd\nefgh");
+        assert_eq!(lines.take(), Some(b"abcd".to_vec()));
+        assert_eq!((lines.take(), lines.overlong()), (None, None));
+    }
+
+    #[test]
+    fn each_byte_is_scanned_once() {
+        // 64 MB in 64 KiB reads without a newline: linear, so well under a
+        // second even unoptimised (a rescan of all of it per read took
+        // minutes).
+        let mut lines = Lines::new(usize::MAX);
+        let chunk = vec![b'x'; 64 * 1024];
+        let started = std::time::Instant::now();
+        for _ in 0..1024 {
+            lines.extend(&chunk);
+            assert_eq!(lines.take(), None);
+        }
+        lines.extend(b"\n");
+        assert_eq!(lines.take().map(|l| l.len()), Some(64 << 20));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 }

@@ -52,10 +52,11 @@ pub fn print(text: &str) -> Result<(), OutputError> {
 }
 
 /// Write `line` and a newline to stdout, flushed: stdout buffers up to the
-/// newline, so a reader of the pipe gets the whole line in one write.
-pub fn print_line(line: &str) -> Result<(), OutputError> {
+/// newline, so a reader of the pipe gets the whole line in one write. The
+/// line's bytes go out as they are: text, or a value's raw bytes.
+pub fn print_line(line: impl AsRef<[u8]>) -> Result<(), OutputError> {
     let mut out = io::stdout().lock();
-    out.write_all(line.as_bytes())
+    out.write_all(line.as_ref())
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush())
         .map_err(failed(Stream::Stdout))

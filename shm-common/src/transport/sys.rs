@@ -105,6 +105,29 @@ pub fn futex_wake(word: &AtomicU64) -> Result<(), Errno> {
     Errno::result(rc).map(drop)
 }
 
+/// How many processes sleep on the low half of `word`, which must hold
+/// `current` (else `EAGAIN`), without waking any: `FUTEX_CMP_REQUEUE` of
+/// all of them onto the same word moves none and returns their count.
+pub fn futex_sleepers(word: &AtomicU64, current: u32) -> Result<usize, Errno> {
+    let addr = std::ptr::from_ref(word).cast::<u32>();
+    // SAFETY: as in `futex_wait`: `addr` is a live, aligned word; the kernel
+    // reads its 4 bytes to compare them with `current`. Requeueing onto the
+    // same futex (not PI) leaves every sleeper where it was; the requeue
+    // count travels in the timeout argument's place, as futex(2) says.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            addr,
+            libc::FUTEX_CMP_REQUEUE,
+            0,
+            libc::c_ulong::from(i32::MAX.unsigned_abs()),
+            addr,
+            current,
+        )
+    };
+    Errno::result(rc).map(|n| n as usize)
+}
+
 /// The bytes `range` of `words`, as a raw pointer, after a bounds check.
 fn byte_ptr(words: &[AtomicU64], range: &std::ops::Range<usize>) -> *mut u8 {
     assert!(

@@ -102,6 +102,12 @@ impl<'a> ReadView<'a> {
     pub fn wait(&self, i: usize, expected: u32, timeout: Duration) -> Result<(), Errno> {
         sys::futex_wait(&self.words[i], expected, timeout)
     }
+
+    /// How many processes sleep on the low 32 bits of word `i`, which hold
+    /// `current` (`EAGAIN` when they no longer do); wakes nobody.
+    pub fn sleepers(&self, i: usize, current: u32) -> Result<usize, Errno> {
+        sys::futex_sleepers(&self.words[i], current)
+    }
 }
 
 /// Load and store access to a segment's words, for the segment's writer.

@@ -15,4 +15,6 @@ pub use stream::{
     stream_consumer_ended, stream_delivered, stream_futex_failed, stream_needs_write,
     stream_output_failed, stream_producer_ended, stream_refused,
 };
-pub use writer::{removed_from_outside, startup, too_small, value_too_large};
+pub use writer::{
+    empty_input, input_too_large, removed_from_outside, startup, too_small, value_too_large,
+};

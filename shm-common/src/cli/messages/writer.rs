@@ -1,6 +1,8 @@
 //! What a writer says about its segment: the start-up line, sizes that do
 //! not fit, and a segment removed from outside.
 
+use std::path::Path;
+
 use crate::protocol::adopt::Previous;
 use crate::session::claim::{Claim, Origin};
 use crate::transport::key::Key;
@@ -53,5 +55,28 @@ pub fn value_too_large(len: usize, capacity: usize, size: usize) -> String {
 pub fn removed_from_outside(tool: &str, key: Key, id: i32) -> String {
     format!(
         "{tool}: segment {key} (shmid {id}) was removed from outside (ipcrm?): creating a new one"
+    )
+}
+
+/// Standard input went on past the `capacity` bytes of value a segment of
+/// `size` bytes holds, and was not read further: `seen` bytes of one
+/// `line`, or of a `--binary` value. Its full length is unknown.
+pub fn input_too_large(line: bool, seen: usize, capacity: usize, size: usize) -> String {
+    let (what, end) = if line {
+        ("a line of standard input", "before its newline")
+    } else {
+        ("standard input", "without reading the rest")
+    };
+    format!(
+        "{what} is longer than the {capacity} bytes of value a segment of {size} bytes holds (refused at {seen} bytes, {end}); use --size {} or more: 256 bytes plus its length, rounded up to a multiple of 8",
+        crate::protocol::value::layout::size_for(seen)
+    )
+}
+
+/// `--stdin` found its input empty: nothing was published.
+pub fn empty_input(tool: &str, key_file: &Path) -> String {
+    format!(
+        "{tool}: standard input was empty: no value to publish, so no segment was created; readers of key file {} keep waiting for a writer",
+        key_file.display()
     )
 }

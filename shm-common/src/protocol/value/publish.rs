@@ -122,8 +122,64 @@ impl<'a> Publisher<'a> {
         notify::wake(self.view, NOTIFY)
     }
 
+    /// Wake every reader asleep on the sequence, registered or not (a
+    /// reader attached read-only cannot register, and [`Publisher::wake`]
+    /// leaves it to its bounded sleep).
+    pub fn wake_all(&self) -> Result<(), Errno> {
+        self.view.wake(word::SEQ)
+    }
+
+    /// How many readers sleep on the latest value's sequence, counted by the
+    /// kernel without waking them. The kernel lets a reader sleep only on the
+    /// value it has read, so after [`Publisher::wake_all`] each one counted
+    /// here has read the latest value (and an `--on-change` reader has
+    /// printed it).
+    pub fn asleep_on_latest(&self) -> Result<usize, Errno> {
+        let seq = self.view.read().load(word::SEQ);
+        self.view.read().sleepers(word::SEQ, seq as u32)
+    }
+
     /// Values published so far.
     pub fn counter(&self) -> u64 {
         self.counter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn readers_asleep_on_the_latest_value_are_counted_without_waking_them() {
+        let words: Vec<AtomicU64> = (0..40).map(|_| AtomicU64::new(0)).collect();
+        let v = WriteView::new(&words);
+        let writer = Writer { pid: 7, ipc_ns: 9 };
+        let mut p = Publisher::new(v, writer, b"first", false).unwrap();
+        assert_eq!(p.asleep_on_latest(), Ok(0));
+        let seen = v.read().load(word::SEQ);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        std::thread::scope(|s| {
+            let reader = s
+                .spawn(|| notify::wait(v.read(), Some(v), NOTIFY, seen, deadline - Instant::now()));
+            while p.asleep_on_latest() != Ok(1) {
+                assert!(Instant::now() < deadline, "the reader never slept");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Counting woke nobody.
+            std::thread::sleep(Duration::from_millis(50));
+            assert_eq!(p.asleep_on_latest(), Ok(1));
+            assert!(!reader.is_finished());
+            p.publish(b"second", false).unwrap();
+            p.wake_all().unwrap();
+            assert_eq!(reader.join().unwrap(), Ok(()));
+            assert!(
+                Instant::now() < deadline,
+                "the reader slept through the wake-up"
+            );
+        });
+        assert_eq!(p.asleep_on_latest(), Ok(0));
+        assert_eq!(v.read().load(word::WAITERS), 0);
     }
 }
