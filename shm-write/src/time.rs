@@ -92,6 +92,7 @@ fn publish(
                     if claim.removed() {
                         return Ok(End::SegmentRemoved);
                     }
+                    publisher.sweep_waiters();
                 }
                 let wait = next.saturating_duration_since(now).min(REMOVAL_CHECK);
                 match signals.sleep(wait) {

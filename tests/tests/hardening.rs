@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use shm_tests::{bin, Proc, Sandbox};
+use shm_tests::{bin, poll_until, Proc, Sandbox, DEADLINE};
 
 /// Any process may name itself with terminal escape sequences; `--list`
 /// prints them escaped, so they never reach the terminal of whoever lists
@@ -96,5 +96,47 @@ fn help_is_each_tools_own_and_a_failed_help_is_exit_8() {
             .status()
             .unwrap();
         assert_eq!(status.code(), Some(8), "{tool}");
+    }
+}
+
+/// The waiters word of the key file's segment, from `--inspect`'s JSON.
+fn waiters(sandbox: &Sandbox) -> Option<u64> {
+    let out = sandbox
+        .command(bin("shm_read"))
+        .args(["--inspect", "--format", "json"])
+        .output()
+        .unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    let raw = json.split("\"name\":\"waiters\",\"raw\":\"0x").nth(1)?;
+    u64::from_str_radix(raw.get(..16)?, 16).ok()
+}
+
+/// A `--on-change` reader killed while counted as asleep leaves the
+/// waiters word raised; the writer takes the count back within seconds,
+/// so it stops making a wake system call per publish. (Before: the count
+/// stayed for the segment's life.)
+#[test]
+fn a_killed_on_change_readers_count_is_taken_back() {
+    for writer_args in [&["--interval", "10ms"][..], &["--value", "x"]] {
+        let sandbox = Sandbox::new();
+        let writer = sandbox.writer(writer_args);
+        writer.wait_stderr("segment created");
+        // Kill readers until one dies counted (it is asleep nearly always).
+        let stale = (0..20).any(|_| {
+            let mut reader = sandbox.reader(&["--on-change"]);
+            reader.wait_lines(1);
+            poll_until(DEADLINE, || (waiters(&sandbox) == Some(1)).then_some(()))
+                .expect("the reader counts itself asleep");
+            reader.signal(nix::sys::signal::Signal::SIGKILL);
+            reader.exit();
+            waiters(&sandbox) == Some(1)
+        });
+        assert!(stale, "{writer_args:?}: no reader died counted in 20 tries");
+        let cleared = poll_until(DEADLINE, || (waiters(&sandbox) == Some(0)).then_some(()));
+        assert!(
+            cleared.is_some(),
+            "{writer_args:?}: the dead reader's count stayed: {:?}",
+            waiters(&sandbox)
+        );
     }
 }

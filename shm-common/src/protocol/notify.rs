@@ -10,6 +10,7 @@
 //! may not write the segment (a read-only attachment) still wakes at each
 //! bound: it cannot register, so it polls.
 
+use std::cell::Cell;
 use std::sync::atomic::{fence, Ordering};
 use std::time::Duration;
 
@@ -58,7 +59,48 @@ pub fn wait(
         Ok(())
     };
     if let Some(w) = writable {
-        w.fetch_sub(words.waiters, 1);
+        unregister(w, words.waiters);
     }
     result
+}
+
+/// Take one off the waiters count, never below zero: the writer's
+/// [`Sweep`] may have taken it back already.
+fn unregister(w: WriteView<'_>, waiters: usize) {
+    let mut count = w.read().load(waiters);
+    while count != 0 {
+        match w.compare_exchange(waiters, count, count - 1) {
+            Ok(_) => return,
+            Err(now) => count = now,
+        }
+    }
+}
+
+/// The writer's side, about once a second: take back a waiters count that
+/// no sleeper stands for. A reader killed while counted never takes itself
+/// off, and the writer would make a wake system call per publish for the
+/// segment's life. A live reader sleeps in the futex almost all the time it
+/// is counted, so a count that two looks in a row find unchanged with
+/// nobody asleep (the kernel counts the sleepers, [`ReadView::sleepers`])
+/// is a dead one's. A live reader caught both times between its count and
+/// its sleep costs one wake-up bounded by its wait, never a count below
+/// zero ([`wait`] takes itself off saturating).
+#[derive(Debug, Default)]
+pub struct Sweep {
+    /// The count the last look found with nobody asleep (0: none).
+    suspect: Cell<u64>,
+}
+
+impl Sweep {
+    /// Look once; `seq` is the sequence the writer published last.
+    pub fn look(&self, view: WriteView<'_>, words: Words, seq: u64) {
+        let count = view.read().load(words.waiters);
+        let asleep = view.read().sleepers(words.seq, seq as u32);
+        if count == 0 || asleep != Ok(0) {
+            self.suspect.set(0);
+        } else if self.suspect.replace(count) == count {
+            let _ = view.compare_exchange(words.waiters, count, 0);
+            self.suspect.set(0);
+        }
+    }
 }

@@ -205,6 +205,7 @@ pub struct Publisher<'a> {
     seq: SeqWriter<'a>,
     text_secs: Option<i64>,
     info: WriterInfo,
+    sweep: notify::Sweep,
 }
 
 impl<'a> Publisher<'a> {
@@ -229,6 +230,7 @@ impl<'a> Publisher<'a> {
             seq: SeqWriter::resume(view, word::SEQ),
             text_secs: None,
             info,
+            sweep: notify::Sweep::default(),
         };
         publisher.publish(first);
         header::stamp(view, Kind::Time);
@@ -251,6 +253,12 @@ impl<'a> Publisher<'a> {
     #[inline]
     pub fn wake(&self) -> Result<(), Errno> {
         notify::wake(self.view, NOTIFY)
+    }
+
+    /// Take back the waiters count of readers that died counted; call it
+    /// about once a second ([`notify::Sweep`]).
+    pub fn sweep_waiters(&self) {
+        self.sweep.look(self.view, NOTIFY, self.seq());
     }
 
     /// The sequence of the last published record.

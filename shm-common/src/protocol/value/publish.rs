@@ -43,6 +43,7 @@ pub struct Publisher<'a> {
     seq: SeqWriter<'a>,
     writer: Writer,
     counter: u64,
+    sweep: notify::Sweep,
 }
 
 impl<'a> Publisher<'a> {
@@ -62,6 +63,7 @@ impl<'a> Publisher<'a> {
             seq: SeqWriter::resume(view, word::SEQ),
             writer,
             counter: 0,
+            sweep: notify::Sweep::default(),
         };
         publisher.publish(first, binary)?;
         header::stamp(view, Kind::Value);
@@ -99,9 +101,12 @@ impl<'a> Publisher<'a> {
         Ok(())
     }
 
-    /// Say "still here" without publishing anything new.
+    /// Say "still here" without publishing anything new, and take back the waiters count of readers that died counted
+    /// ([`notify::Sweep`]).
     pub fn heartbeat(&self) {
         self.heartbeat_at(Timestamp::now());
+        self.sweep
+            .look(self.view, NOTIFY, self.view.read().load(word::SEQ));
     }
 
     fn heartbeat_at(&self, now: Timestamp) {
