@@ -71,7 +71,7 @@ impl Protocol {
         let served = console::say(&messages::startup("shm_write", &claim))
             .map_err(Failure::from)
             .and_then(|()| serve(&mut claim));
-        let finished = claim.finish().map_err(Failure::from);
+        let finished = claim.finish(served.is_ok()).map_err(Failure::from);
         served.and(finished)
     }
 

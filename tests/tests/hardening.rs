@@ -140,3 +140,32 @@ fn a_killed_on_change_readers_count_is_taken_back() {
         );
     }
 }
+
+/// A producer whose input fails says so in its beacon, and a consumer that
+/// comes later is told the writer stopped on an error, not that it
+/// "stopped cleanly". (Before: every end was a clean stop.)
+#[test]
+fn a_writer_that_failed_is_not_said_to_have_stopped_cleanly() {
+    let sandbox = Sandbox::new();
+    // Reading a directory fails (EISDIR) once the producer has its segment.
+    let producer = sandbox
+        .command("sh")
+        .args([
+            "-c",
+            &format!("exec {} --stream < /", bin("shm_write").display()),
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&producer.stderr);
+    assert_eq!(producer.status.code(), Some(1), "{said}");
+    assert!(said.contains("segment created"), "{said}");
+    let consumer = sandbox
+        .command(bin("shm_read"))
+        .args(["--stream", "--timeout", "1s"])
+        .output()
+        .unwrap();
+    let told = String::from_utf8_lossy(&consumer.stderr);
+    assert_eq!(consumer.status.code(), Some(3), "{told}");
+    assert!(told.contains("stopped on an error"), "{told}");
+    assert!(!told.contains("stopped cleanly"), "{told}");
+}

@@ -19,6 +19,8 @@ pub enum BeaconState {
     Running,
     /// Stopped cleanly and removed its segment.
     Stopped,
+    /// Stopped on an error (its input failed, say) and removed its segment.
+    Failed,
 }
 
 /// What the writer says about itself in the key file.
@@ -34,7 +36,7 @@ pub struct Beacon {
     pub shmid: i32,
     /// When the writer started (whole seconds).
     pub started: DateTime<Utc>,
-    /// Running or stopped.
+    /// Running, stopped or failed.
     pub state: BeaconState,
 }
 
@@ -59,6 +61,7 @@ impl Beacon {
                 .map_or(DateTime::UNIX_EPOCH, |t| t.with_timezone(&Utc)),
             state: match field("state") {
                 Some("stopped") => BeaconState::Stopped,
+                Some("failed") => BeaconState::Failed,
                 _ => BeaconState::Running,
             },
         })
@@ -98,6 +101,7 @@ impl fmt::Display for Beacon {
         let state = match self.state {
             BeaconState::Running => "running",
             BeaconState::Stopped => "stopped",
+            BeaconState::Failed => "failed",
         };
         writeln!(f, "state={state}")
     }
@@ -121,7 +125,12 @@ mod tests {
         assert!(
             text.contains("key=0x08012345\n") && text.contains("started=2026-01-01T00:00:00Z\n")
         );
-        assert_eq!(Beacon::parse(&text), Some(beacon));
+        assert_eq!(Beacon::parse(&text), Some(beacon.clone()));
+        let failed = Beacon {
+            state: BeaconState::Failed,
+            ..beacon
+        };
+        assert_eq!(Beacon::parse(&failed.to_string()), Some(failed));
     }
 
     #[test]

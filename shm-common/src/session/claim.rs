@@ -202,10 +202,15 @@ impl Claim {
         Ok(())
     }
 
-    /// Remove the segment and mark the beacon stopped. Both are attempted;
-    /// the first failure is returned.
-    pub fn finish(mut self) -> Result<(), StopError> {
-        self.beacon.state = BeaconState::Stopped;
+    /// Remove the segment and mark the beacon stopped, `cleanly` or on an
+    /// error, so that readers say which. Both are attempted; the first
+    /// failure is returned.
+    pub fn finish(mut self, cleanly: bool) -> Result<(), StopError> {
+        self.beacon.state = if cleanly {
+            BeaconState::Stopped
+        } else {
+            BeaconState::Failed
+        };
         let removed = self.segment.remove();
         let marked = self.beacon.write(&self.key_file);
         removed?;

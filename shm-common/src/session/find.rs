@@ -41,6 +41,9 @@ pub enum Absence {
     OtherNamespace(Beacon),
     /// The beacon names a writer in this namespace that has stopped.
     WriterStopped(Beacon),
+    /// The beacon names a writer in this namespace that stopped on an
+    /// error and removed its segment.
+    WriterFailed(Beacon),
     /// The beacon names a running writer in this namespace, but its segment
     /// is gone (it was killed, or the segment was removed with ipcrm).
     WriterGone(Beacon),
@@ -59,6 +62,7 @@ impl Absence {
             Err(_) | Ok(None) => Absence::NoBeacon,
             Ok(Some(b)) if b.ipc_ns != own_ns => Absence::OtherNamespace(b),
             Ok(Some(b)) if b.state == BeaconState::Stopped => Absence::WriterStopped(b),
+            Ok(Some(b)) if b.state == BeaconState::Failed => Absence::WriterFailed(b),
             Ok(Some(b)) => Absence::WriterGone(b),
         }
     }

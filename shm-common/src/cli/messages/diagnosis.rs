@@ -34,6 +34,10 @@ pub fn absent(a: &Absent) -> String {
             "no segment with {key_text}: writer pid {} (IPC namespace {}) stopped cleanly; waiting for a new writer",
             beacon.pid, beacon.ipc_ns
         ),
+        Absence::WriterFailed(beacon) => format!(
+            "no segment with {key_text}: writer pid {} (IPC namespace {}) stopped on an error (its stderr says which) and removed its segment; waiting for a new writer",
+            beacon.pid, beacon.ipc_ns
+        ),
         Absence::WriterGone(beacon) => format!(
             "no segment with {key_text}: writer pid {} in this IPC namespace ({here}) left no segment (killed, or the segment was removed with ipcrm); waiting for a new writer",
             beacon.pid
@@ -41,7 +45,10 @@ pub fn absent(a: &Absent) -> String {
     };
     if matches!(
         a.why,
-        Absence::OtherNamespace(_) | Absence::WriterGone(_) | Absence::WriterStopped(_)
+        Absence::OtherNamespace(_)
+            | Absence::WriterGone(_)
+            | Absence::WriterStopped(_)
+            | Absence::WriterFailed(_)
     ) {
         let _ = write!(text, "; {}", restart_hint());
     }
