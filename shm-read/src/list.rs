@@ -51,7 +51,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
 /// Attach read-only for a look; `None` when permission is refused.
 pub fn look(entry: &TableEntry) -> Option<Holds> {
     match Segment::attach(entry.key, entry.shmid, true) {
-        Ok(segment) => Some(describe(segment.view())),
+        Ok(segment) => Some(describe(segment.view(), entry.more.swap)),
         Err(OpenError::PermissionDenied { .. }) => None,
         Err(e) => Some(Holds::Unknown(e.to_string())),
     }
