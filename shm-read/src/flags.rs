@@ -63,6 +63,9 @@ pub struct Args {
     /// With --inspect: the segment with this key (0x%08x, as ipcs shows it)
     #[arg(long = "key", value_name = "0xKEY", requires = "inspect", value_parser = parse_key)]
     pub sysv_key: Option<Key>,
+    /// With --inspect: hex-dump every byte, not only the first and last KiB
+    #[arg(long, requires = "inspect")]
+    pub full: bool,
 }
 
 /// A key as `ipcs -m` shows it (`0x08000002`), or decimal.
@@ -118,6 +121,8 @@ pub struct Stream {
 pub struct Inspect {
     pub target: Target,
     pub format: Format,
+    /// Dump every byte, not only the first and last KiB.
+    pub full: bool,
 }
 
 /// The segment `--inspect` shows.
@@ -150,6 +155,7 @@ impl Args {
             Mode::Inspect(Inspect {
                 target,
                 format: self.format,
+                full: self.full,
             })
         } else {
             Mode::Follow(Follow {

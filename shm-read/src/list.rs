@@ -50,7 +50,7 @@ pub fn run(format: Format) -> Result<Exit, Failure> {
 /// Attach read-only for a look; `None` when permission is refused.
 pub fn look(entry: &TableEntry) -> Option<Holds> {
     match Segment::attach(entry.key, entry.shmid, true) {
-        Ok(segment) => Some(describe(segment.view())),
+        Ok(segment) => Some(describe(segment.view(), entry.more.swap)),
         Err(OpenError::PermissionDenied { .. }) => None,
         Err(e) => Some(Holds::Unknown(e.to_string())),
     }

@@ -1,9 +1,11 @@
 /* Test helper: play a hostile or broken program that shares the key.
  *
- *   shm_plant put  KEYFILE SIZE MODE   create (or reuse) the segment for
- *       ftok(KEYFILE, 8) with shmget(key, SIZE, IPC_CREAT | MODE), then copy
- *       stdin (at most SIZE bytes) to its start; the key file is created
- *       (never followed if a symlink, never truncated) when missing.
+ *   shm_plant put  KEYFILE SIZE MODE [OFFSET]   create (or reuse) the
+ *       segment for ftok(KEYFILE, 8) with shmget(key, SIZE, IPC_CREAT | MODE),
+ *       then copy stdin (at most up to its end) to byte OFFSET (default 0);
+ *       the pages it does not write stay untouched (not resident). The key
+ *       file is created (never followed if a symlink, never truncated) when
+ *       missing.
  *   shm_plant dump KEYFILE             write the segment's bytes to stdout.
  *   shm_plant mode KEYFILE MODE        set the segment's permission bits
  *       (IPC_SET, as its owner may; 0 shuts out even the owner).
@@ -21,7 +23,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: shm_plant put KEYFILE SIZE MODE < bytes | shm_plant dump KEYFILE | shm_plant mode KEYFILE MODE\n");
+    fprintf(stderr, "usage: shm_plant put KEYFILE SIZE MODE [OFFSET] < bytes | shm_plant dump KEYFILE | shm_plant mode KEYFILE MODE\n");
     return 2;
 }
 
@@ -42,7 +44,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!put && strcmp(argv[1], "dump") != 0) return usage();
-    if (put && argc != 5) return usage();
+    if (put && argc != 5 && argc != 6) return usage();
     if (put) {
         int fd = open(argv[2], O_CREAT | O_RDONLY | O_NOFOLLOW, 0644);
         if (fd < 0) { perror("open key file"); return 1; }
@@ -60,7 +62,8 @@ int main(int argc, char **argv)
     if (addr == (void *)-1) { perror("shmat"); return 1; }
     size_t len = ds.shm_segsz;
     if (put) {
-        size_t got = 0;
+        size_t got = argc == 6 ? strtoul(argv[5], NULL, 0) : 0;
+        if (got > len) { fprintf(stderr, "offset beyond the segment\n"); return 1; }
         while (got < len) {
             ssize_t n = read(0, addr + got, len - got);
             if (n < 0 && errno == EINTR) continue;

@@ -228,6 +228,10 @@ pub struct ShmRow {
     pub size: u64,
     pub nattch: u64,
     pub uid: u32,
+    /// Bytes of the segment resident in memory, and swapped out.
+    pub rss: u64,
+    /// See `rss`.
+    pub swap: u64,
 }
 
 impl ShmRow {
@@ -240,6 +244,8 @@ impl ShmRow {
             size: c.get(3)?.parse().ok()?,
             nattch: c.get(6)?.parse().ok()?,
             uid: c.get(7)?.parse().ok()?,
+            rss: c.get(14)?.parse().ok()?,
+            swap: c.get(15)?.parse().ok()?,
         })
     }
 

@@ -133,9 +133,30 @@ pub fn plant_as(
     plant_with(cmd, key_file, bytes.len(), mode, bytes)
 }
 
+/// Create (or reuse) the segment for `ftok(key_file, 8)` with `size` bytes
+/// and `mode`, as root, and write `bytes` from byte `offset` on; the pages
+/// not written stay untouched (not resident). Its shmid.
+pub fn plant_at(
+    sandbox: &Sandbox,
+    key_file: &str,
+    size: usize,
+    mode: u32,
+    offset: usize,
+    bytes: &[u8],
+) -> i32 {
+    let mut cmd = plant_command(sandbox, None);
+    cmd.args(["put", key_file, &size.to_string(), &format!("{mode:o}")])
+        .arg(offset.to_string());
+    put(cmd, bytes)
+}
+
 fn plant_with(mut cmd: Command, key_file: &str, size: usize, mode: u32, bytes: &[u8]) -> i32 {
+    cmd.args(["put", key_file, &size.to_string(), &format!("{mode:o}")]);
+    put(cmd, bytes)
+}
+
+fn put(mut cmd: Command, bytes: &[u8]) -> i32 {
     let mut child = cmd
-        .args(["put", key_file, &size.to_string(), &format!("{mode:o}")])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -51,6 +51,18 @@ pub fn print(text: &str) -> Result<(), OutputError> {
         .map_err(failed(Stream::Stdout))
 }
 
+/// Write to stdout piece by piece, as `write` makes it, through one buffer,
+/// flushed at the end: for output too long to build in memory first (a hex
+/// dump of a whole segment).
+pub fn print_streamed(
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), OutputError> {
+    let mut out = io::BufWriter::with_capacity(64 << 10, io::stdout().lock());
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(failed(Stream::Stdout))
+}
+
 /// Write `line` and a newline to stdout, flushed: stdout buffers up to the
 /// newline, so a reader of the pipe gets the whole line in one write. The
 /// line's bytes go out as they are: text, or a value's raw bytes.

@@ -1,8 +1,10 @@
 //! What a segment holds, for listings and inspection: the header's kind
 //! picks the protocol's [`Spec`](super::spec::Spec), whose summary says the
 //! rest. Read-only and bounded: a writer frozen mid-update is reported,
-//! never waited for, and a segment too small for its kind's layout is
-//! described as such, its words never read.
+//! never waited for, a segment too small for its kind's layout is
+//! described as such, its words never read, and only the words a layout
+//! defines are read: a segment is found empty without faulting in a page
+//! (of a 512 MiB segment nobody wrote, none is made resident).
 
 use super::clock::Timestamp;
 use super::fields::ago;
@@ -71,8 +73,17 @@ impl Holds {
     }
 }
 
-/// Describe the segment behind `view`.
-pub fn describe(view: ReadView<'_>) -> Holds {
+/// Describe the segment behind `view`, of which the kernel says
+/// `swapped_out` bytes are in swap (`TableMore::swap`; 0 for memory of
+/// this process).
+///
+/// `Empty` is decided from the pages resident in memory only: a page not
+/// resident that nobody wrote reads as zeros, and reading it would make the
+/// kernel allocate it, charged to whoever looks. A page swapped out is not
+/// resident either but may hold anything, so with any of the segment in
+/// swap it is not called empty (a page swapped out between the kernel's
+/// count and this look goes unnoticed: the listing is a look, not a lock).
+pub fn describe(view: ReadView<'_>, swapped_out: u64) -> Holds {
     match header::identify(view) {
         Err(HeaderError::TooSmall { bytes }) => {
             Holds::Unknown(format!("{bytes} bytes, too small for a header"))
@@ -80,7 +91,12 @@ pub fn describe(view: ReadView<'_>) -> Holds {
         Err(e) => Holds::Unknown(e.to_string()),
         Ok(Content::Foreign) => match text::read(view).map(|t| text::decode_secs(&t)) {
             Ok(Ok(secs)) => Holds::CText { secs },
-            Ok(Err(TextError::Empty)) if view.is_zero() => Holds::Empty,
+            Ok(Err(TextError::Empty)) if view.is_zero_in_memory() => match swapped_out {
+                0 => Holds::Empty,
+                n => Holds::Unknown(format!(
+                    "no text, and nothing else in memory, but {n} bytes in swap, not read"
+                )),
+            },
             Ok(Err(e)) | Err(e) => Holds::Unknown(e.to_string()),
         },
         Ok(Content::Ours(kind)) => {
@@ -113,12 +129,33 @@ mod tests {
             let view = WriteView::new(&words);
             stamp(view, spec.kind);
             assert_eq!(
-                describe(view.read()),
+                describe(view.read(), 0),
                 Holds::Unknown(spec.too_small(200)),
                 "{}",
                 spec.kind.name()
             );
             assert_eq!(view.read().load(word::MAGIC), header::MAGIC);
+        }
+    }
+
+    /// All zeros is empty, unless the kernel says some of it is in swap;
+    /// one word that is not zero, anywhere, makes it unknown.
+    #[test]
+    fn empty_is_all_zeros_with_nothing_in_swap() {
+        let words: Vec<AtomicU64> = (0..5000).map(|_| AtomicU64::new(0)).collect();
+        let view = WriteView::new(&words);
+        assert_eq!(describe(view.read(), 0), Holds::Empty);
+        assert!(
+            matches!(describe(view.read(), 4096), Holds::Unknown(why) if why.contains("4096 bytes in swap"))
+        );
+        for i in [17, 4999] {
+            view.store(i, 1);
+            assert_eq!(
+                describe(view.read(), 0),
+                Holds::Unknown(TextError::Empty.to_string()),
+                "word {i}"
+            );
+            view.store(i, 0);
         }
     }
 }

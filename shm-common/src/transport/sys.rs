@@ -10,6 +10,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::AtomicU64;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -191,6 +192,52 @@ pub fn copy_out(words: &[AtomicU64], at: usize, dst: &mut [u8]) {
     let src = byte_ptr(words, &(at..at + dst.len()));
     // SAFETY: as in `copy_in`, in the other direction.
     unsafe { std::ptr::copy_nonoverlapping(src.cast_const(), dst.as_mut_ptr(), dst.len()) };
+}
+
+/// The size of a page of memory.
+pub fn page_size() -> usize {
+    static PAGE: OnceLock<usize> = OnceLock::new();
+    *PAGE.get_or_init(|| {
+        nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .and_then(|p| usize::try_from(p).ok())
+            .filter(|p| p.is_power_of_two() && *p >= 8)
+            .unwrap_or(4096)
+    })
+}
+
+/// Which of `words` lie on pages resident in memory (`mincore(2)`): runs of
+/// word indexes, first to last, each with its residency, together covering
+/// all of `words`. Nothing is read or faulted in. A page of a segment that
+/// nobody wrote is not resident; neither is one swapped out.
+pub fn residency(words: &[AtomicU64]) -> Result<Vec<(std::ops::Range<usize>, bool)>, Errno> {
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let page = page_size();
+    let start = words.as_ptr() as usize;
+    let end = start + words.len() * 8;
+    let first = start & !(page - 1);
+    let mut vec = vec![0u8; (end - first).div_ceil(page)];
+    // SAFETY: `first..end` are the pages holding `words`, which stay mapped
+    // while they are borrowed; `first` is page-aligned as mincore requires;
+    // the kernel writes one byte per page of that range into `vec`, which
+    // has exactly that many, and reads no memory of ours.
+    let rc = unsafe { libc::mincore(first as *mut libc::c_void, end - first, vec.as_mut_ptr()) };
+    Errno::result(rc)?;
+    let mut runs: Vec<(std::ops::Range<usize>, bool)> = Vec::new();
+    for (i, state) in vec.iter().enumerate() {
+        let resident = state & 1 != 0;
+        // Word boundaries: words are 8-byte aligned, pages multiples of 8.
+        let lo = ((first + i * page).max(start) - start) / 8;
+        let hi = ((first + (i + 1) * page).min(end) - start) / 8;
+        match runs.last_mut() {
+            Some((run, was)) if *was == resident => run.end = hi,
+            _ => runs.push((lo..hi, resident)),
+        }
+    }
+    Ok(runs)
 }
 
 /// An attachment of a segment into this process (`shmat`), detached on drop.

@@ -46,6 +46,11 @@ pub struct TableMore {
     pub dtime: i64,
     /// See `atime`.
     pub ctime: i64,
+    /// Bytes of the segment resident in memory.
+    pub rss: u64,
+    /// Bytes of the segment swapped out: pages that are not resident but
+    /// not zeros either.
+    pub swap: u64,
 }
 
 /// `shm_perm.mode` bits beside the permissions (`<linux/shm.h>`).
@@ -70,7 +75,7 @@ impl TableEntry {
 
     /// Rows of the table (header line skipped, malformed lines ignored).
     /// Columns: key shmid perms (octal) size cpid lpid nattch uid gid cuid
-    /// cgid atime dtime ctime ...
+    /// cgid atime dtime ctime rss swap
     pub fn parse_table(table: &str) -> impl Iterator<Item = Self> + '_ {
         table.lines().skip(1).filter_map(|line| {
             let cols: Vec<&str> = line.split_whitespace().collect();
@@ -94,6 +99,8 @@ impl TableEntry {
                     atime: col(11).parse().unwrap_or(0),
                     dtime: col(12).parse().unwrap_or(0),
                     ctime: col(13).parse().unwrap_or(0),
+                    rss: col(14).parse().unwrap_or(0),
+                    swap: col(15).parse().unwrap_or(0),
                 },
             })
         })
@@ -106,7 +113,7 @@ mod tests {
 
     #[test]
     fn parses_sysvipc_table() {
-        let table = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n 134226981          3   600                  4096   123   456      2     0     0     0     0 1700000000          0 1700000000                  4096                     0\n";
+        let table = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n 134226981          3   600                  4096   123   456      2     0     0     0     0 1700000000          0 1700000000                  4096                  8192\n";
         let rows: Vec<_> = TableEntry::parse_table(table).collect();
         assert_eq!(
             rows,
@@ -122,6 +129,8 @@ mod tests {
                     lpid: 456,
                     atime: 1700000000,
                     ctime: 1700000000,
+                    rss: 4096,
+                    swap: 8192,
                     ..TableMore::default()
                 }
             }]

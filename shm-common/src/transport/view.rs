@@ -55,9 +55,66 @@ impl<'a> ReadView<'a> {
     }
 
     /// Whether every word is zero: a segment as `shmget` made it, that
-    /// nobody has written yet.
+    /// nobody has written yet. Reads every word, faulting in every page;
+    /// see [`ReadView::is_zero_in_memory`] for a look that does not.
     pub fn is_zero(&self) -> bool {
         (0..self.len()).all(|i| self.load(i) == 0)
+    }
+
+    /// Whether every word in memory is zero, judged without faulting in a
+    /// page: the words on pages not resident in memory are not read. A page
+    /// of a segment that nobody wrote is not resident, and reads as zeros;
+    /// one swapped out is not resident either, so the caller must know that
+    /// none is (the kernel's segment table says how much of a segment is in
+    /// swap). Where the kernel does not say which pages are resident, every
+    /// word is read, as [`ReadView::is_zero`] does.
+    pub fn is_zero_in_memory(&self) -> bool {
+        self.by_residency(0..self.len(), |run, resident| {
+            !resident || run.into_iter().all(|i| self.load(i) == 0)
+        })
+    }
+
+    /// As [`ReadView::copy_bytes`], but the words on pages not resident in
+    /// memory are not read, and their bytes in `out` are zeros: what they
+    /// read as, when nothing of the segment is in swap (see
+    /// [`ReadView::is_zero_in_memory`]).
+    pub fn copy_bytes_in_memory(&self, first: usize, out: &mut [u8]) {
+        let words = first..(first + out.len().div_ceil(8)).min(self.len());
+        self.by_residency(words, |run, resident| {
+            let from = (run.start - first) * 8;
+            let to = ((run.end - first) * 8).min(out.len());
+            if resident {
+                self.copy_bytes(run.start, &mut out[from..to]);
+            } else {
+                out[from..to].fill(0);
+            }
+            true
+        });
+    }
+
+    /// Call `f` on consecutive runs of the words `range`, each with whether
+    /// it lies on pages resident in memory (every page is, where the kernel
+    /// does not say), until `f` returns false; whether it never did.
+    fn by_residency(
+        &self,
+        range: Range<usize>,
+        mut f: impl FnMut(Range<usize>, bool) -> bool,
+    ) -> bool {
+        /// Words asked about at a time (16 MiB): bounds the answer's size.
+        const CHUNK: usize = 1 << 21;
+        let mut at = range.start;
+        while at < range.end {
+            let end = range.end.min(at + CHUNK);
+            let runs =
+                sys::residency(&self.words[at..end]).unwrap_or_else(|_| vec![(0..end - at, true)]);
+            for (run, resident) in runs {
+                if !f(at + run.start..at + run.end, resident) {
+                    return false;
+                }
+            }
+            at = end;
+        }
+        true
     }
 
     /// Relaxed load of word `i`.
@@ -202,5 +259,58 @@ impl<'a> WriteView<'a> {
     /// Wake every process asleep on the low 32 bits of word `i`.
     pub fn wake(&self, i: usize) -> Result<(), Errno> {
         sys::futex_wake(&self.words[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(n: usize) -> Vec<AtomicU64> {
+        (0..n).map(|_| AtomicU64::new(0)).collect()
+    }
+
+    /// Words in this process's memory are resident: every one is read.
+    #[test]
+    fn zero_in_memory_reads_every_resident_word() {
+        let words = words(3 * 4096 + 5);
+        let view = ReadView::new(&words);
+        assert!(view.is_zero_in_memory());
+        for i in [0, 511, 512, 4096, 3 * 4096 + 4] {
+            words[i].store(1, Ordering::Relaxed);
+            assert!(!view.is_zero_in_memory(), "word {i}");
+            assert!(!view.slice(i..i + 1).is_zero_in_memory(), "word {i}");
+            words[i].store(0, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn residency_runs_cover_the_words_exactly() {
+        let words = words(2 * 4096 + 3);
+        for range in [0..words.len(), 1..words.len() - 1, 100..101, 5..5] {
+            let runs = sys::residency(&words[range.clone()]).unwrap();
+            let mut next = 0;
+            for (run, resident) in &runs {
+                assert_eq!(run.start, next, "{range:?}: {runs:?}");
+                assert!(run.start < run.end && *resident, "{range:?}: {runs:?}");
+                next = run.end;
+            }
+            assert_eq!(next, range.len(), "{range:?}: {runs:?}");
+        }
+    }
+
+    #[test]
+    fn copy_in_memory_copies_resident_words() {
+        let words = words(1000);
+        for (i, w) in words.iter().enumerate() {
+            w.store(i as u64 * 0x0101_0101, Ordering::Relaxed);
+        }
+        let view = ReadView::new(&words);
+        for (first, len) in [(0, 8000), (3, 21), (999, 8), (500, 0)] {
+            let (mut a, mut b) = (vec![0xffu8; len], vec![0u8; len]);
+            view.copy_bytes_in_memory(first, &mut a);
+            view.copy_bytes(first, &mut b);
+            assert_eq!(a, b, "{first} {len}");
+        }
     }
 }
