@@ -190,39 +190,17 @@ fn decode<'a>(
             meaning,
         });
     };
-    let mut text_bytes = [0u8; text::TEXT_LEN];
-    view.copy_bytes(0, &mut text_bytes[..view.bytes().min(text::TEXT_LEN)]);
-    let c_text = text::c_str(&text_bytes).map_or_else(
-        |e| e.to_string(),
-        |t| format!("{:?}", String::from_utf8_lossy(t)),
-    );
     let all = || Some(Dump::Segment { view, in_memory });
     if view.bytes() < header::HEADER_END {
         return (fields, all());
     }
-    push(0, "C text", c_text);
-    push(
-        128,
-        "magic",
-        format!(
-            "{:?}",
-            String::from_utf8_lossy(&word(header::word::MAGIC).to_le_bytes())
-        ),
-    );
-    push(
-        136,
-        "layout version",
-        word(header::word::VERSION).to_string(),
-    );
-    push(
-        144,
-        "kind",
-        match header::identify(view) {
-            Ok(Content::Ours(kind)) => kind.name().to_owned(),
-            Ok(Content::Foreign) => "no header (a C writer's segment, or empty)".to_owned(),
-            Err(e) => e.to_string(),
-        },
-    );
+    for field in header::FIELDS {
+        push(
+            field.word * 8,
+            field.name,
+            field.decode.meaning(word(field.word), view),
+        );
+    }
     match header::identify(view) {
         Ok(Content::Ours(kind)) => {
             let spec = spec_of(kind);

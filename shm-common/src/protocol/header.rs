@@ -14,6 +14,8 @@
 
 use thiserror::Error;
 
+use super::fields::{Decode, Field};
+use super::text;
 use crate::transport::view::{ReadView, WriteView};
 
 /// `"SHMTIME\0"` read as a little-endian word.
@@ -31,6 +33,36 @@ pub mod word {
 }
 /// Bytes up to the end of the common header's cache line.
 pub const HEADER_END: usize = 192;
+
+/// What every segment of ours starts with, field by field for `--inspect`:
+/// the C text (its first word stands for the 128 bytes) and the header.
+pub const FIELDS: &[Field] = &[
+    Field::new(0, "C text", Decode::Custom(c_text)),
+    Field::new(word::MAGIC, "magic", Decode::Custom(magic)),
+    Field::new(word::VERSION, "layout version", Decode::Count),
+    Field::new(word::KIND, "kind", Decode::Custom(kind)),
+];
+
+fn c_text(_: u64, view: ReadView<'_>) -> String {
+    let mut bytes = [0u8; text::TEXT_LEN];
+    view.copy_bytes(0, &mut bytes[..view.bytes().min(text::TEXT_LEN)]);
+    text::c_str(&bytes).map_or_else(
+        |e| e.to_string(),
+        |t| format!("{:?}", String::from_utf8_lossy(t)),
+    )
+}
+
+fn magic(raw: u64, _: ReadView<'_>) -> String {
+    format!("{:?}", String::from_utf8_lossy(&raw.to_le_bytes()))
+}
+
+fn kind(_: u64, view: ReadView<'_>) -> String {
+    match identify(view) {
+        Ok(Content::Ours(kind)) => kind.name().to_owned(),
+        Ok(Content::Foreign) => "no header (a C writer's segment, or empty)".to_owned(),
+        Err(e) => e.to_string(),
+    }
+}
 
 /// What a segment of ours holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
