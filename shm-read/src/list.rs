@@ -34,7 +34,9 @@ pub fn run(format: Format) -> Result<Exit, Failure> {
         .into_iter()
         .map(|entry| Row {
             holds: look(&entry),
-            attached: attached.remove(&entry.shmid).unwrap_or_default(),
+            attached: attached
+                .remove(&(entry.shmid, entry.key))
+                .unwrap_or_default(),
             entry,
         })
         .collect();

@@ -169,3 +169,27 @@ fn a_writer_that_failed_is_not_said_to_have_stopped_cleanly() {
     assert!(told.contains("stopped on an error"), "{told}");
     assert!(!told.contains("stopped cleanly"), "{told}");
 }
+
+/// `--list` names as attached only processes of its own IPC namespace:
+/// shmids (and keys) repeat in every namespace, so matching `/proc/*/maps`
+/// by shmid alone named another namespace's writer, seen through a shared
+/// PID namespace (the host, `--pid=host`). (Before: both writers listed.)
+#[test]
+fn list_names_only_processes_of_its_own_namespace() {
+    let (ours, theirs) = (Sandbox::new(), Sandbox::new());
+    let writers = [ours.writer(&[]), theirs.writer(&[])];
+    let pids = writers.each_ref().map(|writer| {
+        let line = writer.wait_stderr("segment created");
+        assert!(line.contains("shmid 0 "), "{line}");
+        shm_tests::startup_pid(&line)
+    });
+    let out = ours
+        .command(bin("shm_read"))
+        .args(["--list", "--format", "json"])
+        .output()
+        .unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{json}");
+    assert!(json.contains(&format!("\"pid\":{}", pids[0])), "{json}");
+    assert!(!json.contains(&format!("\"pid\":{}", pids[1])), "{json}");
+}

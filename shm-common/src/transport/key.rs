@@ -11,7 +11,7 @@ pub const DEFAULT_KEY_FILE: &str = "/dev/shm/shm_file";
 pub const DEFAULT_PROJ_ID: u8 = 8;
 
 /// A System V IPC key, shown as `0x%08x` exactly as `ipcs -m` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Key(pub libc::key_t);
 
 impl Key {

@@ -6,10 +6,16 @@ use std::fmt;
 /// Inode of this process's IPC namespace, from `/proc/self/ns/ipc`
 /// (`ipc:[4026531839]`).
 pub fn ipc_namespace() -> std::io::Result<u64> {
-    let link = std::fs::read_link("/proc/self/ns/ipc")?;
-    parse_ns_link(&link.to_string_lossy()).ok_or_else(|| {
-        std::io::Error::other(format!("unexpected /proc/self/ns/ipc target {link:?}"))
-    })
+    ipc_namespace_of("self")
+}
+
+/// Inode of the IPC namespace of process `pid` (`"self"`, or a number), as
+/// far as this process may see it.
+pub fn ipc_namespace_of(pid: &str) -> std::io::Result<u64> {
+    let path = format!("/proc/{pid}/ns/ipc");
+    let link = std::fs::read_link(&path)?;
+    parse_ns_link(&link.to_string_lossy())
+        .ok_or_else(|| std::io::Error::other(format!("unexpected {path} target {link:?}")))
 }
 
 fn parse_ns_link(link: &str) -> Option<u64> {

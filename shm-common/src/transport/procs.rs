@@ -2,9 +2,14 @@
 //! in, as far as this process can see them (a shared PID namespace, or the
 //! host): `/proc/<pid>/maps` names an attached System V segment
 //! `/SYSV<key>` with the shmid in the inode column, and `/proc/<pid>/cgroup`
-//! carries the container's id in its path.
+//! carries the container's id in its path. Shmids and keys repeat in every
+//! IPC namespace (shmid 0 is every container's first segment), so only
+//! processes of this process's IPC namespace count, matched by shmid and key.
 
 use std::collections::BTreeMap;
+
+use super::key::Key;
+use super::namespace;
 
 /// A process attached to a segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,11 +23,12 @@ pub struct Attached {
     pub container: Option<String>,
 }
 
-/// The attached processes of every visible segment, by shmid.
-pub fn attached() -> BTreeMap<i32, Vec<Attached>> {
-    let mut by_shmid: BTreeMap<i32, Vec<Attached>> = BTreeMap::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return by_shmid;
+/// The attached processes of every segment of this IPC namespace, by
+/// shmid and key.
+pub fn attached() -> BTreeMap<(i32, Key), Vec<Attached>> {
+    let mut by_segment: BTreeMap<(i32, Key), Vec<Attached>> = BTreeMap::new();
+    let (Ok(dir), Ok(own)) = (std::fs::read_dir("/proc"), namespace::ipc_namespace()) else {
+        return by_segment;
     };
     for entry in dir.flatten() {
         let Some(pid) = entry
@@ -35,10 +41,10 @@ pub fn attached() -> BTreeMap<i32, Vec<Attached>> {
         let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
             continue;
         };
-        let mut shmids: Vec<i32> = maps.lines().filter_map(sysv_shmid).collect();
-        shmids.sort_unstable();
-        shmids.dedup();
-        if shmids.is_empty() {
+        let mut segments: Vec<(i32, Key)> = maps.lines().filter_map(sysv_segment).collect();
+        segments.sort_unstable();
+        segments.dedup();
+        if segments.is_empty() || namespace::ipc_namespace_of(&pid.to_string()).ok() != Some(own) {
             continue;
         }
         let command = std::fs::read(format!("/proc/{pid}/comm"))
@@ -47,15 +53,15 @@ pub fn attached() -> BTreeMap<i32, Vec<Attached>> {
         let container = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
             .ok()
             .and_then(|c| container_id(&c));
-        for shmid in shmids {
-            by_shmid.entry(shmid).or_default().push(Attached {
+        for segment in segments {
+            by_segment.entry(segment).or_default().push(Attached {
                 pid,
                 command: command.clone(),
                 container: container.clone(),
             });
         }
     }
-    by_shmid
+    by_segment
 }
 
 /// `name` with every control character escaped (`\u{1b}`): any process
@@ -73,13 +79,14 @@ pub fn printable(name: &str) -> String {
     out
 }
 
-/// The shmid of a maps line that maps a System V segment
+/// The shmid and key of a maps line that maps a System V segment
 /// (`addr perms offset dev inode /SYSV0800abcd (deleted)`).
-fn sysv_shmid(line: &str) -> Option<i32> {
+fn sysv_segment(line: &str) -> Option<(i32, Key)> {
     let mut cols = line.split_whitespace();
     let inode = cols.nth(4)?;
-    cols.next()?.strip_prefix("/SYSV")?;
-    inode.parse().ok()
+    let key = cols.next()?.strip_prefix("/SYSV")?;
+    let key = Key(u32::from_str_radix(key, 16).ok()? as i32);
+    Some((inode.parse().ok()?, key))
 }
 
 /// A container id in a cgroup file: the first 64-hex-digit run in a path
@@ -100,9 +107,9 @@ mod tests {
     #[test]
     fn parses_maps_and_cgroups() {
         let line = "7f1c2a000000-7f1c2a001000 r--s 00000000 00:01 32769                      /SYSV0800abcd (deleted)";
-        assert_eq!(sysv_shmid(line), Some(32769));
+        assert_eq!(sysv_segment(line), Some((32769, Key(0x0800_abcd))));
         assert_eq!(
-            sysv_shmid("7f00-7f01 r--p 00000000 08:01 1234 /usr/lib/libc.so.6"),
+            sysv_segment("7f00-7f01 r--p 00000000 08:01 1234 /usr/lib/libc.so.6"),
             None
         );
         let id = "a".repeat(64);
