@@ -94,8 +94,8 @@ fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
                 if reporter.clear() {
                     console::say(&messages::resumed(&info))?;
                 }
-                let change = Change::of(&latest);
-                let new = last.as_ref().is_none_or(|l| l.id != change.id);
+                let change = Change::of(&latest, &info);
+                let new = last.as_ref().is_none_or(|l| change.is_new_since(l));
                 if new || !args.on_change {
                     let skipped = last.as_ref().map_or(0, |l| change.skipped_since(l));
                     let line = output::line(args.format, &latest, age, &info, skipped);
@@ -251,37 +251,49 @@ fn unreadable<E: std::fmt::Display + 'static>(info: &SegmentInfo, e: &E, unstabl
 
 /// What tells one reading from the next, for `--on-change`.
 struct Change {
-    /// Differs between two readings exactly when something new was published.
-    id: (u64, u64),
+    /// The segment it was read from: its shmid and the kernel's time of
+    /// its creation (or last `IPC_SET`). A restarted writer makes a new
+    /// segment, or adopts one and continues its sequence: either way its
+    /// readings differ from its predecessor's, even when the pid, the IPC
+    /// namespace and the count are the same (PID 1 of a restarted container).
+    segment: (i32, i64),
+    /// Within the segment, differs exactly when something new was
+    /// published: the sequence of a record or value (a value's changes
+    /// only with a publish, or a stop, which is never printed), the
+    /// seconds of a C writer's text.
+    publish: u64,
     /// The seqlock sequence to sleep on (none for a C writer's text).
     seq: Option<u64>,
-    /// Publishes counted by the writer (values), or sequence steps (time).
-    count: u64,
 }
 
 impl Change {
-    fn of(latest: &Latest) -> Self {
-        match latest {
-            Latest::Value(v) => Self {
-                id: (v.writer_ipc_ns ^ u64::from(v.writer_pid), v.counter),
-                seq: Some(v.seq),
-                count: v.counter,
-            },
-            Latest::Time(Reading::Record(r)) => Self {
-                id: (0, r.seq),
-                seq: Some(r.seq),
-                count: r.seq / 2,
-            },
-            Latest::Time(Reading::Text(secs)) => Self {
-                id: (1, *secs as u64),
-                seq: None,
-                count: *secs as u64,
-            },
+    fn of(latest: &Latest, info: &SegmentInfo) -> Self {
+        let (publish, seq) = match latest {
+            Latest::Value(v) => (v.seq, Some(v.seq)),
+            Latest::Time(Reading::Record(r)) => (r.seq, Some(r.seq)),
+            Latest::Time(Reading::Text(secs)) => (*secs as u64, None),
+        };
+        Self {
+            segment: (info.id, info.ctime),
+            publish,
+            seq,
         }
     }
 
-    /// Publishes between `last` and this one that were never printed.
+    /// Whether this reading is not the one `last` was.
+    fn is_new_since(&self, last: &Change) -> bool {
+        (self.segment, self.publish) != (last.segment, last.publish)
+    }
+
+    /// Publishes between `last` and this one that were never printed:
+    /// sequence steps (2 per publish) or seconds of a C text, counted only
+    /// within one segment (what another segment held before is unknown).
     fn skipped_since(&self, last: &Change) -> u64 {
-        self.count.saturating_sub(last.count).saturating_sub(1)
+        if self.segment != last.segment {
+            return 0;
+        }
+        let steps = self.publish.saturating_sub(last.publish);
+        let publishes = if self.seq.is_some() { steps / 2 } else { steps };
+        publishes.saturating_sub(1)
     }
 }
