@@ -14,6 +14,7 @@ use shm_common::protocol::notify;
 use shm_common::protocol::spec::Life;
 use shm_common::protocol::time::{self, record::Reading};
 use shm_common::protocol::value;
+use shm_common::protocol::watch::Watch;
 use shm_common::session::find::{Access, Finder};
 use shm_common::transport::segment::{Segment, SegmentInfo};
 use shm_common::transport::signals::StopSignals;
@@ -39,11 +40,26 @@ const BUSY_BACKOFF_MAX: Duration = Duration::from_millis(10);
 const CHANGE_WAIT: Duration = Duration::from_millis(100);
 /// `--on-change` on a C writer's text, which wakes nobody: look this often.
 const TEXT_POLL: Duration = Duration::from_millis(50);
+/// While a writer's sign of life has not changed yet under this reader's
+/// watch, but for less than its bound, look this often: a live writer is
+/// then confirmed within this much of its next beat or publish (a look
+/// costs a few microseconds).
+const WATCH_POLL: Duration = Duration::from_millis(10);
+
+/// A segment as the kernel names it: its shmid, and the time of its
+/// creation (or last `IPC_SET`).
+type SegmentId = (i32, i64);
+/// A writer's sign of life, as its protocol's liveness rule gives it.
+type Sign = (u64, u64);
 
 /// What one look found.
 enum Look {
     /// A live writer's reading, and how old it is.
     Fresh(Latest, Duration),
+    /// A reading whose writer is not known to be live yet: its sign of
+    /// life has not changed since this reader began to watch it, for less
+    /// than the bound. Nothing to print or report; look again soon.
+    Watching,
     /// Something to report on stderr; `bad` ends `--once` with "no
     /// readable content" rather than "no live writer".
     Problem {
@@ -74,6 +90,9 @@ fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
     let mut printed = 0u64;
     let mut last: Option<Change> = None;
     let mut backoff = BUSY_BACKOFF;
+    // The sign of life of the segment read, watched since this reader
+    // first saw that segment (by its shmid and creation time).
+    let mut watched: Option<(SegmentId, Watch<Sign>)> = None;
     loop {
         let segment = finder.look().map_err(Failure::from)?;
         let (look, info) = match segment {
@@ -85,10 +104,21 @@ fn follow(args: &Args, hold: &Hold) -> Result<Exit, Failure> {
                 };
                 (look, None)
             }
-            Ok(segment) => (look_at(segment), Some(*segment.info())),
+            Ok(segment) => {
+                let id = (segment.info().id, segment.info().ctime);
+                let watch = match &mut watched {
+                    Some((seen, watch)) if *seen == id => watch,
+                    _ => &mut watched.insert((id, Watch::new())).1,
+                };
+                (look_at(segment, watch), Some(*segment.info()))
+            }
         };
         let mut wait_for_change = None;
         let problem = match look {
+            Look::Watching => {
+                std::thread::sleep(WATCH_POLL);
+                continue;
+            }
             Look::Fresh(latest, age) => {
                 let info = info.expect("a fresh reading has a segment");
                 if reporter.clear() {
@@ -178,17 +208,18 @@ fn sleep_until_change(segment: &Segment, seq: Option<u64>) {
 }
 
 /// Look at the segment once: its kind decides how it is read, and its
-/// protocol's liveness rule whether the writer counts as live.
-fn look_at(segment: &Segment) -> Look {
+/// protocol's liveness rule, with `watch` (this segment's), whether the
+/// writer counts as live.
+fn look_at(segment: &Segment, watch: &mut Watch<Sign>) -> Look {
     let info = segment.info();
-    let now = Timestamp::now();
+    let (now, wall) = (Instant::now(), Timestamp::now());
     if header::identify(segment.view()) == Ok(Content::Ours(Kind::Value)) {
         return match value::read::read(segment.view()) {
             Ok(v) => {
-                let life = value::live::life_of(&v, segment.view(), now);
+                let life = value::live::life_of(&v, segment.view(), watch, now);
                 match live(life, v.writer_pid, info) {
-                    Ok(_) => {
-                        let since = v.published.age(now).unwrap_or_default();
+                    Ok(()) => {
+                        let since = v.published.age(wall).unwrap_or_default();
                         Look::Fresh(Latest::Value(v), since)
                     }
                     Err(problem) => problem,
@@ -206,8 +237,20 @@ fn look_at(segment: &Segment) -> Look {
                 Reading::Record(r) => r.writer.pid,
                 Reading::Text(_) => 0,
             };
-            match live(time::live::life(&reading, now), pid, info) {
-                Ok(age) => Look::Fresh(Latest::Time(reading), age),
+            // A check on the data, before liveness: a time far ahead of
+            // this clock is no live writer's, however it changes.
+            let life = match time::live::ahead(&reading, wall) {
+                Some(ahead) => Life::Ahead(ahead),
+                None => {
+                    let beat = time::record::beat(segment.view());
+                    time::live::life(&reading, beat, watch, now)
+                }
+            };
+            match live(life, pid, info) {
+                Ok(()) => {
+                    let age = reading.time().age(wall).unwrap_or_default();
+                    Look::Fresh(Latest::Time(reading), age)
+                }
                 Err(problem) => problem,
             }
         }
@@ -218,11 +261,12 @@ fn look_at(segment: &Segment) -> Look {
     }
 }
 
-/// What a liveness rule's answer means to the reader: the age of a live
-/// writer's reading, or the problem to report.
-fn live(life: Life, pid: u32, info: &SegmentInfo) -> Result<Duration, Look> {
+/// What a liveness rule's answer means to the reader: a live writer, or
+/// the look to report (a problem, or still watching).
+fn live(life: Life, pid: u32, info: &SegmentInfo) -> Result<(), Look> {
     let (kind, message) = match life {
-        Life::Live(age) => return Ok(age),
+        Life::Live(_) => return Ok(()),
+        Life::Watching(_) => return Err(Look::Watching),
         Life::Stale(age) => (Condition::Stale, messages::stale(info, age)),
         Life::Ahead(ahead) => (Condition::Future, messages::future(info, ahead)),
         Life::Stopped | Life::Absent => (Condition::Stopped, messages::writer_stopped(pid, info)),
@@ -256,7 +300,7 @@ struct Change {
     /// segment, or adopts one and continues its sequence: either way its
     /// readings differ from its predecessor's, even when the pid, the IPC
     /// namespace and the count are the same (PID 1 of a restarted container).
-    segment: (i32, i64),
+    segment: SegmentId,
     /// Within the segment, differs exactly when something new was
     /// published: the sequence of a record or value (a value's changes
     /// only with a publish, or a stop, which is never printed), the

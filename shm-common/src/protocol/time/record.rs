@@ -197,6 +197,11 @@ fn decode(seq: u64, copy: &[u64; 6]) -> Result<Record, ReadError> {
     })
 }
 
+/// The writer's beat counter ([`word::BEAT`]), as it is.
+pub fn beat(view: ReadView<'_>) -> u64 {
+    view.load_acquire(word::BEAT)
+}
+
 /// The writer's side. There must be exactly one per segment (the session
 /// layer's key-file lock and adoption checks see to that).
 #[derive(Debug)]
@@ -251,6 +256,14 @@ impl<'a> Publisher<'a> {
     #[inline]
     pub fn wake(&self) -> Result<(), Errno> {
         notify::wake(self.view, NOTIFY)
+    }
+
+    /// Advance the beat counter: a sign of life between two publishes,
+    /// for a writer whose interval is longer than a second (no wake-up:
+    /// nothing new is published).
+    pub fn beat(&self) {
+        let next = self.view.read().load(word::BEAT).wrapping_add(1);
+        self.view.store_release(word::BEAT, next);
     }
 
     /// The sequence of the last published record.
