@@ -15,6 +15,7 @@ use shm_common::protocol::registry::spec_of;
 use shm_common::protocol::spec::Life;
 use shm_common::protocol::time::{self, record::Reading};
 use shm_common::protocol::value;
+use shm_common::protocol::watch::Watch;
 use shm_common::session::find::{Access, Finder};
 use shm_common::transport::segment::{Segment, SegmentInfo};
 use shm_common::transport::signals::StopSignals;
@@ -40,11 +41,26 @@ const BUSY_BACKOFF_MAX: Duration = Duration::from_millis(10);
 const CHANGE_WAIT: Duration = Duration::from_millis(100);
 /// `--on-change` on a C writer's text, which wakes nobody: look this often.
 const TEXT_POLL: Duration = Duration::from_millis(50);
+/// While a writer's sign of life has not changed yet under this reader's
+/// watch, but for less than its bound, look this often: a live writer is
+/// then confirmed within this much of its next beat or publish (a look
+/// costs a few microseconds).
+const WATCH_POLL: Duration = Duration::from_millis(10);
+
+/// A segment as the kernel names it: its shmid, and the time of its
+/// creation (or last `IPC_SET`).
+type SegmentId = (i32, i64);
+/// A writer's sign of life, as its protocol's liveness rule gives it.
+type Sign = (u64, u64);
 
 /// What one look found.
 enum Look {
     /// A live writer's reading, and how old it is.
     Fresh(Latest, Duration),
+    /// A reading whose writer is not known to be live yet: its sign of
+    /// life has not changed since this reader began to watch it, for less
+    /// than the bound. Nothing to print or report; look again soon.
+    Watching,
     /// Something to report on stderr; `bad` ends `--once` with "no
     /// readable content" rather than "no live writer".
     Problem {
@@ -73,6 +89,9 @@ fn follow(args: &Follow, hold: &Hold) -> Result<Exit, Failure> {
     let mut printed = 0u64;
     let mut last: Option<Change> = None;
     let mut backoff = BUSY_BACKOFF;
+    // The sign of life of the segment read, watched since this reader
+    // first saw that segment (by its shmid and creation time).
+    let mut watched: Option<(SegmentId, Watch<Sign>)> = None;
     loop {
         let segment = finder.look().map_err(Failure::from)?;
         let (look, info) = match segment {
@@ -84,17 +103,28 @@ fn follow(args: &Follow, hold: &Hold) -> Result<Exit, Failure> {
                 };
                 (look, None)
             }
-            Ok(segment) => (look_at(segment), Some(*segment.info())),
+            Ok(segment) => {
+                let id = (segment.info().id, segment.info().ctime);
+                let watch = match &mut watched {
+                    Some((seen, watch)) if *seen == id => watch,
+                    _ => &mut watched.insert((id, Watch::new())).1,
+                };
+                (look_at(segment, watch), Some(*segment.info()))
+            }
         };
         let mut wait_for_change = None;
         let problem = match look {
+            Look::Watching => {
+                std::thread::sleep(WATCH_POLL);
+                continue;
+            }
             Look::Fresh(latest, age) => {
                 let info = info.expect("a fresh reading has a segment");
                 if reporter.clear() {
                     console::say(&messages::resumed(&info))?;
                 }
-                let change = Change::of(&latest);
-                let new = last.as_ref().is_none_or(|l| l.id != change.id);
+                let change = Change::of(&latest, &info);
+                let new = last.as_ref().is_none_or(|l| change.is_new_since(l));
                 if new || !args.on_change {
                     let skipped = last.as_ref().map_or(0, |l| change.skipped_since(l));
                     let line = output::line(args.format, &latest, age, &info, skipped);
@@ -176,17 +206,18 @@ fn sleep_until_change(segment: &Segment, seq: Option<u64>) {
 }
 
 /// Look at the segment once: its kind decides how it is read, and its
-/// protocol's liveness rule whether the writer counts as live.
-fn look_at(segment: &Segment) -> Look {
+/// protocol's liveness rule, with `watch` (this segment's), whether the
+/// writer counts as live.
+fn look_at(segment: &Segment, watch: &mut Watch<Sign>) -> Look {
     let info = segment.info();
-    let now = Timestamp::now();
+    let (now, wall) = (Instant::now(), Timestamp::now());
     if header::identify(segment.view()) == Ok(Content::Ours(Kind::Value)) {
         return match value::read::read(segment.view()) {
             Ok(v) => {
-                let life = value::live::life_of(&v, segment.view(), now);
+                let life = value::live::life_of(&v, segment.view(), watch, now);
                 match live(life, v.writer_pid, info) {
-                    Ok(_) => {
-                        let since = v.published.age(now).unwrap_or_default();
+                    Ok(()) => {
+                        let since = v.published.age(wall).unwrap_or_default();
                         Look::Fresh(Latest::Value(v), since)
                     }
                     Err(problem) => problem,
@@ -204,8 +235,20 @@ fn look_at(segment: &Segment) -> Look {
                 Reading::Record(r) => r.writer.pid,
                 Reading::Text(_) => 0,
             };
-            match live(time::live::life(&reading, now), pid, info) {
-                Ok(age) => Look::Fresh(Latest::Time(reading), age),
+            // A check on the data, before liveness: a time far ahead of
+            // this clock is no live writer's, however it changes.
+            let life = match time::live::ahead(&reading, wall) {
+                Some(ahead) => Life::Ahead(ahead),
+                None => {
+                    let beat = time::record::beat(segment.view());
+                    time::live::life(&reading, beat, watch, now)
+                }
+            };
+            match live(life, pid, info) {
+                Ok(()) => {
+                    let age = reading.time().age(wall).unwrap_or_default();
+                    Look::Fresh(Latest::Time(reading), age)
+                }
                 Err(problem) => problem,
             }
         }
@@ -216,11 +259,12 @@ fn look_at(segment: &Segment) -> Look {
     }
 }
 
-/// What a liveness rule's answer means to the reader: the age of a live
-/// writer's reading, or the problem to report.
-fn live(life: Life, pid: u32, info: &SegmentInfo) -> Result<Duration, Look> {
+/// What a liveness rule's answer means to the reader: a live writer, or
+/// the look to report (a problem, or still watching).
+fn live(life: Life, pid: u32, info: &SegmentInfo) -> Result<(), Look> {
     let (kind, message) = match life {
-        Life::Live(age) => return Ok(age),
+        Life::Live(_) => return Ok(()),
+        Life::Watching(_) => return Err(Look::Watching),
         Life::Stale(age) => (Condition::Stale, messages::stale(info, age)),
         Life::Ahead(ahead) => (Condition::Future, messages::future(info, ahead)),
         Life::Stopped | Life::Absent => (Condition::Stopped, messages::writer_stopped(pid, info)),
@@ -249,37 +293,49 @@ fn unreadable<E: std::fmt::Display + 'static>(info: &SegmentInfo, e: &E, unstabl
 
 /// What tells one reading from the next, for `--on-change`.
 struct Change {
-    /// Differs between two readings exactly when something new was published.
-    id: (u64, u64),
+    /// The segment it was read from: its shmid and the kernel's time of
+    /// its creation (or last `IPC_SET`). A restarted writer makes a new
+    /// segment, or adopts one and continues its sequence: either way its
+    /// readings differ from its predecessor's, even when the pid, the IPC
+    /// namespace and the count are the same (PID 1 of a restarted container).
+    segment: SegmentId,
+    /// Within the segment, differs exactly when something new was
+    /// published: the sequence of a record or value (a value's changes
+    /// only with a publish, or a stop, which is never printed), the
+    /// seconds of a C writer's text.
+    publish: u64,
     /// The seqlock sequence to sleep on (none for a C writer's text).
     seq: Option<u64>,
-    /// Publishes counted by the writer (values), or sequence steps (time).
-    count: u64,
 }
 
 impl Change {
-    fn of(latest: &Latest) -> Self {
-        match latest {
-            Latest::Value(v) => Self {
-                id: (v.writer_ipc_ns ^ u64::from(v.writer_pid), v.counter),
-                seq: Some(v.seq),
-                count: v.counter,
-            },
-            Latest::Time(Reading::Record(r)) => Self {
-                id: (0, r.seq),
-                seq: Some(r.seq),
-                count: r.seq / 2,
-            },
-            Latest::Time(Reading::Text(secs)) => Self {
-                id: (1, *secs as u64),
-                seq: None,
-                count: *secs as u64,
-            },
+    fn of(latest: &Latest, info: &SegmentInfo) -> Self {
+        let (publish, seq) = match latest {
+            Latest::Value(v) => (v.seq, Some(v.seq)),
+            Latest::Time(Reading::Record(r)) => (r.seq, Some(r.seq)),
+            Latest::Time(Reading::Text(secs)) => (*secs as u64, None),
+        };
+        Self {
+            segment: (info.id, info.ctime),
+            publish,
+            seq,
         }
     }
 
-    /// Publishes between `last` and this one that were never printed.
+    /// Whether this reading is not the one `last` was.
+    fn is_new_since(&self, last: &Change) -> bool {
+        (self.segment, self.publish) != (last.segment, last.publish)
+    }
+
+    /// Publishes between `last` and this one that were never printed:
+    /// sequence steps (2 per publish) or seconds of a C text, counted only
+    /// within one segment (what another segment held before is unknown).
     fn skipped_since(&self, last: &Change) -> u64 {
-        self.count.saturating_sub(last.count).saturating_sub(1)
+        if self.segment != last.segment {
+            return 0;
+        }
+        let steps = self.publish.saturating_sub(last.publish);
+        let publishes = if self.seq.is_some() { steps / 2 } else { steps };
+        publishes.saturating_sub(1)
     }
 }

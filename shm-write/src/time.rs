@@ -84,7 +84,8 @@ fn publish(
         }
         if !args.interval.is_zero() || published.is_multiple_of(SIGNAL_CHECK_EVERY) {
             // Sleep in slices of at most REMOVAL_CHECK, so that an ipcrm is
-            // noticed within a second whatever the interval.
+            // noticed, and the beat advanced, within a second whatever the
+            // interval.
             loop {
                 let now = Instant::now();
                 if now.duration_since(removal_checked) >= REMOVAL_CHECK {
@@ -92,7 +93,8 @@ fn publish(
                     if claim.removed() {
                         return Ok(End::SegmentRemoved);
                     }
-                    publisher.sweep_waiters();
+                    // A sign of life between publishes far apart.
+                    publisher.beat();
                 }
                 let wait = next.saturating_duration_since(now).min(REMOVAL_CHECK);
                 match signals.sleep(wait) {

@@ -334,3 +334,75 @@ fn a_size_mismatch_offers_the_old_size_only_when_the_value_fits_it() {
     let writer = sandbox.writer(&["--value", "short", "--size", "1024"]);
     writer.wait_stderr("segment reused");
 }
+
+/// A writer restarted with the same pid (PID 1 of a container restarted in
+/// its pod) is a new writer to an `--on-change` reader. Each writer runs as
+/// PID 1 of a pid namespace of its own (`unshare --pid --fork`), sharing the
+/// sandbox's IPC namespace and `/dev/shm`, so pid, IPC namespace and count
+/// are the same for all three: the first stops cleanly (the second makes a
+/// new segment), the second is killed (the third adopts its segment). With
+/// "new" decided from pid, namespace and count, the reader printed "first"
+/// and then nothing, while `--once` read each new value.
+#[test]
+fn an_on_change_reader_sees_a_restarted_writer_with_the_same_pid() {
+    let sandbox = Sandbox::new();
+    let mut reader = sandbox.reader(&["--on-change", "--format", "json", "--count", "3"]);
+    // As PID 1 of its own pid namespace; when `unshare` dies the writer
+    // gets `signal` (stop: SIGTERM; crash: SIGKILL).
+    let writer = |value: &str, signal: &str| {
+        Proc::spawn(
+            sandbox
+                .command("unshare")
+                .args(["--pid", "--fork", &format!("--kill-child={signal}"), "--"])
+                .arg(shm_tests::bin("shm_write"))
+                .args(["--value", value]),
+        )
+    };
+    let wait_value = |value: &str| {
+        reader.wait_stdout(|l| value_of(l) == value);
+    };
+
+    let first = writer("first", "SIGTERM");
+    let line = first.wait_stderr("segment created");
+    assert_eq!(shm_tests::startup_pid(&line), 1, "{line}");
+    wait_value("first");
+    first.signal(Signal::SIGKILL);
+    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
+        .expect("the first writer, stopped, removes its segment");
+
+    let second = writer("second", "SIGKILL");
+    let line = second.wait_stderr("segment created");
+    assert_eq!(shm_tests::startup_pid(&line), 1, "{line}");
+    let out = once(&sandbox, &["--format", "raw"]);
+    assert_eq!(out.stdout, b"second\n", "{out:?}");
+    wait_value("second");
+    second.signal(Signal::SIGKILL);
+    poll_until(DEADLINE, || {
+        sandbox
+            .segments()
+            .iter()
+            .all(|s| s.nattch == 1)
+            .then_some(())
+    })
+    .expect("the killed writer detaches");
+    // Its successor adopts the segment once the killed writer counts as gone.
+    poll_until(DEADLINE, || {
+        (once(&sandbox, &[]).status.code() == Some(3)).then_some(())
+    })
+    .expect("the killed writer is seen gone");
+
+    let third = writer("third", "SIGTERM");
+    let line = third.wait_stderr("segment reused");
+    assert_eq!(shm_tests::startup_pid(&line), 1, "{line}");
+    wait_value("third");
+    assert!(reader.exit().success(), "{:?}", reader.stderr());
+    let values: Vec<String> = reader
+        .stdout()
+        .iter()
+        .map(|l| value_of(l).to_owned())
+        .collect();
+    assert_eq!(values, ["first", "second", "third"]);
+    third.signal(Signal::SIGKILL);
+    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
+        .expect("no segment left behind");
+}

@@ -10,6 +10,8 @@
 //! - [`stream`]: a lossless byte stream through a ring;
 //! - [`spec`]: what each protocol says about itself (sizes, adoption and
 //!   liveness rules, summary, fields), and [`registry`]: the specs;
+//! - [`watch`]: signs of life watched against this process's monotonic
+//!   clock, which every liveness rule goes by;
 //! - [`fields`]: how `--inspect` decodes a word;
 //! - [`describe`]: what any segment holds, for listings and inspection,
 //!   generic over the specs.
@@ -32,3 +34,4 @@ pub mod stream;
 pub mod text;
 pub mod time;
 pub mod value;
+pub mod watch;

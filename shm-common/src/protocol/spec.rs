@@ -71,55 +71,24 @@ pub enum Look {
     Unreadable(String),
 }
 
-/// What a liveness rule says of a segment's writer.
+/// What a liveness rule says of a segment's writer, from its sign of life
+/// as this reader watched it ([`super::watch`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Life {
-    /// Alive: its last sign of life is this old.
+    /// Alive: this reader saw its sign of life change this long ago.
     Live(Duration),
-    /// Gone: its last sign of life is this old, more than the rule allows.
+    /// Not known yet: its sign of life has not changed in the time this
+    /// reader has watched it, which is less than the rule's bound.
+    Watching(Duration),
+    /// Gone: its sign of life stayed unchanged this long, more than the
+    /// rule allows.
     Stale(Duration),
-    /// Its last sign of life lies this far ahead of this clock (a clock
-    /// set back, a torn or forged word): no live writer's.
+    /// What it published lies this far ahead of this clock, more than a
+    /// clock step explains (a torn or forged word): a check on the data,
+    /// not on its liveness.
     Ahead(Duration),
     /// It said it stopped.
     Stopped,
     /// Nothing to judge by (no writer there yet, or unreadable words).
     Absent,
-}
-
-/// A sign of life this little ahead of the reader's clock is taken as
-/// now: two CPUs' clocks may disagree by that much.
-pub const CLOCK_SLACK: Duration = Duration::from_millis(50);
-
-/// Judge a sign of life at `t`: live while at most `stale_after` old
-/// (allowing [`CLOCK_SLACK`] in the future).
-pub fn by_age(t: Timestamp, now: Timestamp, stale_after: Duration) -> Life {
-    match t.age(now) {
-        Err(ahead) if ahead <= CLOCK_SLACK => Life::Live(Duration::ZERO),
-        Err(ahead) => Life::Ahead(ahead),
-        Ok(age) if age <= stale_after => Life::Live(age),
-        Ok(age) => Life::Stale(age),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_judged_with_slack() {
-        let now = Timestamp {
-            secs: 100,
-            nanos: 0,
-        };
-        let second = Duration::from_secs(1);
-        let at = |secs: i64, nanos: u32| Timestamp { secs, nanos };
-        assert_eq!(by_age(at(99, 0), now, second), Life::Live(second));
-        assert_eq!(by_age(at(98, 0), now, second), Life::Stale(2 * second));
-        assert_eq!(
-            by_age(at(100, 40_000_000), now, second),
-            Life::Live(Duration::ZERO)
-        );
-        assert_eq!(by_age(at(101, 0), now, second), Life::Ahead(second));
-    }
 }

@@ -12,8 +12,8 @@ use nix::errno::Errno;
 use super::end::{self, Outcome};
 use super::layout::{state, word};
 use super::shared::{
-    advance, capacity, sleep_on, span, wake_peer, Abort, Backoff, DrainError, Heartbeat, Peer,
-    Side, StreamError,
+    advance, capacity, sleep_on, span, wake_peer, Abort, Backoff, BeatWatch, DrainError, Heartbeat,
+    Peer, Side, StreamError,
 };
 use crate::protocol::header::{self, Content, Kind};
 use crate::protocol::text;
@@ -30,6 +30,8 @@ pub struct Consumer<'a> {
     /// `tail` modulo `cap`.
     at: u64,
     head: u64,
+    /// The producer's heartbeat, watched.
+    peer_beat: BeatWatch,
 }
 
 impl<'a> Consumer<'a> {
@@ -66,6 +68,7 @@ impl<'a> Consumer<'a> {
             tail,
             at: tail % cap,
             head: tail,
+            peer_beat: BeatWatch::default(),
         })
     }
 
@@ -159,7 +162,7 @@ impl<'a> Consumer<'a> {
 
     /// What the producer is doing, as its words say.
     pub fn producer(&self) -> Peer {
-        SIDE.peer().read(self.view.read())
+        SIDE.peer().read(self.view.read(), &self.peer_beat)
     }
 
     /// The producer's pid, as it wrote it (for messages).

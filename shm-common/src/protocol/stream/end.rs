@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::shared::{Peer, Side, StreamError};
 
-/// A side whose heartbeat is older than this is gone (killed, or frozen).
+/// A side whose heartbeat word stays unchanged for longer than this, by
+/// the other side's monotonic clock, is gone (killed, or frozen).
 pub const DEAD_AFTER: Duration = Duration::from_secs(1);
 
 /// How a stream ended early, from one side's point of view.
@@ -50,8 +51,10 @@ impl Outcome {
 }
 
 /// The liveness rule: a peer has gone when it said it stopped early, or
-/// when its heartbeat is older than [`DEAD_AFTER`]. Pids are never used:
-/// they mean nothing across PID namespaces.
+/// when its heartbeat word has not changed for [`DEAD_AFTER`] (the
+/// looking side watches it, [`super::shared::BeatWatch`]). Pids are never
+/// used: they mean nothing across PID namespaces; nor is the heartbeat's
+/// time compared with this side's clock, which may have been stepped.
 pub(super) fn gone(peer: Peer) -> Option<StreamEnd> {
     match peer {
         Peer::Aborted => Some(StreamEnd::PeerStopped),

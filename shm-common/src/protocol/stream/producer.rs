@@ -12,8 +12,8 @@ use nix::errno::Errno;
 use super::end::{self, Outcome};
 use super::layout::{state, word};
 use super::shared::{
-    advance, capacity, sleep_on, span, wake_peer, Abort, Backoff, FillError, Heartbeat, Peer, Side,
-    StreamError,
+    advance, capacity, sleep_on, span, wake_peer, Abort, Backoff, BeatWatch, FillError, Heartbeat,
+    Peer, Side, StreamError,
 };
 use crate::protocol::header::{self, Kind};
 use crate::protocol::text;
@@ -32,6 +32,8 @@ pub struct Producer<'a> {
     tail: u64,
     /// The end of the input is recorded.
     finished: bool,
+    /// The consumer's heartbeat, watched.
+    peer_beat: BeatWatch,
 }
 
 impl<'a> Producer<'a> {
@@ -66,6 +68,7 @@ impl<'a> Producer<'a> {
             at: 0,
             tail: 0,
             finished: false,
+            peer_beat: BeatWatch::default(),
         }
     }
 
@@ -179,7 +182,7 @@ impl<'a> Producer<'a> {
 
     /// What the consumer is doing, as its words say.
     pub fn consumer(&self) -> Peer {
-        SIDE.peer().read(self.view.read())
+        SIDE.peer().read(self.view.read(), &self.peer_beat)
     }
 
     /// Whether the consumer has gone: stopped early, or killed or frozen

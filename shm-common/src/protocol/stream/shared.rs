@@ -21,9 +21,10 @@
 //! cache line to come back from the consumer, which would cost more than
 //! the write itself.
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::{fence, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
@@ -88,14 +89,13 @@ impl Side {
         }
     }
 
-    /// What this side is doing, from its words.
-    pub(super) fn read(self, view: ReadView<'_>) -> Peer {
+    /// What this side is doing, from its words; its heartbeat as `watch`
+    /// (the looking side's) has seen it change.
+    pub(super) fn read(self, view: ReadView<'_>, watch: &BeatWatch) -> Peer {
         match view.load_acquire(self.state()) {
             state::NONE => Peer::Absent,
             state::ACTIVE => Peer::Active {
-                beat_age: Timestamp::from_word(view.load(self.beat()))
-                    .age(Timestamp::now())
-                    .unwrap_or_default(),
+                beat_age: watch.age(view.load(self.beat()), Instant::now()),
             },
             state::DONE => Peer::Done,
             state::ABORTED => Peer::Aborted,
@@ -112,16 +112,38 @@ impl Side {
     }
 }
 
+/// How long ago one side saw the other's heartbeat word change, by its own
+/// monotonic clock: the word holds the other side's wall-clock time, which
+/// is never compared with this side's clock (a clock stepped in between
+/// would end every stream), only watched for change. The first look counts
+/// as a change: a side that has just attached gives the other the whole
+/// bound.
+#[derive(Debug, Default)]
+pub(super) struct BeatWatch(Cell<Option<(u64, Instant)>>);
+
+impl BeatWatch {
+    /// The heartbeat word reads `word` at `now`: how long it has read so.
+    pub(super) fn age(&self, word: u64, now: Instant) -> Duration {
+        match self.0.get() {
+            Some((last, since)) if last == word => now.saturating_duration_since(since),
+            _ => {
+                self.0.set(Some((word, now)));
+                Duration::ZERO
+            }
+        }
+    }
+}
+
 /// What the other side is doing, as its words say (judged by
 /// [`super::end`]'s liveness rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Peer {
     /// Not there yet.
     Absent,
-    /// Producing or consuming; its last heartbeat was this long ago (zero
-    /// when the clock says it lies ahead).
+    /// Producing or consuming; its heartbeat was last seen to change this
+    /// long ago, by the looking side's monotonic clock.
     Active {
-        /// Age of its heartbeat.
+        /// Time since its heartbeat last changed.
         beat_age: Duration,
     },
     /// The producer finished its input; the consumer received everything.
@@ -225,7 +247,9 @@ impl<'a> Heartbeat<'a> {
         Self { view, side }
     }
 
-    /// Store a wall-clock heartbeat for this side.
+    /// Store a heartbeat for this side: the wall clock's nanoseconds, which
+    /// the other side only watches for change (readers before that rule
+    /// judge its age).
     pub fn beat(&self) {
         self.view
             .store_release(self.side.beat(), Timestamp::now().to_word());
@@ -367,6 +391,23 @@ mod tests {
         assert_eq!(advance(60, 4, 64), 0);
         assert_eq!(advance(60, 10, 64), 6);
         assert_eq!(advance(1, 2, 64), 3);
+    }
+
+    #[test]
+    fn a_heartbeat_is_judged_by_its_changes_not_its_value() {
+        let (t0, watch) = (Instant::now(), BeatWatch::default());
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        assert_eq!(watch.age(5, at(0)), Duration::ZERO);
+        assert_eq!(watch.age(5, at(700)), Duration::from_millis(700));
+        // An hour back: still a beat.
+        assert_eq!(
+            watch.age(5u64.wrapping_sub(3_600_000_000_000), at(800)),
+            Duration::ZERO
+        );
+        assert_eq!(
+            watch.age(5u64.wrapping_sub(3_600_000_000_000), at(1900)),
+            Duration::from_millis(1100)
+        );
     }
 
     #[test]

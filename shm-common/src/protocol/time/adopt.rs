@@ -1,13 +1,11 @@
 //! When a time writer may take over an existing segment for its key.
 
 use crate::protocol::adopt::{changes_within, Previous, Verdict, PROBE};
-use crate::protocol::clock::Timestamp;
-use crate::protocol::spec::Life;
 use crate::protocol::text::TextError;
 use crate::transport::view::ReadView;
 
-use super::live::{life, stale_after};
-use super::record::{self, ReadError, Reading};
+use super::live::stale_after;
+use super::record::{self, ReadError, Reading, WriterState};
 
 /// The time record's adoption rule ([`crate::protocol::adopt::Rule`]).
 ///
@@ -15,10 +13,11 @@ use super::record::{self, ReadError, Reading};
 /// (ours, or a C writer's text) or nothing. One that others are attached to
 /// may still have a live writer, C or ours (a writer whose key file differs
 /// but whose `ftok` key collides). Its liveness is the readers' rule
-/// ([`super::live`]): a record whose [`stale_after`] exceeds [`PROBE`] is
-/// live while it is no older than that; a faster writer's record, or a C
-/// writer's text, is watched for its `stale_after` (at most [`PROBE`]): a
-/// live writer changes it within that time.
+/// ([`super::live`]): a record that says its writer stopped is abandoned;
+/// otherwise the record (or a C writer's text) and the writer's beat
+/// counter are watched for its [`stale_after`] (3 s at the default 1 s
+/// interval): a live writer changes one of them within that time (within
+/// about a second). What could not be read is watched for [`PROBE`].
 pub fn judge(view: ReadView<'_>, others_attached: bool) -> Verdict {
     let first = record::read(view);
     let previous = match &first {
@@ -34,18 +33,18 @@ pub fn judge(view: ReadView<'_>, others_attached: bool) -> Verdict {
         return Verdict::Adopt(previous);
     }
     let live = match first {
-        Ok(reading) => match life(&reading, Timestamp::now()) {
-            Life::Stopped => false,
-            life if matches!(reading, Reading::Record(_)) && stale_after(&reading) > PROBE => {
-                matches!(life, Life::Live(_))
-            }
-            _ => changes_within(view, stale_after(&reading).min(PROBE), record::read),
-        },
-        Err(_) => changes_within(view, PROBE, record::read),
+        Ok(Reading::Record(r)) if r.state == WriterState::Stopped => false,
+        Ok(reading) => changes_within(view, stale_after(&reading), look),
+        Err(_) => changes_within(view, PROBE, look),
     };
     if live {
         Verdict::Busy
     } else {
         Verdict::Adopt(previous)
     }
+}
+
+/// What a live writer changes: the record or text, and the beat counter.
+fn look(view: ReadView<'_>) -> (Result<Reading, ReadError>, u64) {
+    (record::read(view), record::beat(view))
 }

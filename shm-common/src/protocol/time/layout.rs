@@ -12,6 +12,12 @@ pub const DEFAULT_SEGMENT_SIZE: usize = 4096;
 
 /// Word indexes (byte offset / 8).
 pub mod word {
+    /// Byte 152, in the header's line: a counter the writer advances at
+    /// least every second between publishes, its sign of life when its
+    /// interval is longer (zero from writers before it, which readers then
+    /// judge by the sequence alone). Readers before it ignore it: it was
+    /// reserved, and the layout version stays 1.
+    pub const BEAT: usize = 19;
     /// Byte 192: the seqlock sequence; odd while an update is in progress.
     pub const SEQ: usize = 24;
     /// Byte 200: Unix seconds of the record (two's complement).

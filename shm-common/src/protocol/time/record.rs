@@ -197,6 +197,11 @@ fn decode(seq: u64, copy: &[u64; 6]) -> Result<Record, ReadError> {
     })
 }
 
+/// The writer's beat counter ([`word::BEAT`]), as it is.
+pub fn beat(view: ReadView<'_>) -> u64 {
+    view.load_acquire(word::BEAT)
+}
+
 /// The writer's side. There must be exactly one per segment (the session
 /// layer's key-file lock and adoption checks see to that).
 #[derive(Debug)]
@@ -255,9 +260,13 @@ impl<'a> Publisher<'a> {
         notify::wake(self.view, NOTIFY)
     }
 
-    /// Take back the waiters count of readers that died counted; call it
-    /// about once a second ([`notify::Sweep`]).
-    pub fn sweep_waiters(&self) {
+    /// A sign of life between two publishes, about once a second: advance
+    /// the beat counter (no wake-up: nothing new is published), and take
+    /// back the waiters count of readers that died counted
+    /// ([`notify::Sweep`]).
+    pub fn beat(&self) {
+        let next = self.view.read().load(word::BEAT).wrapping_add(1);
+        self.view.store_release(word::BEAT, next);
         self.sweep.look(self.view, NOTIFY, self.seq());
     }
 

@@ -1,19 +1,19 @@
 //! When a value writer may take over an existing segment for its key.
 
-use crate::protocol::adopt::{Previous, Verdict};
-use crate::protocol::clock::Timestamp;
+use crate::protocol::adopt::{changes_within, Previous, Verdict};
 use crate::protocol::header::{self, Content, Kind};
-use crate::protocol::spec::Life;
 use crate::protocol::text::{self, TextError};
 use crate::transport::view::ReadView;
 
-use super::live;
+use super::layout::MIN_SEGMENT_SIZE;
+use super::{live, read};
 
 /// The value protocol's adoption rule ([`crate::protocol::adopt::Rule`]).
 ///
 /// An empty segment, or a value left by a writer of ours, may be taken
-/// over; a value whose writer is alive by [`live::life`] while others
-/// are attached belongs to a live writer. Anything else (a time record, a C
+/// over; while others are attached, a value whose writer did not say it
+/// stopped is watched for [`live::HEARTBEAT_STALE`]: one whose heartbeat
+/// changes meanwhile belongs to a live writer ([`super::live`]'s rule). Anything else (a time record, a C
 /// writer's text, unknown bytes) is not a value's to overwrite.
 pub fn judge(view: ReadView<'_>, others_attached: bool) -> Verdict {
     match header::identify(view) {
@@ -30,7 +30,11 @@ pub fn judge(view: ReadView<'_>, others_attached: bool) -> Verdict {
         }
         Err(e) => return Verdict::Refuse(Box::new(e)),
     }
-    if others_attached && matches!(live::life(view, Timestamp::now()), Life::Live(_)) {
+    if view.bytes() < MIN_SEGMENT_SIZE {
+        return Verdict::Adopt(Previous::Ours);
+    }
+    let stopped = matches!(read::read(view), Ok(value) if value.stopped);
+    if others_attached && !stopped && changes_within(view, live::HEARTBEAT_STALE, live::sign) {
         Verdict::Busy
     } else {
         Verdict::Adopt(Previous::Ours)

@@ -115,9 +115,15 @@ pub fn read(view: ReadView<'_>) -> Result<Value, ReadError> {
     })
 }
 
-/// When the writer last gave a sign of life (judged by [`super::live`]).
+/// When the writer last gave a sign of life, by its clock (for people:
+/// [`super::live`] only watches the word change, [`heartbeat_word`]).
 pub fn heartbeat(view: ReadView<'_>) -> Timestamp {
-    Timestamp::from_word(view.load_acquire(word::HEARTBEAT))
+    Timestamp::from_word(heartbeat_word(view))
+}
+
+/// The heartbeat word as it is.
+pub fn heartbeat_word(view: ReadView<'_>) -> u64 {
+    view.load_acquire(word::HEARTBEAT)
 }
 
 #[cfg(test)]
