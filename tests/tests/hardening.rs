@@ -193,3 +193,44 @@ fn list_names_only_processes_of_its_own_namespace() {
     assert!(json.contains(&format!("\"pid\":{}", pids[0])), "{json}");
     assert!(!json.contains(&format!("\"pid\":{}", pids[1])), "{json}");
 }
+
+/// A consumer that finds the stream's consumer side taken by a consumer
+/// that died is told so, not to stop it. The producer is frozen so that it
+/// cannot end the stream meanwhile. (Before: "stop that one first (pid N)"
+/// for a consumer already dead.)
+#[test]
+fn a_dead_consumer_is_not_called_one_to_stop() {
+    use nix::sys::signal::Signal;
+    let sandbox = Sandbox::new();
+    let (producer, _input) = Proc::spawn_piped(sandbox.command(bin("shm_write")).args([
+        "--stream",
+        "--key-file",
+        "/dev/shm/s",
+    ]));
+    producer.wait_stderr("segment created");
+    let mut first = sandbox.reader(&["--stream", "--key-file", "/dev/shm/s"]);
+    poll_until(DEADLINE, || {
+        let inspect = sandbox
+            .command(bin("shm_read"))
+            .args(["--inspect", "--format", "json", "--key-file", "/dev/shm/s"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&inspect.stdout)
+            .contains(r#""name":"consumer state","raw":"0x0000000000000001""#)
+            .then_some(())
+    })
+    .expect("the first consumer attaches");
+    producer.signal(Signal::SIGSTOP);
+    first.signal(Signal::SIGKILL);
+    first.exit();
+    let second = sandbox
+        .command(bin("shm_read"))
+        .args(["--stream", "--key-file", "/dev/shm/s"])
+        .output()
+        .unwrap();
+    producer.signal(Signal::SIGCONT);
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(6), "{said}");
+    assert!(said.contains("stopped responding"), "{said}");
+    assert!(!said.contains("stop that one first"), "{said}");
+}

@@ -2,7 +2,7 @@
 //! a consumer found.
 
 use crate::protocol::stream::end::StreamEnd;
-use crate::protocol::stream::shared::StreamError;
+use crate::protocol::stream::shared::{Holder, StreamError};
 use crate::transport::key::Key;
 
 /// A producer's stream ended early: what it sent and what arrived.
@@ -65,7 +65,9 @@ pub fn stream_needs_write(key: Key, mode: u16, uid: u32) -> String {
 pub fn stream_refused(e: &StreamError, key: Key) -> String {
     match e {
         StreamError::NotAStream(what) => format!("segment {key} holds {what}, not a stream; read it with shm_read without --stream, or point --key-file at the producer's"),
-        StreamError::Busy { pid } => format!("segment {key}: {e}; a stream has one consumer: stop that one first (pid {pid}), or give this stream its own --key-file"),
+        StreamError::Busy { pid, holder: Holder::Active } => format!("segment {key}: {e}; a stream has one consumer: stop that one first (pid {pid}), or give this stream its own --key-file"),
+        StreamError::Busy { holder: Holder::Finished, .. } => format!("segment {key}: {e}; a stream is read once: start the producer again to send it again"),
+        StreamError::Busy { holder: Holder::Dead | Holder::StoppedEarly, .. } => format!("segment {key}: {e}; a stream cannot be taken over, and its producer ends it: start the producer again, then this consumer"),
         StreamError::NotReady => format!("segment {key} has stayed empty: no producer has set it up; start `shm_write --stream` with this --key-file, or remove the segment (`shm_read --inspect` shows who made it)"),
         other => format!("segment {key}: {other}"),
     }

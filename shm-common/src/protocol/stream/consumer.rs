@@ -13,7 +13,7 @@ use super::end::{self, Outcome};
 use super::layout::{state, word};
 use super::shared::{
     advance, capacity, sleep_on, span, wake_peer, Abort, Backoff, BeatWatch, DrainError, Heartbeat,
-    Peer, Side, StreamError,
+    Holder, Peer, Side, StreamError, BEAT,
 };
 use crate::protocol::header::{self, Content, Kind};
 use crate::protocol::text;
@@ -32,6 +32,25 @@ pub struct Consumer<'a> {
     head: u64,
     /// The producer's heartbeat, watched.
     peer_beat: BeatWatch,
+}
+
+/// What the consumer that holds the stream in `read` is doing. An active
+/// one is watched by the stream's liveness rule: dead when its heartbeat
+/// stands still for [`end::DEAD_AFTER`], which this waits out.
+fn holder(read: ReadView<'_>) -> Holder {
+    let watch = BeatWatch::default();
+    let first = read.load(SIDE.beat());
+    loop {
+        match SIDE.read(read, &watch) {
+            Peer::Done => return Holder::Finished,
+            Peer::Aborted => return Holder::StoppedEarly,
+            peer @ Peer::Active { .. } if end::gone(peer).is_some() => return Holder::Dead,
+            Peer::Active { .. } if read.load(SIDE.beat()) != first => return Holder::Active,
+            Peer::Active { .. } => std::thread::sleep(BEAT / 4),
+            // Released meanwhile, or corrupt: it is taken all the same.
+            Peer::Absent | Peer::Corrupt(_) => return Holder::Active,
+        }
+    }
 }
 
 impl<'a> Consumer<'a> {
@@ -57,6 +76,7 @@ impl<'a> Consumer<'a> {
         {
             return Err(StreamError::Busy {
                 pid: read.load(word::CONSUMER_PID) as u32,
+                holder: holder(read),
             });
         }
         view.store(word::CONSUMER_PID, u64::from(pid));
@@ -253,9 +273,21 @@ mod tests {
             got.extend_from_slice(&buf[..n]);
         }
         assert_eq!(got, input);
+        // Nobody beats the first consumer's heartbeat here: it counts as dead.
         assert_eq!(
             Consumer::attach(view, 3).unwrap_err(),
-            StreamError::Busy { pid: 2 }
+            StreamError::Busy {
+                pid: 2,
+                holder: Holder::Dead
+            }
+        );
+        consumer.abort().unwrap();
+        assert_eq!(
+            Consumer::attach(view, 3).unwrap_err(),
+            StreamError::Busy {
+                pid: 2,
+                holder: Holder::StoppedEarly
+            }
         );
     }
 

@@ -154,6 +154,32 @@ pub enum Peer {
     Corrupt(u64),
 }
 
+/// What the consumer that holds a stream is doing, as another consumer
+/// finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    /// Consuming: its heartbeat moves.
+    Active,
+    /// Its heartbeat stood still for the stream's liveness bound: killed,
+    /// or frozen.
+    Dead,
+    /// It received the whole stream.
+    Finished,
+    /// It stopped before the end.
+    StoppedEarly,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Holder::Active => "is consuming it",
+            Holder::Dead => "stopped responding (killed, or frozen)",
+            Holder::Finished => "received all of it",
+            Holder::StoppedEarly => "stopped before the end",
+        })
+    }
+}
+
 /// Why a side cannot go on with a stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StreamError {
@@ -168,10 +194,14 @@ pub enum StreamError {
     #[error("the segment is still empty")]
     NotReady,
     /// Another consumer has (or had) this stream.
-    #[error("the stream already has a consumer (pid {pid} in its own pid namespace)")]
+    #[error(
+        "the stream already has a consumer (pid {pid} in its own pid namespace), which {holder}"
+    )]
     Busy {
         /// That consumer's pid, as it wrote it.
         pid: u32,
+        /// What it is doing.
+        holder: Holder,
     },
     /// The other side's words contradict the segment.
     #[error("the stream is corrupt: {0}")]
