@@ -10,7 +10,9 @@
 //! - [`table`], [`procs`] and [`namespace`]: the kernel's segment table,
 //!   the processes attached to each segment, and the IPC namespace probe;
 //! - [`signals`]: stop signals as events, for sleeps that end on SIGTERM;
-//! - [`limits`]: which of the kernel's limits a failed create ran into.
+//! - [`limits`]: which of the kernel's limits a failed create ran into;
+//! - [`watch`]: changes to one file (inotify), for a reader waiting for a
+//!   writer's key file.
 
 pub mod key;
 pub mod key_file;
@@ -22,3 +24,4 @@ pub mod signals;
 mod sys;
 pub mod table;
 pub mod view;
+pub mod watch;
