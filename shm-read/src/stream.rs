@@ -13,9 +13,10 @@ use shm_common::protocol::stream::consumer::Consumer;
 use shm_common::protocol::stream::end::{Outcome, StreamEnd};
 use shm_common::protocol::stream::shared::{Backoff, DrainError, StreamError, BEAT};
 use shm_common::session::find::{Access, Finder};
+use shm_common::transport::file_events::FileWatch;
 use shm_common::transport::key::Key;
 use shm_common::transport::segment::Segment;
-use shm_common::transport::signals::StopSignals;
+use shm_common::transport::signals::{StopSignals, Wake};
 use shm_common::transport::view::WriteView;
 
 use crate::flags::Stream;
@@ -25,6 +26,15 @@ use crate::Failure;
 
 /// The longest a new segment may stay empty before it is refused.
 const SETUP: Duration = Duration::from_secs(2);
+/// A consumer waiting for a producer is woken by the key file's events
+/// (the producer creates it, then its segment, then writes its beacon into
+/// it) and otherwise looks again after a sleep that doubles from
+/// [`FIRST_LOOK`] up to this: the latest it notices a producer where no
+/// event comes (no inotify on the key file's filesystem).
+const CHECK: Duration = Duration::from_secs(1);
+/// The first sleep, and the sleep after each event: a segment follows its
+/// key file within milliseconds.
+const FIRST_LOOK: Duration = Duration::from_millis(5);
 
 /// Run the consumer.
 pub fn run(args: &Stream, signals: &StopSignals) -> Result<Exit, Failure> {
@@ -82,7 +92,8 @@ fn attach(view: WriteView<'_>, key: Key) -> Result<Consumer<'_>, Failure> {
     }
 }
 
-/// Wait for the producer's segment, saying why it is not there.
+/// Wait for the producer's segment, saying why it is not there; asleep
+/// between looks (see [`CHECK`]).
 fn find<'f>(
     args: &Stream,
     signals: &StopSignals,
@@ -90,6 +101,8 @@ fn find<'f>(
 ) -> Result<Option<&'f Segment>, Failure> {
     let mut reporter = Reporter::default();
     let since = Instant::now();
+    let watch = FileWatch::new(finder.key_file()).ok();
+    let mut pause = FIRST_LOOK;
     loop {
         match finder.look().map_err(Failure::from)? {
             Ok(_) => break,
@@ -101,8 +114,27 @@ fn find<'f>(
                 reporter.report(Condition::absent(&absent.why), &message)?;
             }
         }
-        if let Ok(Some(_)) = signals.sleep(BEAT) {
-            return Ok(None);
+        let mut next = Instant::now() + pause;
+        if let Some(limit) = args.timeout {
+            next = next.min(since + limit);
+        }
+        pause = (pause * 2).min(CHECK);
+        while let Some(left) = next.checked_duration_since(Instant::now()) {
+            let woke = match &watch {
+                Some(watch) => signals.wait_readable(watch.fd(), left),
+                None => signals
+                    .sleep(left)
+                    .map(|s| s.map_or(Wake::Timeout, Wake::Signal)),
+            };
+            match woke {
+                Ok(Wake::Signal(_)) => return Ok(None),
+                Ok(Wake::Readable) if watch.as_ref().is_some_and(FileWatch::changed) => {
+                    pause = FIRST_LOOK;
+                    break;
+                }
+                Ok(Wake::Readable | Wake::Timeout) => {}
+                Err(_) => std::thread::sleep(left),
+            }
         }
     }
     Ok(finder.look().ok().and_then(Result::ok))

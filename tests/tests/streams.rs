@@ -357,3 +357,31 @@ fn a_consumer_in_another_namespace_explains_itself_and_times_out() {
         "{err}"
     );
 }
+
+/// A consumer waiting for a producer sleeps (its looks back off to one a
+/// second), yet notices a producer at once: the key file's creation or its
+/// new beacon wakes it. Three rounds, the first with no key file, the
+/// others with the one the last producer left.
+#[test]
+fn a_waiting_consumer_notices_a_producer_at_once() {
+    let sandbox = Sandbox::new();
+    for round in 0..3 {
+        let mut consumer = sandbox.reader(&["--stream"]);
+        consumer.wait_stderr("shm_read: ");
+        // Long enough for its sleeps to have grown to the longest.
+        std::thread::sleep(Duration::from_millis(2500));
+        let started = Instant::now();
+        let (mut producer, mut stdin) =
+            Proc::spawn_piped(sandbox.command(bin("shm_write")).arg("--stream"));
+        stdin.write_all(b"hello\n").unwrap();
+        drop(stdin);
+        assert!(consumer.exit().success(), "{:?}", consumer.stderr());
+        let noticed = started.elapsed();
+        assert!(producer.exit().success(), "{:?}", producer.stderr());
+        assert_eq!(consumer.stdout(), ["hello"]);
+        assert!(
+            noticed < Duration::from_millis(400),
+            "round {round}: the producer was noticed after {noticed:?}"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 //! ipcbench rates [--secs S]
 //! ipcbench procs --bin-dir DIR [--c-dir DIR] [--key-dir DIR] [--runs N] [--pair-secs S]
 //! ipcbench stream [--secs S] [--rounds R] [--segment BYTES] [--out DIR]
+//!                 [--parts throughput,sizes,wake] [--write-sizes 64,65536]
 //! ipcbench stream-tools --bin-dir DIR --out DIR [--mib N] [--runs N]
 //! ```
 //!
@@ -24,8 +25,9 @@
 //! the whole `shm_write --interval 0` process, and the CPU time and RSS of a
 //! 1 Hz writer/reader pair (beside the C originals when `--c-dir` is given).
 //!
-//! `stream`: the stream's ring against a pipe: throughput for write sizes
-//! from 64 bytes to 64 KiB, and the wake-up of a sleeping reader.
+//! `stream`: the stream's ring against a pipe and against the floor (a
+//! minimal ring with no protocol): throughput for write sizes from 64 bytes
+//! to 64 KiB, and the wake-up of a sleeping reader.
 //!
 //! `stream-tools`: `shm_write --stream` into `shm_read --stream` against
 //! `cat | cat`, for several ring sizes, and the CPU of each waiting side.
@@ -55,6 +57,7 @@ use shm_common::transport::table::TableEntry;
 use shm_common::transport::view::{ReadView, WriteView};
 
 mod cpus;
+mod floor;
 mod latency;
 mod mech;
 mod procs;
@@ -63,6 +66,7 @@ mod segment;
 mod stream;
 mod stream_tools;
 use cpus::*;
+use floor::*;
 use latency::*;
 use mech::*;
 use procs::*;
@@ -125,6 +129,10 @@ impl Opts {
             .get(name)
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
+    }
+
+    pub(crate) fn text(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
     }
 
     pub(crate) fn path(&self, name: &str) -> Option<PathBuf> {

@@ -1,4 +1,5 @@
-//! `ipcbench stream`: the ring against a pipe between two processes, with
+//! `ipcbench stream`: the ring against a pipe and against the floor (a
+//! minimal ring with no protocol, `floor.rs`) between two processes, with
 //! the same write sizes: throughput (one `write` per message, the reader
 //! taking up to 64 KiB at a time) and the wake-up of a reader asleep on an
 //! empty channel. Data is counted, not checked: the test suites check it.
@@ -26,6 +27,8 @@ const WAKE_GAP: Duration = Duration::from_micros(500);
 enum Channel {
     Ring,
     Pipe,
+    /// The minimal ring of `floor.rs`, in a segment of the same size.
+    Floor,
 }
 
 impl Channel {
@@ -33,6 +36,7 @@ impl Channel {
         match self {
             Channel::Ring => "ring",
             Channel::Pipe => "pipe",
+            Channel::Floor => "floor",
         }
     }
 }
@@ -45,28 +49,36 @@ struct Flow {
     secs: f64,
 }
 
-/// Medians over `rounds` interleaved runs of `size`-byte writes through a
-/// pipe and through a ring in a segment of `segment` bytes: (bytes/s,
-/// writes/s) of the pipe, then of the ring.
+/// Medians over `rounds` interleaved runs of `size`-byte writes through
+/// each of `channels` (the rings in a segment of `segment` bytes):
+/// (bytes/s, writes/s) of each, in the order given.
 fn compare(
+    channels: &[Channel],
     size: usize,
     segment: usize,
     rounds: usize,
     dur: Duration,
     cpu: Option<usize>,
-) -> Result<[(f64, f64); 2]> {
-    let mut runs: [Vec<Flow>; 2] = [Vec::new(), Vec::new()];
+) -> Result<Vec<(f64, f64)>> {
+    let mut runs: Vec<Vec<Flow>> = channels.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds {
-        runs[0].push(flow(Channel::Pipe, size, segment - DATA, dur, cpu)?);
-        runs[1].push(flow(Channel::Ring, size, segment - DATA, dur, cpu)?);
+        for (ch, flows) in channels.iter().zip(&mut runs) {
+            flows.push(flow(*ch, size, segment - DATA, dur, cpu)?);
+        }
     }
-    Ok(runs.map(|flows| {
-        (
-            median_of(flows.iter().map(|f| f.bytes as f64 / f.secs).collect()),
-            median_of(flows.iter().map(|f| f.writes as f64 / f.secs).collect()),
-        )
-    }))
+    Ok(runs
+        .into_iter()
+        .map(|flows| {
+            (
+                median_of(flows.iter().map(|f| f.bytes as f64 / f.secs).collect()),
+                median_of(flows.iter().map(|f| f.writes as f64 / f.secs).collect()),
+            )
+        })
+        .collect())
 }
+
+/// The throughput table's channels, in the order they run.
+const ALL: [Channel; 3] = [Channel::Pipe, Channel::Ring, Channel::Floor];
 
 pub(crate) fn stream(opts: &Opts) -> Result<()> {
     let secs = opts.num("secs", 1.0);
@@ -79,75 +91,104 @@ pub(crate) fn stream(opts: &Opts) -> Result<()> {
     };
     pin(pins.0);
     let dur = Duration::from_secs_f64(secs);
+    // `--parts`: which tables, of "throughput", "sizes", "wake" (all by default).
+    let parts = opts.text("parts").unwrap_or("throughput,sizes,wake".into());
+    let part = |name: &str| parts.split(',').any(|p| p == name);
+    let sizes: Vec<usize> = match opts.text("write-sizes") {
+        Some(list) => list.split(',').filter_map(|s| s.parse().ok()).collect(),
+        None => WRITE_SIZES.to_vec(),
+    };
 
-    println!("### Streams: the ring against a pipe\n");
+    println!("### Streams: the ring against a pipe and against the floor\n");
     println!(
-        "A segment of {segment} bytes (`shm_write --stream`'s default; a ring of {} bytes); a pipe of the default 64 KiB. One `write` per message; the reader takes up to 64 KiB per call. \
+        "A segment of {segment} bytes (`shm_write --stream`'s default; a ring of {} bytes); a pipe of the default 64 KiB; \
+         the floor: a minimal ring with two cursors and the copies only, spinning, in a segment of the same size (`floor.rs`). One `write` per message; the reader takes up to 64 KiB per call. \
          Median of {rounds} interleaved runs of {secs} s each; writer on CPU {:?}, reader on CPU {:?}.\n",
         segment - DATA,
         pins.0,
         pins.1
     );
     let mut table = Vec::new();
-    for &size in &WRITE_SIZES {
-        let [pipe, ring] = compare(size, segment, rounds, dur, pins.1)?;
-        table.push((size, pipe, ring));
+    for &size in sizes.iter().filter(|_| part("throughput")) {
+        let got = compare(&ALL, size, segment, rounds, dur, pins.1)?;
+        table.push((size, got[0], got[1], got[2]));
         eprintln!("ipcbench: stream throughput with {size}-byte writes done");
     }
     println!(
-        "| write size | pipe MB/s | pipe writes/s | ring MB/s | ring writes/s | ring / pipe |"
+        "| write size | pipe MB/s | pipe writes/s | ring MB/s | ring writes/s | floor MB/s | floor writes/s | ring / pipe | ring / floor |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|");
-    let mut csv = String::from("write_size,pipe_bytes_per_sec,ring_bytes_per_sec\n");
-    for (size, pipe, ring) in &table {
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut csv =
+        String::from("write_size,pipe_bytes_per_sec,ring_bytes_per_sec,floor_bytes_per_sec\n");
+    for (size, pipe, ring, floor) in &table {
         println!(
-            "| {size} | {:.0} | {:.2} M | {:.0} | {:.2} M | {:.1}x |",
+            "| {size} | {:.0} | {:.2} M | {:.0} | {:.2} M | {:.0} | {:.2} M | {:.1}x | {:.2}x |",
             pipe.0 / 1e6,
             pipe.1 / 1e6,
             ring.0 / 1e6,
             ring.1 / 1e6,
-            ring.0 / pipe.0
+            floor.0 / 1e6,
+            floor.1 / 1e6,
+            ring.0 / pipe.0,
+            ring.0 / floor.0
         );
-        csv += &format!("{size},{},{}\n", pipe.0, ring.0);
+        csv += &format!("{size},{},{},{}\n", pipe.0, ring.0, floor.0);
     }
-    let at = |s: usize| table.iter().find(|row| row.0 == s).expect("measured");
-    let (bulk, small) = (at(65536), at(64));
-    println!(
-        "\nTargets: 64 KiB writes at least 2x a pipe: {:.1}x ({}); 64-byte messages at least 10x a pipe: {:.1}x ({}) and at least 16 M/s: {:.1} M/s ({}).\n",
+    let at = |s: usize| table.iter().find(|row| row.0 == s);
+    if let (Some(bulk), Some(small)) = (at(65536), at(64)) {
+        println!(
+        "\nTargets: 64 KiB writes at least 2x a pipe: {:.1}x ({}); 64-byte messages at least 10x a pipe: {:.1}x ({}) and at least 16 M/s: {:.1} M/s ({}); \
+         at least 0.8x the floor: 64 B {:.2}x ({}), 64 KiB {:.2}x ({}).\n",
         bulk.2 .0 / bulk.1 .0,
         verdict(bulk.2 .0 >= 2.0 * bulk.1 .0),
         small.2 .1 / small.1 .1,
         verdict(small.2 .1 >= 10.0 * small.1 .1),
         small.2 .1 / 1e6,
-        verdict(small.2 .1 >= 16e6)
+        verdict(small.2 .1 >= 16e6),
+        small.2 .0 / small.3 .0,
+        verdict(small.2 .0 >= 0.8 * small.3 .0),
+        bulk.2 .0 / bulk.3 .0,
+        verdict(bulk.2 .0 >= 0.8 * bulk.3 .0)
     );
-    if let Some(dir) = opts.path("out") {
+    }
+    if let Some(dir) = opts.path("out").filter(|_| part("throughput")) {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let path = dir.join("stream_throughput.csv");
         std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
     }
 
-    println!("### Streams: the ring's size\n");
-    println!(
+    if part("sizes") {
+        println!("### Streams: the ring's size\n");
+        println!(
         "The two targets' write sizes through rings of other sizes (`--size`), each beside a pipe in the same run; median of {rounds} interleaved runs of {secs} s.\n"
     );
-    println!("| segment (`--size`) | 64 B: ring writes/s | 64 B: vs pipe | 64 KiB: ring MB/s | 64 KiB: vs pipe | all targets |");
-    println!("|---:|---:|---:|---:|---:|---|");
-    for bytes in SEGMENT_SIZES {
-        let [small_pipe, small] = compare(64, bytes, rounds, dur, pins.1)?;
-        let [bulk_pipe, bulk] = compare(65536, bytes, rounds, dur, pins.1)?;
-        let met = small.1 >= 16e6 && small.1 >= 10.0 * small_pipe.1 && bulk.0 >= 2.0 * bulk_pipe.0;
-        println!(
-            "| {} KiB | {:.2} M | {:.1}x | {:.0} | {:.1}x | {} |",
-            bytes / 1024,
-            small.1 / 1e6,
-            small.1 / small_pipe.1,
-            bulk.0 / 1e6,
-            bulk.0 / bulk_pipe.0,
-            verdict(met)
-        );
+        println!("| segment (`--size`) | 64 B: ring writes/s | 64 B: vs pipe | 64 KiB: ring MB/s | 64 KiB: vs pipe | all targets |");
+        println!("|---:|---:|---:|---:|---:|---|");
+        for bytes in SEGMENT_SIZES {
+            let pair = [Channel::Pipe, Channel::Ring];
+            let [small_pipe, small] = compare(&pair, 64, bytes, rounds, dur, pins.1)?[..] else {
+                unreachable!("two channels")
+            };
+            let [bulk_pipe, bulk] = compare(&pair, 65536, bytes, rounds, dur, pins.1)?[..] else {
+                unreachable!("two channels")
+            };
+            let met =
+                small.1 >= 16e6 && small.1 >= 10.0 * small_pipe.1 && bulk.0 >= 2.0 * bulk_pipe.0;
+            println!(
+                "| {} KiB | {:.2} M | {:.1}x | {:.0} | {:.1}x | {} |",
+                bytes / 1024,
+                small.1 / 1e6,
+                small.1 / small_pipe.1,
+                bulk.0 / 1e6,
+                bulk.0 / bulk_pipe.0,
+                verdict(met)
+            );
+        }
+        println!();
     }
-    println!();
+    if !part("wake") {
+        return Ok(());
+    }
 
     println!("### Streams: waking a reader asleep on an empty channel\n");
     let mut wakes = vec![(Channel::Pipe, Vec::new()), (Channel::Ring, Vec::new())];
@@ -276,6 +317,28 @@ fn through_ring(
     })
 }
 
+/// Run `send` as the producer of a fresh floor ring of `ring` bytes (in a
+/// private segment) consumed by a counting reader; what it printed.
+fn through_floor(
+    ring: usize,
+    cpu: Option<usize>,
+    send: impl FnOnce(&mut FloorProducer<'_>) -> Result<()>,
+) -> Result<String> {
+    let seg = Segment::create(Key(0), ring + DATA, 0o600)
+        .map_err(|e| format!("cannot create a floor segment: {e}"))?
+        .ok_or_else(|| "IPC_PRIVATE gave EEXIST".to_owned())?;
+    let mut producer = FloorProducer::new(words(&seg));
+    let mut child = Guard(
+        reader(Channel::Floor, "count", Some(seg.info().id), cpu)
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    spin_until(words(&seg).read(), FLOOR_READY, 1, "floor reader start")?;
+    send(&mut producer)?;
+    producer.finish();
+    report(&mut child.0)
+}
+
 /// Write all of `bytes` into the ring, waiting for space as the tools do.
 fn write_all(producer: &mut Producer<'_>, bytes: &[u8]) -> Result<()> {
     let mut done = 0;
@@ -316,6 +379,14 @@ fn flow(ch: Channel, size: usize, ring: usize, dur: Duration, cpu: Option<usize>
             }
             Ok(())
         })?,
+        Channel::Floor => through_floor(ring, cpu, |producer| {
+            t0 = Instant::now();
+            while more(writes, t0) {
+                producer.write_all(&msg)?;
+                writes += 1;
+            }
+            Ok(())
+        })?,
     };
     let secs = t0.elapsed().as_secs_f64();
     let bytes = writes * size as u64;
@@ -352,6 +423,7 @@ fn wake(ch: Channel, cpu: Option<usize>) -> Result<Vec<u64>> {
             }
             Ok(())
         })?,
+        Channel::Floor => return Err("the floor has no wake-up".into()),
         Channel::Ring => through_ring(4096, "wake", cpu, |producer| {
             for _ in 0..WAKES {
                 if producer.write(&stamp()).map_err(|e| e.to_string())? != 8 {
@@ -410,6 +482,10 @@ pub(crate) fn stream_child(args: &[String]) -> Result<()> {
             }
             take(n, &buf);
         }
+    } else if tag == "floor" {
+        let id: i32 = shmid.parse().map_err(|_| "stream-child: bad shmid")?;
+        let seg = Segment::attach(Key(0), id, false).map_err(|e| e.to_string())?;
+        total = floor_consume(words(&seg), &mut buf)?;
     } else {
         let id: i32 = shmid.parse().map_err(|_| "stream-child: bad shmid")?;
         let seg = Segment::attach(Key(0), id, false).map_err(|e| e.to_string())?;

@@ -1,7 +1,10 @@
 //! `ipcbench stream-tools`: the stream tools as whole processes.
 //! `shm_write --stream < FILE` into `shm_read --stream > /dev/null` for
-//! several ring sizes against `cat FILE | cat > /dev/null`, and the CPU
-//! that each side uses while it waits.
+//! several ring sizes against `cat FILE | cat > /dev/null` and against the
+//! memory-bandwidth floor (one process `read(2)`ing the same file in chunks
+//! of the ring's size and `write(2)`ing them to /dev/null, and the same
+//! through `splice(2)` with no copy at all), and the CPU that each side
+//! uses while it waits.
 
 #[allow(unused_imports)]
 use super::*;
@@ -33,41 +36,111 @@ pub(crate) fn stream_tools(opts: &Opts) -> Result<()> {
         "{mib} MiB of pseudo-random bytes from a file in the page cache to /dev/null; wall time from starting the reading side until both processes have exited; median of {runs} interleaved runs.\n"
     );
     let mut cat = Vec::new();
+    let mut spliced = Vec::new();
     let mut ours: Vec<Vec<f64>> = vec![Vec::new(); RING_SIZES.len()];
+    let mut floors: Vec<Vec<f64>> = vec![Vec::new(); RING_SIZES.len()];
     for r in 0..runs {
         cat.push(cat_pipe(&input)?);
-        for (size, times) in RING_SIZES.iter().zip(&mut ours) {
-            times.push(tools(&write, &read, &key, &input, *size)?);
+        spliced.push(splice_floor(&input)?);
+        for (i, size) in RING_SIZES.iter().enumerate() {
+            floors[i].push(copy_floor(&input, *size)?);
+            ours[i].push(tools(&write, &read, &key, &input, *size)?);
         }
         eprintln!("ipcbench: stream tools run {}/{runs} done", r + 1);
     }
     let bytes = (mib << 20) as f64;
     let cat_rate = bytes / median_of(cat);
-    println!("| command | ring | MB/s | vs `cat \\| cat` |");
-    println!("|---|---:|---:|---:|");
+    let floor_rates: Vec<f64> = floors.into_iter().map(|t| bytes / median_of(t)).collect();
+    println!("| command | ring or chunk | MB/s | vs `cat \\| cat` | vs the floor (same chunk) |");
+    println!("|---|---:|---:|---:|---:|");
     println!(
-        "| `cat FILE \\| cat > /dev/null` | (64 KiB pipe) | {:.0} | 1.00x |",
-        cat_rate / 1e6
+        "| `cat FILE \\| cat > /dev/null` | (64 KiB pipe) | {:.0} | 1.00x | {:.2}x |",
+        cat_rate / 1e6,
+        cat_rate / floor_rates[1]
     );
-    let mut smallest = None;
-    for (size, times) in RING_SIZES.iter().zip(ours) {
-        let rate = bytes / median_of(times);
-        if smallest.is_none() && rate >= 1.5 * cat_rate {
-            smallest = Some(*size);
-        }
+    let splice_rate = bytes / median_of(spliced);
+    println!(
+        "| floor, no copy: `splice(2)` FILE -> pipe -> /dev/null, one process | 64 KiB pipe | {:.0} | {:.2}x | |",
+        splice_rate / 1e6,
+        splice_rate / cat_rate
+    );
+    for (size, rate) in RING_SIZES.iter().zip(&floor_rates) {
         println!(
-            "| `shm_write --stream --size {}` into `shm_read --stream` | {} KiB | {:.0} | {:.2}x |",
-            size,
+            "| floor: `read(2)` FILE, `write(2)` /dev/null, one process | {} KiB | {:.0} | {:.2}x | 1.00x |",
             size / 1024,
             rate / 1e6,
             rate / cat_rate
         );
     }
+    let mut smallest = None;
+    for ((size, times), floor) in RING_SIZES.iter().zip(ours).zip(&floor_rates) {
+        let rate = bytes / median_of(times);
+        if smallest.is_none() && rate >= 1.5 * cat_rate {
+            smallest = Some(*size);
+        }
+        println!(
+            "| `shm_write --stream --size {}` into `shm_read --stream` | {} KiB | {:.0} | {:.2}x | {:.2}x |",
+            size,
+            size / 1024,
+            rate / 1e6,
+            rate / cat_rate,
+            rate / floor
+        );
+    }
     println!(
-        "\nTarget: the tools move at least 1.5x what `cat | cat` moves: smallest ring that does: {}.\n",
+        "\nTarget: the tools move at least 1.5x what `cat | cat` moves: smallest ring that does: {}. \
+         The floor is one process making the one copy the tools make (page cache to memory), with no second process, no ring and no cache line crossing cores; `splice` makes no copy at all.\n",
         smallest.map_or("none (MISSED)".to_owned(), |s| format!("{} KiB", s / 1024))
     );
     idle(&write, &read, &key)
+}
+
+/// Seconds for one process to copy `input` from the page cache to
+/// /dev/null through a buffer of `chunk` bytes: what moving these bytes
+/// costs with no second process and no ring (one copy, as the tools make).
+fn copy_floor(input: &Path, chunk: usize) -> Result<f64> {
+    let mut buf = vec![0u8; chunk];
+    let start = Instant::now();
+    let mut file = File::open(input).map_err(|e| e.to_string())?;
+    let mut null = File::create("/dev/null").map_err(|e| e.to_string())?;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        null.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Seconds for one process to move `input` to /dev/null with `splice(2)`
+/// through a pipe: page references, no copy of the bytes at all.
+fn splice_floor(input: &Path) -> Result<f64> {
+    use nix::fcntl::{splice, SpliceFFlags};
+    let start = Instant::now();
+    let file = File::open(input).map_err(|e| e.to_string())?;
+    let null = File::create("/dev/null").map_err(|e| e.to_string())?;
+    let (rx, tx) = std::io::pipe().map_err(|e| e.to_string())?;
+    loop {
+        let n = splice(
+            &file,
+            None,
+            &tx,
+            None,
+            64 << 10,
+            SpliceFFlags::SPLICE_F_MOVE,
+        )
+        .map_err(|e| format!("splice from the file: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        let mut left = n;
+        while left > 0 {
+            left -= splice(&rx, None, &null, None, left, SpliceFFlags::SPLICE_F_MOVE)
+                .map_err(|e| format!("splice to /dev/null: {e}"))?;
+        }
+    }
+    Ok(start.elapsed().as_secs_f64())
 }
 
 /// `mib` MiB of xorshift bytes (made once; the page cache keeps them).

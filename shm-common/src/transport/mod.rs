@@ -1,7 +1,7 @@
 //! The transport layer: System V segments, keys and the facts around them,
 //! knowing nothing of what a segment holds.
 //!
-//! - [`sys`] (private): every `unsafe` system call, futexes included;
+//! - `sys` (private): every `unsafe` system call, futexes included;
 //! - [`segment`]: a segment handle that owns (removes) or only borrows the
 //!   segment, with a load-only [`view::ReadView`] and a writable
 //!   [`view::WriteView`];
@@ -10,8 +10,11 @@
 //! - [`table`], [`procs`] and [`namespace`]: the kernel's segment table,
 //!   the processes attached to each segment, and the IPC namespace probe;
 //! - [`signals`]: stop signals as events, for sleeps that end on SIGTERM;
-//! - [`limits`]: which of the kernel's limits a failed create ran into.
+//! - [`limits`]: which of the kernel's limits a failed create ran into;
+//! - [`file_events`]: changes to one file (inotify), for a reader waiting for a
+//!   writer's key file.
 
+pub mod file_events;
 pub mod key;
 pub mod key_file;
 pub mod limits;
