@@ -57,9 +57,10 @@ type Sign = (u64, u64);
 enum Look {
     /// A live writer's reading, and how old it is.
     Fresh(Latest, Duration),
-    /// A reading whose writer is not known to be live yet: its sign of
+    /// A reading whose writer is not known to be live yet (its sign of
     /// life has not changed since this reader began to watch it, for less
-    /// than the bound. Nothing to print or report; look again soon.
+    /// than the bound), when the reader must prove life (`--once`).
+    /// Nothing to print or report; look again soon.
     Watching,
     /// Something to report on stderr; `bad` ends `--once` with "no
     /// readable content" rather than "no live writer".
@@ -109,7 +110,7 @@ fn follow(args: &Follow, hold: &Hold) -> Result<Exit, Failure> {
                     Some((seen, watch)) if *seen == id => watch,
                     _ => &mut watched.insert((id, Watch::new())).1,
                 };
-                (look_at(segment, watch), Some(*segment.info()))
+                (look_at(segment, watch, args.once), Some(*segment.info()))
             }
         };
         let mut wait_for_change = None;
@@ -207,15 +208,15 @@ fn sleep_until_change(segment: &Segment, seq: Option<u64>) {
 
 /// Look at the segment once: its kind decides how it is read, and its
 /// protocol's liveness rule, with `watch` (this segment's), whether the
-/// writer counts as live.
-fn look_at(segment: &Segment, watch: &mut Watch<Sign>) -> Look {
+/// writer counts as live; `prove` (`--once`) asks for a writer seen alive.
+fn look_at(segment: &Segment, watch: &mut Watch<Sign>, prove: bool) -> Look {
     let info = segment.info();
     let (now, wall) = (Instant::now(), Timestamp::now());
     if header::identify(segment.view()) == Ok(Content::Ours(Kind::Value)) {
         return match value::read::read(segment.view()) {
             Ok(v) => {
                 let life = value::live::life_of(&v, segment.view(), watch, now);
-                match live(life, v.writer_pid, info) {
+                match live(life, v.writer_pid, info, prove) {
                     Ok(()) => {
                         let since = v.published.age(wall).unwrap_or_default();
                         Look::Fresh(Latest::Value(v), since)
@@ -244,7 +245,7 @@ fn look_at(segment: &Segment, watch: &mut Watch<Sign>) -> Look {
                     time::live::life(&reading, beat, watch, now)
                 }
             };
-            match live(life, pid, info) {
+            match live(life, pid, info, prove) {
                 Ok(()) => {
                     let age = reading.time().age(wall).unwrap_or_default();
                     Look::Fresh(Latest::Time(reading), age)
@@ -261,9 +262,15 @@ fn look_at(segment: &Segment, watch: &mut Watch<Sign>) -> Look {
 
 /// What a liveness rule's answer means to the reader: a live writer, or
 /// the look to report (a problem, or still watching).
-fn live(life: Life, pid: u32, info: &SegmentInfo) -> Result<(), Look> {
+///
+/// A reading whose writer is still being watched is printed by a following
+/// reader: it is the segment's latest, and a writer that turns out dead is
+/// reported once the bound has passed. `prove` (`--once`, a healthcheck)
+/// waits for a sign of life instead.
+fn live(life: Life, pid: u32, info: &SegmentInfo, prove: bool) -> Result<(), Look> {
     let (kind, message) = match life {
         Life::Live(_) => return Ok(()),
+        Life::Watching(_) if !prove => return Ok(()),
         Life::Watching(_) => return Err(Look::Watching),
         Life::Stale(age) => (Condition::Stale, messages::stale(info, age)),
         Life::Ahead(ahead) => (Condition::Future, messages::future(info, ahead)),
