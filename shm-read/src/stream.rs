@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
-use shm_common::protocol::stream::consumer::Consumer;
+use shm_common::protocol::stream::consumer::{self, Consumer};
 use shm_common::protocol::stream::end::{Outcome, StreamEnd};
-use shm_common::protocol::stream::shared::{Backoff, DrainError, StreamError, BEAT};
+use shm_common::protocol::stream::shared::{Backoff, DrainError, Holder, StreamError, BEAT};
 use shm_common::session::find::{Access, Finder};
 use shm_common::transport::file_events::FileWatch;
 use shm_common::transport::key::Key;
@@ -84,6 +84,15 @@ fn attach(view: WriteView<'_>, key: Key) -> Result<Consumer<'_>, Failure> {
             Ok(consumer) => return Ok(consumer),
             Err(StreamError::NotReady) if since.elapsed() < SETUP => {
                 std::thread::sleep(Duration::from_millis(5));
+            }
+            // Before telling anyone to stop the other consumer, make sure
+            // it is alive.
+            Err(StreamError::Busy {
+                pid,
+                holder: Holder::Active,
+            }) => {
+                let holder = consumer::watch_holder(view.read());
+                return Err(refused(&StreamError::Busy { pid, holder }, key, 0));
             }
             Err(e) => {
                 return Err(refused(&e, key, 0));

@@ -34,10 +34,11 @@ pub struct Consumer<'a> {
     peer_beat: BeatWatch,
 }
 
-/// What the consumer that holds the stream in `read` is doing. An active
-/// one is watched by the stream's liveness rule: dead when its heartbeat
-/// stands still for [`end::DEAD_AFTER`], which this waits out.
-fn holder(read: ReadView<'_>) -> Holder {
+/// What the consumer that holds the stream in `read` is doing, told apart
+/// by the stream's liveness rule: an active one is dead when its heartbeat
+/// stands still for [`end::DEAD_AFTER`], which this waits out (so
+/// [`Consumer::attach`], which never blocks, leaves it to its caller).
+pub fn watch_holder(read: ReadView<'_>) -> Holder {
     let watch = BeatWatch::default();
     let first = read.load(SIDE.beat());
     loop {
@@ -76,7 +77,7 @@ impl<'a> Consumer<'a> {
         {
             return Err(StreamError::Busy {
                 pid: read.load(word::CONSUMER_PID) as u32,
-                holder: holder(read),
+                holder: Holder::of_state(read.load_acquire(SIDE.state())),
             });
         }
         view.store(word::CONSUMER_PID, u64::from(pid));
@@ -273,14 +274,15 @@ mod tests {
             got.extend_from_slice(&buf[..n]);
         }
         assert_eq!(got, input);
-        // Nobody beats the first consumer's heartbeat here: it counts as dead.
         assert_eq!(
             Consumer::attach(view, 3).unwrap_err(),
             StreamError::Busy {
                 pid: 2,
-                holder: Holder::Dead
+                holder: Holder::Active
             }
         );
+        // Nobody beats the first consumer's heartbeat here: it is dead.
+        assert_eq!(watch_holder(view.read()), Holder::Dead);
         consumer.abort().unwrap();
         assert_eq!(
             Consumer::attach(view, 3).unwrap_err(),

@@ -158,7 +158,7 @@ pub enum Peer {
 /// finds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holder {
-    /// Consuming: its heartbeat moves.
+    /// Consuming, as its state word says (watched: its heartbeat moves).
     Active,
     /// Its heartbeat stood still for the stream's liveness bound: killed,
     /// or frozen.
@@ -167,6 +167,18 @@ pub enum Holder {
     Finished,
     /// It stopped before the end.
     StoppedEarly,
+}
+
+impl Holder {
+    /// What the holder's state word says, without watching it: an active
+    /// one may be dead ([`super::consumer::watch_holder`] tells).
+    pub(super) fn of_state(word: u64) -> Self {
+        match word {
+            state::DONE => Holder::Finished,
+            state::ABORTED => Holder::StoppedEarly,
+            _ => Holder::Active,
+        }
+    }
 }
 
 impl std::fmt::Display for Holder {
