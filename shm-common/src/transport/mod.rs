@@ -10,12 +10,15 @@
 //! - [`table`], [`procs`] and [`namespace`]: the kernel's segment table,
 //!   the processes attached to each segment, and the IPC namespace probe;
 //! - [`signals`]: stop signals as events, for sleeps that end on SIGTERM;
-//! - [`limits`]: which of the kernel's limits a failed create ran into.
+//! - [`limits`]: which of the kernel's limits a failed create ran into;
+//! - [`place`]: where this process runs (a Docker or Podman container, a
+//!   Kubernetes pod, or none), from the marks the engines leave.
 
 pub mod key;
 pub mod key_file;
 pub mod limits;
 pub mod namespace;
+pub mod place;
 pub mod procs;
 pub mod segment;
 pub mod signals;
