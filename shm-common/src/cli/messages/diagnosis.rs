@@ -78,7 +78,7 @@ impl Diagnosis {
                 "no segment with {key_text} in this IPC namespace ({here}), though key file {key_file} exists (without a shm_write beacon): the {peer} has not created its segment yet, or it runs in another IPC namespace that shares this /dev/shm"
             ),
             Absence::BeaconUnreadable => format!(
-                "no segment with {key_text} in this IPC namespace ({here}); key file {key_file} exists, but this user may not read the {peer}'s beacon in it (a {peer} started with --mode 0644 lets it): the {peer} has not created its segment yet, has stopped, or runs in another IPC namespace that shares this /dev/shm"
+                "no segment with {key_text} in this IPC namespace ({here}); key file {key_file} exists, but this user may not read the {peer}'s beacon in it (a {peer} started with --mode 0644 lets other users read it): the {peer} has not created its segment yet, has stopped, or runs in another IPC namespace that shares this /dev/shm"
             ),
             Absence::OtherNamespace(beacon) => format!(
                 "no segment with {key_text} in this IPC namespace ({here}): key file {key_file} says {peer} pid {} publishes to {} in IPC namespace {}, which is not this {me}'s: the /dev/shm is shared, the IPC namespace is not",
