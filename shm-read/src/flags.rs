@@ -44,6 +44,9 @@ pub struct Args {
     /// Copy the stream a `shm_write --stream` sends to standard output, exactly, until its end
     #[arg(long, conflicts_with_all = ["once", "count", "on_change", "list", "inspect"])]
     pub stream: bool,
+    /// While waiting (following, or with --stream): when no writer is found, also say every way to share its IPC namespace (Docker, Podman, Compose, Kubernetes, --ipc host, a host shell, a restarted writer container)
+    #[arg(long, conflicts_with_all = ["list", "inspect"])]
+    pub explain: bool,
     /// List every System V segment of this IPC namespace: what it holds, who is attached
     #[arg(long, conflicts_with_all = ["inspect", "once", "count", "on_change", "timeout"])]
     pub list: bool,
@@ -108,6 +111,8 @@ pub struct Follow {
     pub timeout: Option<Duration>,
     pub format: Format,
     pub on_change: bool,
+    /// Explain every way to share the writer's IPC namespace (`--explain`).
+    pub explain: bool,
 }
 
 /// The settings of [`Mode::Stream`].
@@ -115,6 +120,8 @@ pub struct Stream {
     pub key: KeyArgs,
     /// How long to wait for the producer's segment, if not forever.
     pub timeout: Option<Duration>,
+    /// Explain every way to share the producer's IPC namespace (`--explain`).
+    pub explain: bool,
 }
 
 /// The settings of [`Mode::Inspect`].
@@ -143,6 +150,7 @@ impl Args {
             Mode::Stream(Stream {
                 key: self.key,
                 timeout: self.timeout,
+                explain: self.explain,
             })
         } else if self.list {
             Mode::List(self.format)
@@ -166,6 +174,7 @@ impl Args {
                 timeout: self.timeout.or(self.once.then_some(Duration::ZERO)),
                 format: self.format,
                 on_change: self.on_change,
+                explain: self.explain,
             })
         }
     }

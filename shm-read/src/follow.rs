@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
-use shm_common::cli::messages;
+use shm_common::cli::messages::{self, Side};
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::header::{self, Content, Kind};
 use shm_common::protocol::notify;
@@ -84,7 +84,7 @@ fn follow(args: &Follow, hold: &Hold) -> Result<Exit, Failure> {
         Access::ReadOnly
     };
     let mut finder = Finder::new(args.key.key_file.clone(), args.key.proj_id, access);
-    let mut reporter = Reporter::default();
+    let mut reporter = Reporter::new(Side::Reader, args.explain);
     let timeout = args.timeout;
     let mut waiting_since: Option<Instant> = None;
     let mut printed = 0u64;
@@ -99,7 +99,7 @@ fn follow(args: &Follow, hold: &Hold) -> Result<Exit, Failure> {
             Err(absent) => {
                 let look = Look::Problem {
                     kind: Condition::absent(&absent.why),
-                    message: messages::absent(&absent),
+                    message: reporter.absent(&absent),
                     bad: false,
                 };
                 (look, None)
@@ -155,7 +155,7 @@ fn follow(args: &Follow, hold: &Hold) -> Result<Exit, Failure> {
         if let Some((kind, message)) = problem {
             let since = *waiting_since.get_or_insert_with(Instant::now);
             if let Some(limit) = timeout.filter(|t| since.elapsed() >= *t) {
-                return Err((Exit::NoWriter, messages::gave_up(limit, &message)));
+                return Err((Exit::NoWriter, reporter.gave_up(limit, kind, &message)));
             }
             reporter.report(kind, &message)?;
         } else {

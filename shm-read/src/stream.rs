@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
-use shm_common::cli::messages;
+use shm_common::cli::messages::{self, Side};
 use shm_common::protocol::stream::consumer::{self, Consumer};
 use shm_common::protocol::stream::end::{Outcome, StreamEnd};
 use shm_common::protocol::stream::shared::{Backoff, DrainError, Holder, StreamError, BEAT};
@@ -108,7 +108,7 @@ fn find<'f>(
     signals: &StopSignals,
     finder: &'f mut Finder,
 ) -> Result<Option<&'f Segment>, Failure> {
-    let mut reporter = Reporter::default();
+    let mut reporter = Reporter::new(Side::Consumer, args.explain);
     let since = Instant::now();
     let watch = FileWatch::new(finder.key_file()).ok();
     let mut pause = FIRST_LOOK;
@@ -116,11 +116,11 @@ fn find<'f>(
         match finder.look().map_err(Failure::from)? {
             Ok(_) => break,
             Err(absent) => {
-                let message = messages::absent(&absent);
+                let (kind, message) = (Condition::absent(&absent.why), reporter.absent(&absent));
                 if let Some(limit) = args.timeout.filter(|t| since.elapsed() >= *t) {
-                    return Err((Exit::NoWriter, messages::gave_up(limit, &message)));
+                    return Err((Exit::NoWriter, reporter.gave_up(limit, kind, &message)));
                 }
-                reporter.report(Condition::absent(&absent.why), &message)?;
+                reporter.report(kind, &message)?;
             }
         }
         let mut next = Instant::now() + pause;

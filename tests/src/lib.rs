@@ -101,9 +101,20 @@ pub fn startup_key(line: &str) -> String {
 }
 
 /// A private IPC namespace and `/dev/shm`, held open by a sleeping process.
+/// It is a host to the tools, even where the tests run in a container: the
+/// marks a container engine leaves ([`ENGINE_MARKS`]) are masked in it, as
+/// runtimes mask paths (`/dev/null` bound over them), and
+/// `KUBERNETES_SERVICE_HOST` is not passed on.
 pub struct Sandbox {
     holder: Child,
 }
+
+/// The files Docker and Podman put in every container, which tell the
+/// tools they run in one.
+pub const ENGINE_MARKS: [&str; 2] = ["/.dockerenv", "/run/.containerenv"];
+
+/// The variable Kubernetes sets in every container of a pod.
+const KUBERNETES_VAR: &str = "KUBERNETES_SERVICE_HOST";
 
 impl Sandbox {
     pub fn new() -> Self {
@@ -113,7 +124,10 @@ impl Sandbox {
             .args([
                 "sh",
                 "-c",
-                "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && echo ready && exec sleep 100000",
+                &format!(
+                    "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && for f in {}; do if [ -f \"$f\" ]; then mount --bind /dev/null \"$f\" || exit 1; fi; done && echo ready && exec sleep 100000",
+                    ENGINE_MARKS.join(" ")
+                ),
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -153,7 +167,8 @@ impl Sandbox {
         cmd.arg("-t")
             .arg(self.pid().to_string())
             .args(["--ipc", "--mount", "--"])
-            .arg(program);
+            .arg(program)
+            .env_remove(KUBERNETES_VAR);
         cmd
     }
 
@@ -166,7 +181,8 @@ impl Sandbox {
             .arg(format!("--setuid={uid}"))
             .arg(format!("--setgid={gid}"))
             .arg("--")
-            .arg(program);
+            .arg(program)
+            .env_remove(KUBERNETES_VAR);
         cmd
     }
 

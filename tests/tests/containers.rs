@@ -223,8 +223,11 @@ fn a_reader_under_restart_on_failure_follows_a_restarted_writer() {
     assert_eq!(reader.ipc_namespace(), after);
     let said = reader.logs().1.join("\n");
     assert!(
-        said.contains("stopped cleanly") && said.contains("restart the reader too"),
+        said.contains("stopped cleanly; waiting for a new writer; if the writer's container was restarted, this reader must be restarted too (--explain, or docs/troubleshooting.md, for how)"),
         "{said}"
     );
-    assert!(said.contains("timed out after"), "{said}");
+    assert!(
+        said.contains("timed out after 3s waiting for a live writer (the reason is above)"),
+        "{said}"
+    );
 }

@@ -4,7 +4,25 @@
 use std::time::{Duration, Instant};
 
 use shm_tests::plant::{plant, Image};
-use shm_tests::{bin, Proc, Sandbox};
+use shm_tests::{bin, startup_pid, Proc, Sandbox};
+
+/// The fix a reader in a host shell is given, as it prints it.
+const HOST_FIX: &str = "  fix: run this reader in the writer's IPC namespace: `nsenter --ipc=/proc/<writer pid>/ns/ipc shm_read --key-file /proc/<writer pid>/root/dev/shm/shm_file`";
+
+/// What only a reader in a container, or `--explain`, is told.
+const CONTAINER_ADVICE: [&str; 6] = [
+    "docker",
+    "podman",
+    "--ipc container",
+    "--ipc shareable",
+    "Compose",
+    "Kubernetes",
+];
+
+/// The lines of `err` that start a report (the others continue one).
+fn reports(err: &[String]) -> Vec<&String> {
+    err.iter().filter(|l| l.starts_with("shm_read: ")).collect()
+}
 
 #[test]
 fn reader_in_another_namespace_times_out_with_the_fix() {
@@ -22,10 +40,7 @@ fn reader_in_another_namespace_times_out_with_the_fix() {
         err.contains(&format!("ipc:[{}]", reader_box.ipc_ns())),
         "{err}"
     );
-    assert!(
-        err.contains("--ipc container:<writer>") && err.contains("--ipc shareable"),
-        "{err}"
-    );
+    assert!(err.contains(HOST_FIX), "{err}");
     assert!(
         reader_box.segments().is_empty(),
         "the reader created a segment"
@@ -33,6 +48,175 @@ fn reader_in_another_namespace_times_out_with_the_fix() {
     assert!(
         !reader_box.exists("/dev/shm/shm_file"),
         "the reader created the key file"
+    );
+}
+
+#[test]
+fn a_host_shell_is_told_the_host_fix_and_it_works() {
+    let writer_box = Sandbox::new();
+    let writer = writer_box.writer(&[]);
+    let pid = startup_pid(&writer.wait_stderr("segment created"));
+    let reader_box = Sandbox::new();
+
+    let mut reader = reader_box.reader(&["--once"]);
+    assert_eq!(reader.exit().code(), Some(3), "{:?}", reader.stderr());
+    let err = reader.stderr();
+    let [wrong, fix] = &err[..] else {
+        panic!("what is wrong, then the fix: {err:#?}")
+    };
+    assert!(
+        wrong.starts_with("shm_read: error: no live writer: key file /dev/shm/shm_file does not exist in this reader's /dev/shm"),
+        "{err:#?}"
+    );
+    assert!(fix.starts_with(HOST_FIX), "{err:#?}");
+    assert!(
+        fix.ends_with("(--explain, or docs/troubleshooting.md, for more)"),
+        "{err:#?}"
+    );
+    for advice in CONTAINER_ADVICE {
+        assert!(!err.join("\n").contains(advice), "{advice}: {err:#?}");
+    }
+
+    // The fix, run from the host shell with the writer's pid, reads.
+    let command = fix
+        .split('`')
+        .nth(1)
+        .unwrap()
+        .replace("<writer pid>", &pid.to_string())
+        .replacen("shm_read", &bin("shm_read").display().to_string(), 1)
+        + " --once";
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let mut fixed = Proc::spawn(std::process::Command::new(words[0]).args(&words[1..]));
+    assert_eq!(
+        fixed.exit().code(),
+        Some(0),
+        "`{command}`: {:?}",
+        fixed.stderr()
+    );
+    assert!(
+        fixed.stdout()[0].starts_with("now time: "),
+        "{:?}",
+        fixed.stdout()
+    );
+}
+
+#[test]
+fn a_diagnosis_is_printed_once_before_a_timeout() {
+    let sandbox = Sandbox::new();
+    let mut reader = sandbox.reader(&["--timeout", "1s"]);
+    assert_eq!(reader.exit().code(), Some(3), "{:?}", reader.stderr());
+    let err = reader.stderr();
+    assert_eq!(err.len(), 3, "the diagnosis, its fix, the end: {err:#?}");
+    assert_eq!(
+        err.iter().filter(|l| l.contains("does not exist")).count(),
+        1,
+        "{err:#?}"
+    );
+    assert_eq!(
+        err.iter().filter(|l| l.contains("fix:")).count(),
+        1,
+        "{err:#?}"
+    );
+    assert_eq!(
+        err[2],
+        "shm_read: error: timed out after 1s waiting for a live writer (the reason is above)"
+    );
+
+    // A consumer too, which waits for a producer.
+    let mut consumer = sandbox.reader(&["--stream", "--timeout", "1s"]);
+    assert_eq!(consumer.exit().code(), Some(3), "{:?}", consumer.stderr());
+    let err = consumer.stderr();
+    assert_eq!(err.len(), 3, "{err:#?}");
+    assert!(err[0].contains("this consumer's /dev/shm"), "{err:#?}");
+    assert!(
+        err[1].contains("in the producer's IPC namespace"),
+        "{err:#?}"
+    );
+    assert_eq!(
+        err[2],
+        "shm_read: error: timed out after 1s waiting for a producer (the reason is above)"
+    );
+    assert!(!err.join("\n").contains("writer"), "{err:#?}");
+}
+
+#[test]
+fn explain_gives_every_fix_once() {
+    let sandbox = Sandbox::new();
+    let explained = [
+        "  why: a reader finds its writer's segment only in the writer's IPC namespace",
+        "`docker run --ipc shareable ...`",
+        "`docker run --ipc container:<writer container> ...`",
+        "`podman run --ipc container:<writer container> ...`",
+        "Compose: `ipc: shareable` on the writer's service, `ipc: \"service:<writer>\"` on this reader's",
+        "Kubernetes: both as containers of one pod",
+        "`--ipc host` for both containers",
+        "a host shell: `nsenter --ipc=/proc/<writer pid>/ns/ipc shm_read",
+        "restart this reader too (`docker run --restart on-failure` with `shm_read --timeout` does it)",
+        "more: docs/troubleshooting.md, docs/containers.md",
+    ];
+    // Said in the error when nothing was said before it (--once).
+    let mut once = sandbox.reader(&["--once", "--explain"]);
+    assert_eq!(once.exit().code(), Some(3), "{:?}", once.stderr());
+    let err = once.stderr();
+    assert_eq!(reports(&err).len(), 1, "{err:#?}");
+    assert!(
+        err[0].starts_with("shm_read: error: no live writer: "),
+        "{err:#?}"
+    );
+    assert!(err[1].starts_with(HOST_FIX), "{err:#?}");
+    for line in explained {
+        assert!(err.iter().any(|l| l.contains(line)), "{line}: {err:#?}");
+    }
+
+    // Waiting: explained with the first diagnosis only, not with the next
+    // one (the key file appears), nor in the error that ends the wait.
+    let mut reader = sandbox.reader(&["--timeout", "2s", "--explain"]);
+    reader.wait_stderr("more: docs/troubleshooting.md");
+    assert!(sandbox.sh("touch /dev/shm/shm_file").status.success());
+    assert_eq!(reader.exit().code(), Some(3), "{:?}", reader.stderr());
+    let err = reader.stderr();
+    let reports = reports(&err);
+    assert_eq!(reports.len(), 3, "{err:#?}");
+    assert!(reports[0].contains("does not exist"), "{err:#?}");
+    assert!(
+        reports[1].contains("(without a shm_write beacon)"),
+        "{err:#?}"
+    );
+    assert_eq!(
+        reports[2],
+        "shm_read: error: timed out after 2s waiting for a live writer (the reason is above)"
+    );
+    for line in explained {
+        assert_eq!(
+            err.iter().filter(|l| l.contains(line)).count(),
+            1,
+            "{line}: {err:#?}"
+        );
+    }
+    assert_eq!(
+        err.iter().filter(|l| l.contains("fix:")).count(),
+        2,
+        "{err:#?}"
+    );
+}
+
+#[test]
+fn explain_is_for_the_modes_that_wait() {
+    for mode in ["--list", "--inspect"] {
+        let out = std::process::Command::new(bin("shm_read"))
+            .args([mode, "--explain"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{mode}: {out:?}");
+    }
+    let help = std::process::Command::new(bin("shm_read"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--explain") && help.contains("following, or with --stream"),
+        "{help}"
     );
 }
 
@@ -70,7 +254,7 @@ fn shared_dev_shm_but_separate_ipc_namespace_is_named() {
         )),
         "{err}"
     );
-    assert!(err.contains("--ipc container:<writer>"), "{err}");
+    assert!(err.contains(HOST_FIX), "{err}");
     assert!(
         reader_box.segments().is_empty(),
         "the reader created a segment"
@@ -252,15 +436,16 @@ fn a_diagnosis_whose_details_change_is_printed_once() {
         std::thread::sleep(Duration::from_millis(100));
     }
     for (reader, (key_file, _)) in readers.iter().zip(CHANGING) {
-        let lines = reader.stderr().len();
-        eprintln!("{key_file}: {lines} diagnosis line(s) over {i} changes");
+        let lines = reports(&reader.stderr()).len();
+        eprintln!("{key_file}: {lines} diagnosis report(s) over {i} changes");
     }
     for (reader, (key_file, says)) in readers.iter().zip(CHANGING) {
-        let lines = reader.stderr();
+        let err = reader.stderr();
+        let lines = reports(&err);
         assert!(
             lines.iter().all(|l| l.contains(says)),
             "{key_file}: {lines:?}"
         );
-        assert_eq!(lines.len(), 1, "{key_file}: {i} changes gave {lines:#?}");
+        assert_eq!(lines.len(), 1, "{key_file}: {i} changes gave {err:#?}");
     }
 }

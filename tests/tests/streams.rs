@@ -353,9 +353,12 @@ fn a_consumer_in_another_namespace_explains_itself_and_times_out() {
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--ipc container:<writer>") && err.contains("timed out after 1s"),
+        err.contains("this consumer's /dev/shm")
+            && err.contains("`nsenter --ipc=/proc/<producer pid>/ns/ipc shm_read --stream --key-file /proc/<producer pid>/root/dev/shm/shm_file`")
+            && err.contains("timed out after 1s waiting for a producer (the reason is above)"),
         "{err}"
     );
+    assert!(!err.contains("writer") && !err.contains("docker"), "{err}");
 }
 
 /// A consumer waiting for a producer sleeps (its looks back off to one a

@@ -13,12 +13,15 @@
 //! - [`limits`]: which of the kernel's limits a failed create ran into;
 //! - [`file_events`]: changes to one file (inotify), for a reader waiting for a
 //!   writer's key file.
+//! - [`place`]: where this process runs (a Docker or Podman container, a
+//!   Kubernetes pod, or none), from the marks the engines leave.
 
 pub mod file_events;
 pub mod key;
 pub mod key_file;
 pub mod limits;
 pub mod namespace;
+pub mod place;
 pub mod procs;
 pub mod segment;
 pub mod signals;

@@ -48,10 +48,17 @@ pub fn the_producer_consumer_walkthrough_with_a_stream(engine: &impl Engine) {
         &[READER, "--stream", "--timeout", "1s"],
     );
     assert_eq!(alone.status.code(), Some(3), "{alone:?}");
-    assert!(
-        stderr_of(&alone).contains("--ipc container:<writer>"),
-        "{alone:?}"
+    let said = stderr_of(&alone);
+    let fix = format!(
+        "  fix: start this consumer's container with `{} run --ipc container:<producer container> ...`",
+        engine.name()
     );
+    assert!(said.contains(&fix), "{said}");
+    assert!(
+        said.contains("timed out after 1s waiting for a producer (the reason is above)"),
+        "{said}"
+    );
+    assert!(!said.contains("writer"), "{said}");
     let consumer = engine.run_container(
         "stream-consumer",
         &["--ipc", &format!("container:{}", producer.name), "-u", "nobody"],

@@ -1,64 +1,194 @@
 //! What a reader says while no live writer answers: the namespace
-//! diagnosis of a missing segment, and the states of one that is there.
+//! diagnosis of a missing segment (what is wrong, then the one fix that
+//! fits where the reader runs; every fix with `--explain`), and the states
+//! of one that is there.
 
-use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::session::find::{Absence, Absent};
+use crate::transport::place::Place;
 use crate::transport::segment::SegmentInfo;
 
-/// How to put reader and writer in one IPC namespace.
-const JOIN_FIX: &str = "run both in one IPC namespace: `docker run --ipc container:<writer> ...` with the writer started `--ipc shareable`, Compose `ipc: \"service:<writer>\"`, both containers in one Kubernetes pod, or `--ipc host` for both";
+/// Where the short diagnosis sends a reader who wants more.
+const MORE: &str = "--explain, or docs/troubleshooting.md";
 
-/// The namespace diagnosis of a reader that finds no segment.
-pub fn absent(a: &Absent) -> String {
-    let key_text = a
-        .key
-        .map_or_else(|| "the writer's key".to_owned(), |k| format!("key {k}"));
-    let (here, key_file) = (a.own_ns, a.key_file.display());
-    let mut text = match &a.why {
-        Absence::NoKeyFile => format!(
-            "key file {key_file} does not exist in this reader's /dev/shm (IPC namespace {here}): either no writer has started yet, or it runs in another container or IPC namespace with its own /dev/shm; {JOIN_FIX}"
-        ),
-        Absence::NoBeacon => format!(
-            "no segment with {key_text} in this IPC namespace ({here}), though key file {key_file} exists (without a shm_write beacon): the writer has not created its segment yet, or it runs in another IPC namespace that shares this /dev/shm; {JOIN_FIX}"
-        ),
-        Absence::BeaconUnreadable => format!(
-            "no segment with {key_text} in this IPC namespace ({here}); key file {key_file} exists, but this user may not read the writer's beacon in it, so whether a writer runs elsewhere is unknown (a writer started with --mode 0644, or 0640 for its group, lets other users read it): the writer has not created its segment yet, has stopped, or runs in another IPC namespace that shares this /dev/shm; {JOIN_FIX}"
-        ),
-        Absence::OtherNamespace(beacon) => format!(
-            "no segment with {key_text} in this IPC namespace ({here}): key file {key_file} says writer pid {} publishes to {} in IPC namespace {}, which is not this reader's; the /dev/shm is shared but the IPC namespace is not; {JOIN_FIX}",
-            beacon.pid, beacon.key, beacon.ipc_ns
-        ),
-        Absence::WriterStopped(beacon) => format!(
-            "no segment with {key_text}: writer pid {} (IPC namespace {}) stopped cleanly; waiting for a new writer",
-            beacon.pid, beacon.ipc_ns
-        ),
-        Absence::WriterFailed(beacon) => format!(
-            "no segment with {key_text}: writer pid {} (IPC namespace {}) stopped on an error (its stderr says which) and removed its segment; waiting for a new writer",
-            beacon.pid, beacon.ipc_ns
-        ),
-        Absence::WriterGone(beacon) => format!(
-            "no segment with {key_text}: writer pid {} in this IPC namespace ({here}) left no segment (killed, or the segment was removed with ipcrm); waiting for a new writer",
-            beacon.pid
-        ),
-    };
-    if matches!(
-        a.why,
-        Absence::OtherNamespace(_)
-            | Absence::WriterGone(_)
-            | Absence::WriterStopped(_)
-            | Absence::WriterFailed(_)
-    ) {
-        let _ = write!(text, "; {}", restart_hint());
-    }
-    text
+/// Which side of a key waits, for the words of its diagnosis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// `shm_read` following a time or a value: it waits for a writer.
+    Reader,
+    /// `shm_read --stream`: it waits for a producer.
+    Consumer,
 }
 
-/// A reader joined to a container's IPC namespace keeps that namespace
-/// when the container restarts, and the restarted writer is in a new one.
-fn restart_hint() -> &'static str {
-    "if the writer's container was restarted, it now has a new IPC namespace this reader cannot join: restart the reader too (`docker run --restart on-failure` with `shm_read --timeout` does it), or join both to a long-lived sandbox container"
+impl Side {
+    /// What the waiting side is called.
+    fn me(self) -> &'static str {
+        match self {
+            Side::Reader => "reader",
+            Side::Consumer => "consumer",
+        }
+    }
+
+    /// What the side it waits for is called.
+    fn peer(self) -> &'static str {
+        match self {
+            Side::Reader => "writer",
+            Side::Consumer => "producer",
+        }
+    }
+
+    /// The command that runs the waiting side.
+    fn command(self) -> &'static str {
+        match self {
+            Side::Reader => "shm_read",
+            Side::Consumer => "shm_read --stream",
+        }
+    }
+}
+
+/// The words of one waiting side's diagnosis, in the place it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Diagnosis {
+    side: Side,
+    place: Place,
+}
+
+impl Diagnosis {
+    /// The diagnosis of `side`, running in `place`.
+    pub fn new(side: Side, place: Place) -> Self {
+        Self { side, place }
+    }
+
+    /// What is wrong when no segment answers, in one sentence, then (when
+    /// the cause may be another IPC namespace) the one fix that fits where
+    /// this process runs, on a second line.
+    pub fn absent(&self, a: &Absent) -> String {
+        let (me, peer) = (self.side.me(), self.side.peer());
+        let key_text = a
+            .key
+            .map_or_else(|| format!("the {peer}'s key"), |k| format!("key {k}"));
+        let (here, key_file) = (a.own_ns, a.key_file.display());
+        let wrong = match &a.why {
+            Absence::NoKeyFile => format!(
+                "key file {key_file} does not exist in this {me}'s /dev/shm (IPC namespace {here}): no {peer} has started yet, or it runs in another IPC namespace, with its own /dev/shm"
+            ),
+            Absence::NoBeacon => format!(
+                "no segment with {key_text} in this IPC namespace ({here}), though key file {key_file} exists (without a shm_write beacon): the {peer} has not created its segment yet, or it runs in another IPC namespace that shares this /dev/shm"
+            ),
+            Absence::BeaconUnreadable => format!(
+                "no segment with {key_text} in this IPC namespace ({here}); key file {key_file} exists, but this user may not read the {peer}'s beacon in it (a {peer} started with --mode 0644 lets other users read it): the {peer} has not created its segment yet, has stopped, or runs in another IPC namespace that shares this /dev/shm"
+            ),
+            Absence::OtherNamespace(beacon) => format!(
+                "no segment with {key_text} in this IPC namespace ({here}): key file {key_file} says {peer} pid {} publishes to {} in IPC namespace {}, which is not this {me}'s: the /dev/shm is shared, the IPC namespace is not",
+                beacon.pid, beacon.key, beacon.ipc_ns
+            ),
+            Absence::WriterStopped(beacon) => {
+                return format!(
+                    "no segment with {key_text}: {peer} pid {} (IPC namespace {}) stopped cleanly; waiting for a new {peer}{}",
+                    beacon.pid,
+                    beacon.ipc_ns,
+                    self.restarted()
+                )
+            }
+            Absence::WriterFailed(beacon) => {
+                return format!(
+                    "no segment with {key_text}: {peer} pid {} (IPC namespace {}) stopped on an error (its stderr says which) and removed its segment; waiting for a new {peer}{}",
+                    beacon.pid,
+                    beacon.ipc_ns,
+                    self.restarted()
+                )
+            }
+            Absence::WriterGone(beacon) => {
+                return format!(
+                    "no segment with {key_text}: {peer} pid {} in this IPC namespace ({here}) left no segment (killed, or the segment was removed with ipcrm); waiting for a new {peer}{}",
+                    beacon.pid,
+                    self.restarted()
+                )
+            }
+        };
+        format!(
+            "{wrong}\n  fix: {} ({MORE}, for more)",
+            self.fix(&a.key_file)
+        )
+    }
+
+    /// The one way into the writer's IPC namespace that fits this place.
+    fn fix(&self, key_file: &Path) -> String {
+        let (me, peer, command) = (self.side.me(), self.side.peer(), self.side.command());
+        match self.place {
+            Place::Docker => format!(
+                "start this {me}'s container with `docker run --ipc container:<{peer} container> ...`, and the {peer}'s with `--ipc shareable`"
+            ),
+            Place::Podman => format!(
+                "start this {me}'s container with `podman run --ipc container:<{peer} container> ...`"
+            ),
+            Place::Kubernetes => format!(
+                "run this {me} as a container of the {peer}'s pod: the containers of one pod share its IPC namespace"
+            ),
+            Place::Host => {
+                let through = if key_file.is_absolute() { "root" } else { "cwd/" };
+                format!(
+                    "run this {me} in the {peer}'s IPC namespace: `nsenter --ipc=/proc/<{peer} pid>/ns/ipc {command} --key-file /proc/<{peer} pid>/{through}{}`, <{peer} pid> being the {peer}'s pid as this shell sees it, as `pgrep shm_write` shows",
+                    key_file.display()
+                )
+            }
+        }
+    }
+
+    /// A stopped or gone writer in a container: it may have been restarted
+    /// into a namespace this reader never sees.
+    fn restarted(&self) -> String {
+        let (me, peer) = (self.side.me(), self.side.peer());
+        match self.place {
+            Place::Docker | Place::Podman => format!(
+                "; if the {peer}'s container was restarted, this {me} must be restarted too ({MORE}, for how)"
+            ),
+            Place::Kubernetes | Place::Host => String::new(),
+        }
+    }
+
+    /// Every way to put the two sides in one IPC namespace, whatever the
+    /// place (`--explain`): more lines, after the diagnosis.
+    pub fn explanation(&self) -> String {
+        let (me, peer, command) = (self.side.me(), self.side.peer(), self.side.command());
+        let peer_start = match self.side {
+            Side::Reader => "shm_write",
+            Side::Consumer => "shm_write --stream",
+        };
+        [
+            format!("  why: a {me} finds its {peer}'s segment only in the {peer}'s IPC namespace, and its key file only in the {peer}'s /dev/shm; a container has its own of both unless it joins another's. Every way to join them:"),
+            format!("    Docker: start the {peer} with `docker run --ipc shareable ...` and this {me} with `docker run --ipc container:<{peer} container> ...` (Docker shares the {peer}'s /dev/shm with it)"),
+            format!("    Podman: `podman run --ipc container:<{peer} container> ...` (Podman's containers are shareable by default), or both in one pod (`podman run --pod <pod> ...`)"),
+            format!("    Compose: `ipc: shareable` on the {peer}'s service, `ipc: \"service:<{peer}>\"` on this {me}'s"),
+            "    Kubernetes: both as containers of one pod, which share its IPC namespace and /dev/shm".to_owned(),
+            format!("    `--ipc host` for both containers: the host's IPC namespace and /dev/shm, where every process on the host sees the segment and a killed {peer} leaves it until `ipcrm`"),
+            format!("    a host shell: `nsenter --ipc=/proc/<{peer} pid>/ns/ipc {command} --key-file /proc/<{peer} pid>/root/dev/shm/shm_file`, with the {peer}'s pid as the host sees it (`pgrep shm_write`, or `docker inspect -f '{{{{.State.Pid}}}}' <{peer} container>`), or `docker exec <{peer} container> {command}`"),
+            format!("    a {peer} container that was restarted has a new IPC namespace, which a {me} joined to the old one never sees: restart this {me} too (`docker run --restart on-failure` with `{command} --timeout` does it), or join both to a long-lived container that only holds the namespace (`--ipc shareable`, running `sleep`), as a pod does"),
+            format!("    no {peer} yet: start `{peer_start}` with the same --key-file and --proj-id, before or after this {me}"),
+            "    more: docs/troubleshooting.md, docs/containers.md".to_owned(),
+        ]
+        .join("\n")
+    }
+
+    /// The waiting side gives up after `limit`: with the last condition
+    /// seen, or, when `message` is `None`, pointing at it (already said).
+    pub fn gave_up(&self, limit: Duration, message: Option<&str>) -> String {
+        let for_what = match self.side {
+            Side::Reader => "a live writer",
+            Side::Consumer => "a producer",
+        };
+        let head = if limit.is_zero() {
+            format!("no {}", for_what.trim_start_matches("a "))
+        } else {
+            format!("timed out after {limit:?} waiting for {for_what}")
+        };
+        match message {
+            Some(message) => format!("{head}: {message}"),
+            None => format!("{head} (the reason is above)"),
+        }
+    }
 }
 
 /// A reader's segment has not changed for longer than its writer promised.
@@ -103,11 +233,171 @@ pub fn resumed(segment: &SegmentInfo) -> String {
     )
 }
 
-/// A reader gives up waiting; `message` is the last condition seen.
-pub fn gave_up(limit: Duration, message: &str) -> String {
-    if limit.is_zero() {
-        format!("no live writer: {message}")
-    } else {
-        format!("timed out after {limit:?} waiting for a live writer: {message}")
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::session::beacon::{Beacon, BeaconState};
+    use crate::transport::key::Key;
+    use crate::transport::namespace::Ns;
+
+    const PLACES: [Place; 4] = [Place::Host, Place::Docker, Place::Podman, Place::Kubernetes];
+
+    fn beacon(state: BeaconState) -> Beacon {
+        Beacon {
+            pid: 1,
+            ipc_ns: Ns(7),
+            key: Key(0x0828_0002),
+            shmid: 0,
+            started: chrono::DateTime::UNIX_EPOCH,
+            state,
+        }
+    }
+
+    fn absent(why: Absence) -> Absent {
+        Absent {
+            key_file: PathBuf::from("/dev/shm/shm_file"),
+            key: Some(Key(0x0828_0002)),
+            own_ns: Ns(9),
+            why,
+        }
+    }
+
+    /// Every absence that may be another IPC namespace.
+    fn elsewhere() -> [Absence; 4] {
+        [
+            Absence::NoKeyFile,
+            Absence::NoBeacon,
+            Absence::BeaconUnreadable,
+            Absence::OtherNamespace(beacon(BeaconState::Running)),
+        ]
+    }
+
+    #[test]
+    fn another_namespace_is_one_sentence_then_the_fix_of_the_place() {
+        for why in elsewhere() {
+            for place in PLACES {
+                let text = Diagnosis::new(Side::Reader, place).absent(&absent(why.clone()));
+                let lines: Vec<&str> = text.lines().collect();
+                assert_eq!(lines.len(), 2, "{text}");
+                assert!(lines[0].contains("ipc:[9]"), "{text}");
+                assert!(lines[1].starts_with("  fix: "), "{text}");
+                assert!(lines[1].ends_with(&format!("({MORE}, for more)")), "{text}");
+                let fix = lines[1];
+                let engine_fix = |engine: &str| {
+                    fix.contains(&format!(
+                        "`{engine} run --ipc container:<writer container> ...`"
+                    ))
+                };
+                match place {
+                    Place::Host => {
+                        assert!(fix.contains("`nsenter --ipc=/proc/<writer pid>/ns/ipc shm_read --key-file /proc/<writer pid>/root/dev/shm/shm_file`"), "{text}");
+                    }
+                    Place::Docker => assert!(
+                        engine_fix("docker") && fix.contains("--ipc shareable"),
+                        "{text}"
+                    ),
+                    Place::Podman => assert!(engine_fix("podman"), "{text}"),
+                    Place::Kubernetes => assert!(fix.contains("pod"), "{text}"),
+                }
+                for other in [
+                    "docker",
+                    "podman",
+                    "Compose",
+                    "Kubernetes",
+                    "--ipc host",
+                    "nsenter",
+                ] {
+                    let ours = match place {
+                        Place::Host => "nsenter",
+                        Place::Docker => "docker",
+                        Place::Podman => "podman",
+                        Place::Kubernetes => "Kubernetes",
+                    };
+                    if other != ours {
+                        assert!(!text.contains(other), "{place:?} names {other}: {text}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_consumer_waits_for_a_producer() {
+        for why in elsewhere() {
+            for place in PLACES {
+                let text = Diagnosis::new(Side::Consumer, place).absent(&absent(why.clone()));
+                assert!(!text.contains("writer"), "{text}");
+                assert!(text.contains("producer"), "{text}");
+                assert!(
+                    text.contains("consumer") || matches!(why, Absence::NoBeacon),
+                    "{text}"
+                );
+            }
+        }
+        let text = Diagnosis::new(Side::Consumer, Place::Host).explanation();
+        assert!(!text.contains("<writer"), "{text}");
+        assert!(text.contains("shm_read --stream --key-file"), "{text}");
+    }
+
+    #[test]
+    fn a_stopped_writer_in_a_container_may_have_been_restarted() {
+        for why in [
+            Absence::WriterStopped(beacon(BeaconState::Stopped)),
+            Absence::WriterFailed(beacon(BeaconState::Failed)),
+            Absence::WriterGone(beacon(BeaconState::Running)),
+        ] {
+            for place in PLACES {
+                let text = Diagnosis::new(Side::Reader, place).absent(&absent(why.clone()));
+                assert_eq!(text.lines().count(), 1, "{text}");
+                assert!(text.contains("writer pid 1"), "{text}");
+                let hint = text.contains("container was restarted");
+                assert_eq!(
+                    hint,
+                    matches!(place, Place::Docker | Place::Podman),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_explanation_has_every_fix() {
+        for place in PLACES {
+            let text = Diagnosis::new(Side::Reader, place).explanation();
+            for fix in [
+                "`docker run --ipc shareable ...`",
+                "`docker run --ipc container:<writer container> ...`",
+                "`podman run --ipc container:<writer container> ...`",
+                "`ipc: \"service:<writer>\"`",
+                "one pod",
+                "`--ipc host`",
+                "nsenter --ipc=/proc/<writer pid>/ns/ipc",
+                "restart this reader too",
+                "docs/troubleshooting.md",
+            ] {
+                assert!(text.contains(fix), "{fix}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn giving_up_points_at_what_was_said() {
+        let reader = Diagnosis::new(Side::Reader, Place::Host);
+        let limit = Duration::from_secs(2);
+        assert_eq!(
+            reader.gave_up(limit, None),
+            "timed out after 2s waiting for a live writer (the reason is above)"
+        );
+        assert_eq!(
+            reader.gave_up(Duration::ZERO, Some("why")),
+            "no live writer: why"
+        );
+        let consumer = Diagnosis::new(Side::Consumer, Place::Host);
+        assert_eq!(
+            consumer.gave_up(limit, Some("why")),
+            "timed out after 2s waiting for a producer: why"
+        );
     }
 }

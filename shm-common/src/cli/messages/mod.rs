@@ -8,7 +8,7 @@ mod signals;
 mod stream;
 mod writer;
 
-pub use diagnosis::{absent, future, gave_up, resumed, stale, unreadable, writer_stopped};
+pub use diagnosis::{future, resumed, stale, unreadable, writer_stopped, Diagnosis, Side};
 pub use listing::{no_segment, no_table};
 pub use signals::{signals_failed, signals_setup, stopping};
 pub use stream::{
