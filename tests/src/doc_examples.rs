@@ -420,65 +420,15 @@ fn token_len(s: &str, class: Class) -> usize {
     }
 }
 
-/// `0x` and exactly 8 hex digits, not inside a longer word: `<key>`.
-fn replace_keys(s: &str) -> String {
+/// `s` with each span that `at` finds (given the bytes and a char
+/// boundary, the span's end) replaced by `with`.
+fn replace_spans(s: &str, with: &str, at: impl Fn(&[u8], usize) -> Option<usize>) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
     while i < b.len() {
-        let starts = b[i..].starts_with(b"0x") && (i == 0 || !is_word(b[i - 1] as char));
-        if starts {
-            let hex = b[i + 2..]
-                .iter()
-                .take_while(|c| c.is_ascii_hexdigit())
-                .count();
-            let end = i + 2 + hex;
-            if hex == 8 && !b.get(end).is_some_and(|&c| is_word(c as char)) {
-                out.push_str("<key>");
-                i = end;
-                continue;
-            }
-        }
-        let c = s[i..].chars().next().unwrap();
-        out.push(c);
-        i += c.len_utf8();
-    }
-    out
-}
-
-/// RFC 3339 times: `YYYY-MM-DDTHH:MM:SS`, optional fraction, `Z` or
-/// `+HH:MM`/`-HH:MM`: `<time>`.
-fn replace_times(s: &str) -> String {
-    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
-    let b = s.as_bytes();
-    let fits = |at: usize| {
-        b.len() >= at + SHAPE.len()
-            && SHAPE.iter().zip(&b[at..]).all(|(&p, &c)| match p {
-                b'd' => c.is_ascii_digit(),
-                p => p == c,
-            })
-    };
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < b.len() {
-        if fits(i) && (i == 0 || !b[i - 1].is_ascii_digit()) {
-            let mut end = i + SHAPE.len();
-            if b.get(end) == Some(&b'.') {
-                end += 1;
-                while b.get(end).is_some_and(u8::is_ascii_digit) {
-                    end += 1;
-                }
-            }
-            if b.get(end) == Some(&b'Z') {
-                end += 1;
-            } else if matches!(b.get(end), Some(b'+' | b'-'))
-                && b.len() >= end + 6
-                && b[end + 3] == b':'
-                && [1, 2, 4, 5].iter().all(|&k| b[end + k].is_ascii_digit())
-            {
-                end += 6;
-            }
-            out.push_str("<time>");
+        if let Some(end) = at(b, i) {
+            out.push_str(with);
             i = end;
             continue;
         }
@@ -487,6 +437,54 @@ fn replace_times(s: &str) -> String {
         i += c.len_utf8();
     }
     out
+}
+
+/// `0x` and exactly 8 hex digits, not inside a longer word: `<key>`.
+fn replace_keys(s: &str) -> String {
+    replace_spans(s, "<key>", |b, i| {
+        if !b[i..].starts_with(b"0x") || (i > 0 && is_word(b[i - 1] as char)) {
+            return None;
+        }
+        let hex = b[i + 2..]
+            .iter()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
+        let end = i + 2 + hex;
+        (hex == 8 && !b.get(end).is_some_and(|&c| is_word(c as char))).then_some(end)
+    })
+}
+
+/// RFC 3339 times: `YYYY-MM-DDTHH:MM:SS`, optional fraction, `Z` or
+/// `+HH:MM`/`-HH:MM`: `<time>`.
+fn replace_times(s: &str) -> String {
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
+    replace_spans(s, "<time>", |b, i| {
+        let fits = b.len() >= i + SHAPE.len()
+            && SHAPE.iter().zip(&b[i..]).all(|(&p, &c)| match p {
+                b'd' => c.is_ascii_digit(),
+                p => p == c,
+            });
+        if !fits || (i > 0 && b[i - 1].is_ascii_digit()) {
+            return None;
+        }
+        let mut end = i + SHAPE.len();
+        if b.get(end) == Some(&b'.') {
+            end += 1;
+            while b.get(end).is_some_and(u8::is_ascii_digit) {
+                end += 1;
+            }
+        }
+        if b.get(end) == Some(&b'Z') {
+            end += 1;
+        } else if matches!(b.get(end), Some(b'+' | b'-'))
+            && b.len() >= end + 6
+            && b[end + 3] == b':'
+            && [1, 2, 4, 5].iter().all(|&k| b[end + k].is_ascii_digit())
+        {
+            end += 6;
+        }
+        Some(end)
+    })
 }
 
 /// A `--inspect` row (`   192..200  sequence   0x...08  8 (4 publishes)`),
