@@ -18,6 +18,8 @@ const REPEAT_REPORT: Duration = Duration::from_secs(10);
 pub enum Condition {
     /// No segment, and which kind of absence the key file tells.
     Absent(Discriminant<Absence>),
+    /// No message queue by the name asked.
+    NoQueue,
     /// The writer said it stopped.
     Stopped,
     /// No update for longer than the writer promised.

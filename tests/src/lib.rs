@@ -107,13 +107,24 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
+        Self::start("")
+    }
+
+    /// A sandbox with its own mqueue filesystem mounted on `/dev/mqueue`,
+    /// as in a container: listing and inspecting its POSIX message queues
+    /// needs the mount (opening them does not).
+    pub fn with_mqueue() -> Self {
+        Self::start(" && mkdir -p /dev/mqueue && mount -t mqueue mqueue /dev/mqueue")
+    }
+
+    fn start(more: &str) -> Self {
         require_root();
         let mut holder = Command::new("unshare")
             .args(["--ipc", "--mount", "--propagation", "private", "--"])
             .args([
                 "sh",
                 "-c",
-                "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && echo ready && exec sleep 100000",
+                &format!("mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm{more} && echo ready && exec sleep 100000"),
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -10,11 +10,13 @@
 //! - [`table`], [`procs`] and [`namespace`]: the kernel's segment table,
 //!   the processes attached to each segment, and the IPC namespace probe;
 //! - [`signals`]: stop signals as events, for sleeps that end on SIGTERM;
-//! - [`limits`]: which of the kernel's limits a failed create ran into.
+//! - [`limits`]: which of the kernel's limits a failed create ran into;
+//! - [`mqueue`]: POSIX message queues and the table of this namespace's.
 
 pub mod key;
 pub mod key_file;
 pub mod limits;
+pub mod mqueue;
 pub mod namespace;
 pub mod procs;
 pub mod segment;

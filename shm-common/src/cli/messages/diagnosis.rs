@@ -8,7 +8,7 @@ use crate::session::find::{Absence, Absent};
 use crate::transport::segment::SegmentInfo;
 
 /// How to put reader and writer in one IPC namespace.
-const JOIN_FIX: &str = "run both in one IPC namespace: `docker run --ipc container:<writer> ...` with the writer started `--ipc shareable`, Compose `ipc: \"service:<writer>\"`, both containers in one Kubernetes pod, or `--ipc host` for both";
+pub(super) const JOIN_FIX: &str = "run both in one IPC namespace: `docker run --ipc container:<writer> ...` with the writer started `--ipc shareable`, Compose `ipc: \"service:<writer>\"`, both containers in one Kubernetes pod, or `--ipc host` for both";
 
 /// The namespace diagnosis of a reader that finds no segment.
 pub fn absent(a: &Absent) -> String {
