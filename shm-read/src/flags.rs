@@ -104,6 +104,8 @@ pub enum Mode {
     Inspect(Inspect),
     /// Receive from a POSIX message queue (`--mqueue`).
     Mqueue(Mqueue),
+    /// Show a POSIX message queue (`--inspect --mqueue`).
+    InspectQueue(QueueName, Format),
 }
 
 /// The settings of [`Mode::Mqueue`].
@@ -163,7 +165,10 @@ impl Args {
     /// The mode the flags ask for (clap has refused every conflicting
     /// combination already).
     pub fn mode(self) -> Mode {
-        if let (Some(name), false) = (self.mqueue.clone(), self.inspect) {
+        if let (Some(name), true) = (self.mqueue.clone(), self.inspect) {
+            return Mode::InspectQueue(name, self.format);
+        }
+        if let Some(name) = self.mqueue.clone() {
             return Mode::Mqueue(Mqueue {
                 name,
                 end: self.end,

@@ -38,6 +38,7 @@ fn run(mode: Mode) -> Result<Exit, Failure> {
         Mode::Follow(follow) => follow::run(&follow, &signals()?),
         Mode::Stream(stream) => stream::run(&stream, &signals()?),
         Mode::Mqueue(mqueue) => mqueue::run(&mqueue, &signals()?),
+        Mode::InspectQueue(name, format) => mqueue::inspect(&name, format),
         Mode::List(format) => list::run(format),
         Mode::Inspect(inspect) => inspect::run(&inspect),
     }

@@ -10,11 +10,15 @@ use shm_common::cli::failure;
 use shm_common::cli::messages;
 use shm_common::protocol::mqueue::{QueueError, Receiver, BEAT};
 use shm_common::session::queue;
-use shm_common::transport::mqueue::{Direction, Queue};
+use shm_common::transport::mqueue::{
+    self, Attributes, Direction, OpenError, Queue, QueueEntry, QueueName,
+};
+use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::signals::StopSignals;
 
 use crate::flags::Mqueue;
-use crate::output;
+use crate::list::Users;
+use crate::output::{self, json_string, Format};
 use crate::report::{Condition, Reporter};
 use crate::Failure;
 
@@ -90,4 +94,70 @@ fn find(args: &Mqueue, signals: &StopSignals) -> Result<Option<Queue>, Failure> 
             return Ok(None);
         }
     }
+}
+
+/// `--inspect --mqueue /NAME`: the queue's attributes, owner and mode.
+pub fn inspect(name: &QueueName, format: Format) -> Result<Exit, Failure> {
+    let ns = Ns(namespace::ipc_namespace().unwrap_or(0));
+    let opened = match Queue::open(name, Direction::Receive) {
+        Ok(queue) => Some(
+            queue
+                .attributes()
+                .map_err(|e| failure::queue_sys(name, e))?,
+        ),
+        Err(OpenError::NotFound { .. }) => {
+            return Err((Exit::NoWriter, messages::mqueue::no_queue(name)))
+        }
+        Err(OpenError::PermissionDenied { .. }) => None,
+        Err(e) => return Err(failure::queue(&e, false)),
+    };
+    let entry = mqueue::entry(name);
+    let users = Users::load();
+    let text = match format {
+        Format::Json => inspect_json(name, ns, opened, entry.as_ref(), &users),
+        _ => messages::mqueue::inspected(
+            name,
+            ns,
+            opened,
+            entry.as_ref(),
+            &entry
+                .as_ref()
+                .map(|e| users.name(e.owner.uid))
+                .unwrap_or_default(),
+        ),
+    };
+    console::print(&text)?;
+    Ok(Exit::Ok)
+}
+
+fn inspect_json(
+    name: &QueueName,
+    ns: Ns,
+    attributes: Option<Attributes>,
+    entry: Option<&QueueEntry>,
+    users: &Users,
+) -> String {
+    let attributes = attributes.map_or("null".to_owned(), |a| {
+        format!(
+            "{{\"flags\":{},\"maxmsg\":{},\"msgsize\":{},\"curmsgs\":{}}}",
+            a.flags, a.maxmsg, a.msgsize, a.curmsgs
+        )
+    });
+    let file = entry.map_or("null".to_owned(), |e| {
+        format!(
+            "{{\"owner\":{},\"uid\":{},\"gid\":{},\"mode\":\"{:04o}\",\"qsize\":{},\"notify\":{{\"how\":{},\"signo\":{},\"pid\":{}}}}}",
+            json_string(&users.name(e.owner.uid)),
+            e.owner.uid,
+            e.owner.gid,
+            e.owner.mode,
+            e.qsize,
+            e.notify.how,
+            e.notify.signo,
+            e.notify.pid
+        )
+    });
+    format!(
+        "{{\"mqueue\":{},\"ipc_ns\":\"{ns}\",\"attributes\":{attributes},\"file\":{file}}}\n",
+        json_string(name.as_str())
+    )
 }

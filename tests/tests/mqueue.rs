@@ -362,3 +362,73 @@ fn without_the_mqueue_mount_the_owner_is_unknown_and_the_mount_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn list_shows_the_queues_after_the_segments() {
+    let sandbox = Sandbox::with_mqueue();
+    let list = |args: &[&str]| {
+        let out = sandbox
+            .command(shm_tests::bin("shm_read"))
+            .arg("--list")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(
+        list(&[]).ends_with("\nno message queues in this IPC namespace\n"),
+        "{}",
+        list(&[])
+    );
+    let mut producer = c_producer(&sandbox);
+    poll_until(DEADLINE, || list(&[]).contains("10/10").then_some(())).expect("a full queue");
+    let text = list(&[]);
+    let section = &text[text
+        .find("message queues (/dev/mqueue): 1 queue(s)")
+        .expect(&text)..];
+    let row = section.lines().nth(2).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        ["/ch6_ipc", "root", "644", "10240", "10/10", "1024", "none"],
+        "{text}"
+    );
+    let json = list(&["--format", "json"]);
+    assert!(
+        json.contains(r#""mqueues":[{"name":"/ch6_ipc","owner":"root","uid":0,"gid":0,"perms":"644","qsize":10240,"messages":10,"maxmsg":10,"msgsize":1024,"notify":{"how":0,"signo":0,"pid":0}}]"#),
+        "{json}"
+    );
+
+    let mut inspect = sandbox.reader(&["--inspect", "--mqueue", "/ch6_ipc"]);
+    assert_eq!(inspect.exit().code(), Some(0), "{:?}", inspect.stderr());
+    let shown = inspect.stdout().join("\n");
+    for field in [
+        "maxmsg     10 ",
+        "msgsize    1024 bytes",
+        "curmsgs    10 ",
+        "QSIZE      10240 bytes queued",
+        "owner      root (uid 0), gid 0",
+        "mode       0644",
+        "notify     none",
+    ] {
+        assert!(shown.contains(field), "{field:?} not in {shown}");
+    }
+    let mut missing = sandbox.reader(&["--inspect", "--mqueue", "/nope"]);
+    assert_eq!(missing.exit().code(), Some(3));
+    producer.signal(Signal::SIGKILL);
+    producer.exit();
+
+    // Without the mount: one line, with the mount command.
+    let bare = Sandbox::new();
+    let out = bare
+        .command(shm_tests::bin("shm_read"))
+        .arg("--list")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.ends_with("\nmessage queues: /dev/mqueue is not mounted, so they cannot be listed; mount it with `mkdir -p /dev/mqueue && mount -t mqueue mqueue /dev/mqueue` (as root; every container has it mounted)\n"),
+        "{text}"
+    );
+}

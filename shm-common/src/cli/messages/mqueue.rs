@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 
 use super::diagnosis::JOIN_FIX;
 use crate::session::queue::QueueAbsent;
-use crate::transport::mqueue::{Attributes, NameError, Owner, QueueName, MOUNT, NAME_MAX};
+use crate::transport::mqueue::{
+    Attributes, NameError, Notify, Owner, QueueEntry, QueueName, MOUNT, NAME_MAX,
+};
+use crate::transport::namespace::Ns;
 
 /// How to mount the mqueue filesystem where it is missing.
 pub const MOUNT_FIX: &str =
@@ -112,4 +115,82 @@ pub fn no_message(name: &QueueName, limit: std::time::Duration, received: u64) -
     format!(
         "timed out after {limit:?} waiting for a message on queue {name} ({received} received): no producer is sending"
     )
+}
+
+/// The heading of `--list`'s message-queue section.
+pub fn queues_heading(count: usize) -> String {
+    format!("message queues ({MOUNT}): {count} queue(s)")
+}
+
+/// A queue's `mq_notify` registration, for `--list`.
+pub fn notify_text(notify: Notify) -> String {
+    match notify {
+        Notify { pid: 0, .. } => "none".to_owned(),
+        Notify { how: 0, signo, pid } => format!("signal {signo} to pid {pid}"),
+        Notify { how: 2, pid, .. } => format!("thread in pid {pid}"),
+        Notify { pid, .. } => format!("pid {pid} (no notification)"),
+    }
+}
+
+/// `--inspect --mqueue`: a queue field by field. `attributes` is `None`
+/// when this user may not open it, `entry` when the mqueue filesystem is
+/// not mounted; `owner` is the owner's name.
+pub fn inspected(
+    name: &QueueName,
+    ns: Ns,
+    attributes: Option<Attributes>,
+    entry: Option<&QueueEntry>,
+    owner: &str,
+) -> String {
+    let mut out = format!("message queue {name} in IPC namespace {ns}\n");
+    match attributes {
+        Some(a) => {
+            let flags = if a.flags & i64::from(nix::libc::O_NONBLOCK) != 0 {
+                "O_NONBLOCK (of this look's own descriptor: the flag belongs to each open, not to the queue)"
+            } else {
+                "0"
+            };
+            let _ = writeln!(out, "  {:<10} {flags}", "flags");
+            let _ = writeln!(
+                out,
+                "  {:<10} {} (most messages it holds)",
+                "maxmsg", a.maxmsg
+            );
+            let _ = writeln!(
+                out,
+                "  {:<10} {} bytes (largest message)",
+                "msgsize", a.msgsize
+            );
+            let _ = writeln!(
+                out,
+                "  {:<10} {} (messages in it now)",
+                "curmsgs", a.curmsgs
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  attributes unknown: this user may not open the queue to read them"
+            );
+        }
+    }
+    match entry {
+        Some(e) => {
+            let _ = writeln!(out, "  {:<10} {} bytes queued", "QSIZE", e.qsize);
+            let _ = writeln!(
+                out,
+                "  {:<10} {owner} (uid {}), gid {}",
+                "owner", e.owner.uid, e.owner.gid
+            );
+            let _ = writeln!(out, "  {:<10} {:04o}", "mode", e.owner.mode);
+            let _ = writeln!(out, "  {:<10} {}", "notify", notify_text(e.notify));
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  owner and mode unknown: {MOUNT} is not mounted; {MOUNT_FIX}"
+            );
+        }
+    }
+    out
 }
