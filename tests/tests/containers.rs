@@ -13,7 +13,7 @@ use shm_tests::{bin, workspace, DEADLINE};
 
 #[macro_use]
 mod both;
-use both::{times, wait_advancing, READER};
+use both::{as_documented, times, wait_advancing, READER};
 
 on_engine!(Docker::new());
 
@@ -270,6 +270,20 @@ fn the_book_mqueue_programs_as_the_book_runs_them() {
     let produced = texts_of(&producer.logs().0, "Produced: ");
     let consumed = texts_of(&consumer.logs().0, "Consumed: ");
     assert_eq!(produced.len(), 500);
+    const TEST: &str = "the_book_mqueue_programs_as_the_book_runs_them";
+    as_documented(
+        &docker,
+        TEST,
+        "docker wait ch6_ipc_consumer",
+        &["0".to_owned()],
+    );
+    let last = consumer.logs().0[consumer.logs().0.len() - 1..].to_vec();
+    as_documented(
+        &docker,
+        TEST,
+        "docker logs ch6_ipc_consumer | tail -n 1",
+        &last,
+    );
     // The consumer joined late: what it got is the tail of what was sent.
     assert_eq!(consumed.last().map(String::as_str), Some("done"));
     assert!(produced.ends_with(&consumed[..consumed.len() - 1]));
@@ -295,6 +309,13 @@ fn our_reader_takes_the_book_consumers_place() {
         produced.ends_with(&consumed[..consumed.len() - 1]),
         "{consumed:?} is not the tail of {produced:?}"
     );
+    let last = reader.logs().0[consumed.len() - 1..].to_vec();
+    as_documented(
+        &docker,
+        "our_reader_takes_the_book_consumers_place",
+        "docker run --rm -u nobody --ipc container:ch6_ipc_producer ch6-ipc /bin/shm_read --mqueue /ch6_ipc | tail -n 1",
+        &last,
+    );
 }
 
 #[test]
@@ -307,10 +328,24 @@ fn our_writer_takes_the_book_producers_place() {
         &[
             "sh",
             "-c",
-            "i=0; while [ $i -lt 500 ]; do echo \"line $i\"; i=$((i+1)); done | /bin/shm_write --mqueue /ch6_ipc",
+            "i=1; while [ $i -le 500 ]; do echo \"line $i\"; i=$((i+1)); done | /bin/shm_write --mqueue /ch6_ipc",
         ],
     );
     writer.wait_stderr("created it with mode 0600: at most 10 messages of 1024 bytes");
+    const TEST: &str = "our_writer_takes_the_book_producers_place";
+    // Nobody receives yet: ten messages wait, and the writer with them.
+    let inspect = writer.wait_for(DEADLINE, "a full queue", |w| {
+        let out = w.exec(&[READER, "--inspect", "--mqueue", "/ch6_ipc"]);
+        let text = stdout_of(&out);
+        text.contains("curmsgs    10 ").then_some(text)
+    });
+    let lines: Vec<String> = inspect.lines().map(str::to_owned).collect();
+    as_documented(
+        &docker,
+        TEST,
+        "docker exec ch6_ipc_producer /bin/shm_read --inspect --mqueue /ch6_ipc",
+        &lines,
+    );
     let join = format!("container:{}", writer.name);
     let consumer = docker.run_container(
         "ch6-consumer",
@@ -323,10 +358,23 @@ fn our_writer_takes_the_book_producers_place() {
     let consumed = texts_of(&consumer.logs().0, "Consumed: ");
     // The writer blocks on the full queue until the consumer joins: the
     // consumer gets every line, then the end marker.
-    let sent: Vec<String> = (0..500).map(|i| format!("line {i}")).collect();
+    let sent: Vec<String> = (1..=500).map(|i| format!("line {i}")).collect();
     assert_eq!(consumed.len(), 501, "{consumed:?}");
     assert_eq!(consumed[..500], sent[..]);
     assert_eq!(consumed[500], "done");
+    as_documented(
+        &docker,
+        TEST,
+        "docker wait ch6_ipc_consumer",
+        &["0".to_owned()],
+    );
+    let tail = consumer.logs().0[499..].to_vec();
+    as_documented(
+        &docker,
+        TEST,
+        "docker logs ch6_ipc_consumer | tail -n 2",
+        &tail,
+    );
 }
 
 #[test]
@@ -344,6 +392,12 @@ fn our_reader_without_the_producers_ipc_explains() {
         stderr.contains("no message queue /ch6_ipc in this IPC namespace")
             && stderr.contains("--ipc container:<writer>"),
         "{stderr}"
+    );
+    as_documented(
+        &docker,
+        "our_reader_without_the_producers_ipc_explains",
+        "docker run --rm -u nobody ch6-ipc /bin/shm_read --mqueue /ch6_ipc --timeout 2s",
+        &shm_tests::engine::output_lines(&out.stderr),
     );
     drop(producer);
 }
