@@ -127,7 +127,10 @@ fn queue_table(queues: &Result<Vec<QueueEntry>, TableError>, users: &Users) -> S
         Ok(queues) if queues.is_empty() => return format!("\n{}\n", messages::mqueue::no_queues()),
         Ok(queues) => queues,
         Err(TableError::NotMounted) => return format!("\n{}\n", messages::mqueue::not_mounted()),
-        Err(e) => return format!("\nmessage queues: {e}\n"),
+        Err(TableError::OtherNamespace) => {
+            return format!("\n{}\n", messages::mqueue::foreign_mount())
+        }
+        Err(TableError::Io(e)) => return format!("\n{}\n", messages::mqueue::unreadable_mount(e)),
     };
     let mut out = format!("\n{}\n", messages::mqueue::queues_heading(queues.len()));
     let _ = writeln!(

@@ -414,6 +414,20 @@ fn list_shows_the_queues_after_the_segments() {
     ] {
         assert!(shown.contains(field), "{field:?} not in {shown}");
     }
+    // From another IPC namespace under the same mount, the listed queue is
+    // not the one that name opens: said, rather than listed as its own.
+    let out = sandbox
+        .command("unshare")
+        .arg("--ipc")
+        .arg(shm_tests::bin("shm_read"))
+        .arg("--list")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.ends_with("\nmessage queues: /dev/mqueue is the mqueue filesystem of another IPC namespace (mounted outside this one), so this namespace's queues cannot be listed; mount it again from within this namespace: `mount -t mqueue mqueue /dev/mqueue`\n"),
+        "{text}"
+    );
     let mut missing = sandbox.reader(&["--inspect", "--mqueue", "/nope"]);
     assert_eq!(missing.exit().code(), Some(3));
     producer.signal(Signal::SIGKILL);

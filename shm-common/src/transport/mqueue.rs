@@ -410,6 +410,11 @@ pub enum TableError {
     /// No mqueue filesystem at [`MOUNT`].
     #[error("{MOUNT} is not an mqueue mount")]
     NotMounted,
+    /// The mqueue filesystem at [`MOUNT`] is another IPC namespace's (it
+    /// was mounted from there): a queue it shows is not the one this
+    /// process opens by that name.
+    #[error("{MOUNT} is the mqueue filesystem of another IPC namespace")]
+    OtherNamespace,
     /// It cannot be read.
     #[error("{MOUNT}: {0}")]
     Io(#[from] std::io::Error),
@@ -430,12 +435,31 @@ pub fn table() -> Result<Vec<QueueEntry>, TableError> {
         else {
             continue;
         };
+        if same_queue(&name) == Some(false) {
+            return Err(TableError::OtherNamespace);
+        }
         if let Some(entry) = entry(&name) {
             entries.push(entry);
         }
     }
     entries.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
     Ok(entries)
+}
+
+/// Whether the file `name` in [`MOUNT`] is the queue this process opens
+/// by that name (the mount is this IPC namespace's); `None` when it cannot
+/// tell (no permission to open it, or it went meanwhile).
+fn same_queue(name: &QueueName) -> Option<bool> {
+    let file = std::fs::symlink_metadata(name.path()).ok()?;
+    match Queue::open(name, Direction::Receive) {
+        Ok(queue) => {
+            let opened = nix::sys::stat::fstat(queue.as_fd()).ok()?;
+            Some(opened.st_ino == file.ino() && opened.st_dev == file.dev())
+        }
+        // Listed there, but not in this namespace.
+        Err(OpenError::NotFound { .. }) => Some(false),
+        Err(_) => None,
+    }
 }
 
 /// One queue's row; `None` when it went meanwhile.

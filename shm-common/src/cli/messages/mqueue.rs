@@ -194,3 +194,15 @@ pub fn inspected(
     }
     out
 }
+
+/// `--list` where `/dev/mqueue` belongs to another IPC namespace.
+pub fn foreign_mount() -> String {
+    format!(
+        "message queues: {MOUNT} is the mqueue filesystem of another IPC namespace (mounted outside this one), so this namespace's queues cannot be listed; mount it again from within this namespace: `mount -t mqueue mqueue {MOUNT}`"
+    )
+}
+
+/// `--list` where `/dev/mqueue` cannot be read.
+pub fn unreadable_mount(e: &std::io::Error) -> String {
+    format!("message queues: cannot read {MOUNT}: {e}")
+}
