@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use shm_common::cli::exit::{Exit, Tool};
-use shm_common::cli::flags::{parse_duration, KeyArgs};
+use shm_common::cli::flags::{parse_duration, parse_queue_name, KeyArgs};
+use shm_common::protocol::mqueue::END;
 use shm_common::transport::key::Key;
+use shm_common::transport::mqueue::QueueName;
 
 use crate::output::Format;
 
@@ -69,6 +71,12 @@ pub struct Args {
     /// With --inspect: hex-dump every byte, not only the first and last KiB
     #[arg(long, requires = "inspect")]
     pub full: bool,
+    /// Receive the messages of this POSIX message queue (/NAME), as Docker in Action's consumer does, until the end marker
+    #[arg(long, value_name = "/NAME", value_parser = parse_queue_name, conflicts_with_all = ["stream", "on_change", "list"])]
+    pub mqueue: Option<QueueName>,
+    /// With --mqueue: the message that ends the stream
+    #[arg(long, value_name = "TEXT", default_value = END, requires = "mqueue")]
+    pub end: String,
 }
 
 /// A key as `ipcs -m` shows it (`0x08000002`), or decimal.
@@ -97,6 +105,27 @@ pub enum Mode {
     List(Format),
     /// Show one segment (`--inspect`).
     Inspect(Inspect),
+    /// Receive from a POSIX message queue (`--mqueue`).
+    Mqueue(Mqueue),
+    /// Show a POSIX message queue (`--inspect --mqueue`).
+    InspectQueue(QueueName, Format),
+}
+
+/// The settings of [`Mode::Mqueue`].
+pub struct Mqueue {
+    pub name: QueueName,
+    /// The message that ends the stream.
+    pub end: String,
+    pub format: Format,
+    /// Take one message.
+    pub once: bool,
+    /// Take this many messages.
+    pub count: Option<u64>,
+    /// Give up after waiting this long for the queue or the next message.
+    pub timeout: Option<Duration>,
+    /// With the diagnosis of a missing queue, every way to share its IPC
+    /// namespace.
+    pub explain: bool,
 }
 
 /// The settings of [`Mode::Follow`].
@@ -146,6 +175,20 @@ impl Args {
     /// The mode the flags ask for (clap has refused every conflicting
     /// combination already).
     pub fn mode(self) -> Mode {
+        if let (Some(name), true) = (self.mqueue.clone(), self.inspect) {
+            return Mode::InspectQueue(name, self.format);
+        }
+        if let Some(name) = self.mqueue.clone() {
+            return Mode::Mqueue(Mqueue {
+                name,
+                end: self.end,
+                format: self.format,
+                once: self.once,
+                count: self.count,
+                timeout: self.timeout,
+                explain: self.explain,
+            });
+        }
         if self.stream {
             Mode::Stream(Stream {
                 key: self.key,

@@ -9,6 +9,7 @@ use shm_common::cli::exit::Exit;
 use shm_common::cli::messages;
 use shm_common::protocol::clock::Timestamp;
 use shm_common::protocol::describe::{describe, Holds};
+use shm_common::transport::mqueue::{self, Attributes, QueueEntry, TableError};
 use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::procs::{self, Attached};
 use shm_common::transport::segment::{OpenError, Segment};
@@ -41,9 +42,10 @@ pub fn run(format: Format) -> Result<Exit, Failure> {
         })
         .collect();
     let users = Users::load();
+    let queues = mqueue::table();
     let text = match format {
-        Format::Json => json(ns, &rows, &users),
-        _ => table(ns, &rows, &users),
+        Format::Json => json(ns, &rows, &users, &queues),
+        _ => table(ns, &rows, &users) + &queue_table(&queues, &users),
     };
     console::print(&text)?;
     Ok(Exit::Ok)
@@ -119,7 +121,81 @@ fn table(ns: Ns, rows: &[Row], users: &Users) -> String {
     out
 }
 
-fn json(ns: Ns, rows: &[Row], users: &Users) -> String {
+/// The message queues' section: its rows, or one line saying why none.
+fn queue_table(queues: &Result<Vec<QueueEntry>, TableError>, users: &Users) -> String {
+    let queues = match queues {
+        Ok(queues) if queues.is_empty() => return format!("\n{}\n", messages::mqueue::no_queues()),
+        Ok(queues) => queues,
+        Err(TableError::NotMounted) => return format!("\n{}\n", messages::mqueue::not_mounted()),
+        Err(TableError::OtherNamespace) => {
+            return format!("\n{}\n", messages::mqueue::foreign_mount())
+        }
+        Err(TableError::Io(e)) => return format!("\n{}\n", messages::mqueue::unreadable_mount(e)),
+    };
+    let mut out = format!("\n{}\n", messages::mqueue::queues_heading(queues.len()));
+    let _ = writeln!(
+        out,
+        "{:<20} {:<10} {:<10} {:<10} {:<10} {:<10}  notify",
+        "name", "owner", "perms", "QSIZE", "messages", "msgsize"
+    );
+    for q in queues {
+        let (messages, msgsize) = q.attributes.map_or_else(
+            || ("?".to_owned(), "?".to_owned()),
+            |a| (format!("{}/{}", a.curmsgs, a.maxmsg), a.msgsize.to_string()),
+        );
+        let _ = writeln!(
+            out,
+            "{:<20} {:<10} {:<10o} {:<10} {:<10} {:<10}  {}",
+            q.name.as_str(),
+            users.name(q.owner.uid),
+            q.owner.mode,
+            q.qsize,
+            messages,
+            msgsize,
+            messages::mqueue::notify_text(q.notify)
+        );
+    }
+    out
+}
+
+fn queues_json(queues: &Result<Vec<QueueEntry>, TableError>, users: &Users) -> String {
+    let Ok(queues) = queues else {
+        return "null".to_owned();
+    };
+    let rows: Vec<String> = queues
+        .iter()
+        .map(|q| {
+            let attr = |f: fn(&Attributes) -> i64| {
+                q.attributes
+                    .as_ref()
+                    .map_or("null".to_owned(), |a| f(a).to_string())
+            };
+            format!(
+                "{{\"name\":{},\"owner\":{},\"uid\":{},\"gid\":{},\"perms\":\"{:o}\",\"qsize\":{},\"messages\":{},\"maxmsg\":{},\"msgsize\":{},\"notify\":{{\"how\":{},\"signo\":{},\"pid\":{}}}}}",
+                json_string(q.name.as_str()),
+                json_string(&users.name(q.owner.uid)),
+                q.owner.uid,
+                q.owner.gid,
+                q.owner.mode,
+                q.qsize,
+                attr(|a| a.curmsgs),
+                attr(|a| a.maxmsg),
+                attr(|a| a.msgsize),
+                q.notify.how,
+                q.notify.signo,
+                q.notify.pid
+            )
+        })
+        .collect();
+    format!("[{}]", rows.join(","))
+}
+
+fn json(
+    ns: Ns,
+    rows: &[Row],
+    users: &Users,
+    queues: &Result<Vec<QueueEntry>, TableError>,
+) -> String {
     let segments: Vec<String> = rows
         .iter()
         .map(|row| {
@@ -154,8 +230,9 @@ fn json(ns: Ns, rows: &[Row], users: &Users) -> String {
         })
         .collect();
     format!(
-        "{{\"ipc_ns\":\"{ns}\",\"segments\":[{}]}}\n",
-        segments.join(",")
+        "{{\"ipc_ns\":\"{ns}\",\"segments\":[{}],\"mqueues\":{}}}\n",
+        segments.join(","),
+        queues_json(queues, users)
     )
 }
 

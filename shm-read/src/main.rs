@@ -6,6 +6,7 @@ mod flags;
 mod follow;
 mod inspect;
 mod list;
+mod mqueue;
 mod output;
 mod report;
 mod stop;
@@ -36,6 +37,8 @@ fn run(mode: Mode) -> Result<Exit, Failure> {
     match mode {
         Mode::Follow(follow) => follow::run(&follow, &signals()?),
         Mode::Stream(stream) => stream::run(&stream, &signals()?),
+        Mode::Mqueue(mqueue) => mqueue::run(&mqueue, &signals()?),
+        Mode::InspectQueue(name, format) => mqueue::inspect(&name, format),
         Mode::List(format) => list::run(format),
         Mode::Inspect(inspect) => inspect::run(&inspect),
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat};
 use shm_common::protocol::clock::Timestamp;
+use shm_common::protocol::mqueue::Message;
 use shm_common::protocol::time::record::Reading;
 use shm_common::protocol::value::read::Value;
 use shm_common::transport::segment::SegmentInfo;
@@ -123,6 +124,36 @@ fn timestamp(t: Timestamp, precision: SecondsFormat) -> String {
         || format!("{} (out of range)", t.secs),
         |t| t.to_rfc3339_opts(precision, true),
     )
+}
+
+/// The line for one message of a POSIX message queue; `None` for the end
+/// marker in `raw` (the bare texts are exactly the lines a sender sent).
+/// `c` prints as Docker in Action's consumer does, the end marker included.
+pub fn message_line(format: Format, message: &Message, end: bool) -> Option<Vec<u8>> {
+    let text = message.text();
+    match format {
+        Format::C | Format::Rfc3339 => {
+            let mut line = b"Consumed: ".to_vec();
+            line.extend_from_slice(text);
+            Some(line)
+        }
+        Format::Raw => (!end).then(|| text.to_vec()),
+        Format::Json => {
+            let payload = match std::str::from_utf8(text) {
+                Ok(text) => format!("\"text\":{}", json_string(text)),
+                Err(_) => format!("\"text_base64\":\"{}\"", base64(text)),
+            };
+            Some(
+                format!(
+                    "{{\"kind\":\"message\",{payload},\"text_bytes\":{},\"bytes\":{},\"priority\":{},\"end\":{end}}}",
+                    text.len(),
+                    message.bytes.len(),
+                    message.priority
+                )
+                .into_bytes(),
+            )
+        }
+    }
 }
 
 /// `text` as a JSON string literal.

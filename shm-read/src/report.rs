@@ -7,8 +7,9 @@ use std::mem::{discriminant, Discriminant};
 use std::time::{Duration, Instant};
 
 use shm_common::cli::console::{self, OutputError};
-use shm_common::cli::messages::{Diagnosis, Side};
+use shm_common::cli::messages::{self, Diagnosis, Side};
 use shm_common::session::find::{Absence, Absent};
+use shm_common::session::queue::QueueAbsent;
 use shm_common::transport::place::Place;
 
 /// A condition reported on stderr is repeated this often while it lasts.
@@ -21,6 +22,8 @@ const REPEAT_REPORT: Duration = Duration::from_secs(10);
 pub enum Condition {
     /// No segment, and which kind of absence the key file tells.
     Absent(Discriminant<Absence>),
+    /// No message queue by the name asked.
+    NoQueue,
     /// The writer said it stopped.
     Stopped,
     /// No update for longer than the writer promised.
@@ -73,6 +76,11 @@ impl Reporter {
     /// The diagnosis of a key without a segment.
     pub fn absent(&self, absent: &Absent) -> String {
         self.diagnosis.absent(absent)
+    }
+
+    /// The diagnosis of a missing message queue.
+    pub fn queue_absent(&self, absent: &QueueAbsent) -> String {
+        messages::mqueue::absent(absent, &self.diagnosis)
     }
 
     /// Report `message`, of condition `kind`, if it is new or due again.

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use shm_common::cli::exit::{Exit, Tool};
-use shm_common::cli::flags::{parse_duration, parse_mode, parse_size, KeyArgs};
+use shm_common::cli::flags::{parse_duration, parse_mode, parse_queue_name, parse_size, KeyArgs};
+use shm_common::protocol::mqueue::END;
+use shm_common::transport::mqueue::QueueName;
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -52,6 +54,12 @@ pub struct Args {
     /// With --stream: give up when the consumer has taken nothing for this long (default: wait, as a pipe does)
     #[arg(long, value_name = "DURATION", requires = "stream", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    /// Send each line of standard input as one message of this POSIX message queue (/NAME), as Docker in Action's producer does, then the end marker (--size: the message size of a queue it creates, default 1024)
+    #[arg(long, value_name = "/NAME", value_parser = parse_queue_name, conflicts_with_all = ["value", "stdin", "stream", "interval", "count"])]
+    pub mqueue: Option<QueueName>,
+    /// With --mqueue: the message sent after the last line
+    #[arg(long, value_name = "TEXT", default_value = END, requires = "mqueue")]
+    pub end: String,
 }
 
 /// What `shm_write` was asked to do, validated from the flags: each mode
@@ -63,6 +71,19 @@ pub enum Mode {
     Value(Value),
     /// Copy stdin into a ring (`--stream`).
     Stream(Stream),
+    /// Send the lines of stdin to a POSIX message queue (`--mqueue`).
+    Mqueue(Mqueue),
+}
+
+/// The settings of [`Mode::Mqueue`].
+pub struct Mqueue {
+    pub name: QueueName,
+    /// The message size of a queue this writer creates.
+    pub size: Option<usize>,
+    /// The permission mode of a queue this writer creates.
+    pub mode: u16,
+    /// The message sent after the last line.
+    pub end: String,
 }
 
 /// What every mode claims its key with.
@@ -103,6 +124,14 @@ impl Args {
     /// The mode the flags ask for (clap has refused every conflicting
     /// combination already).
     pub fn mode(self) -> Mode {
+        if let Some(name) = self.mqueue {
+            return Mode::Mqueue(Mqueue {
+                name,
+                size: self.size,
+                mode: self.mode,
+                end: self.end,
+            });
+        }
         let claim = Claiming {
             key: self.key,
             size: self.size,

@@ -4,6 +4,7 @@
 
 mod claim;
 mod flags;
+mod mqueue;
 mod stream;
 mod time;
 mod value;
@@ -36,5 +37,6 @@ fn run(mode: Mode) -> Result<(), Failure> {
         Mode::Time(time) => time::run(&time, &signals),
         Mode::Value(value) => value::run(&value, &signals),
         Mode::Stream(stream) => stream::run(&stream, &signals),
+        Mode::Mqueue(mqueue) => mqueue::run(&mqueue, &signals),
     }
 }

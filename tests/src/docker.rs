@@ -26,6 +26,9 @@ pub const BARE_IMAGE: &str = "shm-time-bare:test";
 /// The project image with a root-owned, mode 0755 `/dev/shm` directory in
 /// its file system, built on [`IMAGE`] by [`root_dev_shm_image`].
 pub const ROOT_SHM_IMAGE: &str = "shm-time-rootshm:test";
+/// The project image with Docker in Action's `ch6_ipc` (`tests/c/ch6_ipc.c`,
+/// statically linked) as `/bin/ch6_ipc`, built on [`IMAGE`] by [`ch6_image`].
+pub const CH6_IMAGE: &str = "shm-time-ch6:test";
 
 /// The Docker engine (the `docker` client and the engine it talks to).
 pub struct Docker;
@@ -150,6 +153,37 @@ pub fn root_dev_shm_image() -> &'static str {
         let _ = std::fs::remove_dir_all(&context);
     });
     ROOT_SHM_IMAGE
+}
+
+/// [`IMAGE`] with the book's message-queue program as `/bin/ch6_ipc`
+/// (`-producer`, `-consumer`), so one image runs the book's side and ours.
+/// Built once per test process with `docker build`.
+pub fn ch6_image() -> &'static str {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        images();
+        let context = workspace().join(format!("target/ch6-image-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&context);
+        std::fs::create_dir_all(&context).unwrap();
+        let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+            .args(["-O2", "-static", "-o"])
+            .arg(context.join("ch6_ipc"))
+            .arg(workspace().join("tests/c/ch6_ipc.c"))
+            .status()
+            .expect("run the C compiler (cc)");
+        assert!(status.success(), "cc -static failed on tests/c/ch6_ipc.c");
+        std::fs::write(
+            context.join("Dockerfile"),
+            format!("FROM {IMAGE}\nCOPY ch6_ipc /bin/ch6_ipc\n"),
+        )
+        .unwrap();
+        let dir = context.to_str().unwrap().to_owned();
+        rebuild(CH6_IMAGE, || {
+            Docker.ok(&["build", "--quiet", "--tag", CH6_IMAGE, &dir]);
+        });
+        let _ = std::fs::remove_dir_all(&context);
+    });
+    CH6_IMAGE
 }
 
 fn script(path: &str, args: &[&str], env: &[(&str, &str)]) {

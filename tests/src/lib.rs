@@ -118,6 +118,17 @@ const KUBERNETES_VAR: &str = "KUBERNETES_SERVICE_HOST";
 
 impl Sandbox {
     pub fn new() -> Self {
+        Self::start("")
+    }
+
+    /// A sandbox with its own mqueue filesystem mounted on `/dev/mqueue`,
+    /// as in a container: listing and inspecting its POSIX message queues
+    /// needs the mount (opening them does not).
+    pub fn with_mqueue() -> Self {
+        Self::start(" && mkdir -p /dev/mqueue && mount -t mqueue mqueue /dev/mqueue")
+    }
+
+    fn start(more: &str) -> Self {
         require_root();
         let mut holder = Command::new("unshare")
             .args(["--ipc", "--mount", "--propagation", "private", "--"])
@@ -125,7 +136,8 @@ impl Sandbox {
                 "sh",
                 "-c",
                 &format!(
-                    "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && for f in {}; do if [ -f \"$f\" ]; then mount --bind /dev/null \"$f\" || exit 1; fi; done && echo ready && exec sleep 100000",
+                    "mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm{} && for f in {}; do if [ -f \"$f\" ]; then mount --bind /dev/null \"$f\" || exit 1; fi; done && echo ready && exec sleep 100000",
+                    more,
                     ENGINE_MARKS.join(" ")
                 ),
             ])

@@ -13,7 +13,7 @@ use shm_tests::{bin, workspace, DEADLINE};
 
 #[macro_use]
 mod both;
-use both::{times, wait_advancing, READER};
+use both::{as_documented, times, wait_advancing, READER};
 
 on_engine!(Docker::new());
 
@@ -230,4 +230,177 @@ fn a_reader_under_restart_on_failure_follows_a_restarted_writer() {
         said.contains("timed out after 3s waiting for a live writer (the reason is above)"),
         "{said}"
     );
+}
+
+// --- Docker in Action's POSIX message queue (ch6_ipc) --------------------
+
+/// The book's producer as the second edition runs it: as nobody, its IPC
+/// namespace shareable.
+fn book_producer(docker: &Docker) -> shm_tests::engine::Container<'_> {
+    docker.run_container(
+        "ch6-producer",
+        &["-u", "nobody", "--ipc", "shareable"],
+        shm_tests::docker::ch6_image(),
+        &["/bin/ch6_ipc", "-producer"],
+    )
+}
+
+/// The texts of `prefix` lines.
+fn texts_of(lines: &[String], prefix: &str) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            l.strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("{l:?} lacks {prefix:?}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn the_book_mqueue_programs_as_the_book_runs_them() {
+    let docker = Docker::new();
+    let producer = book_producer(&docker);
+    let join = format!("container:{}", producer.name);
+    let consumer = docker.run_container(
+        "ch6-consumer",
+        &["-u", "nobody", "--ipc", &join],
+        shm_tests::docker::ch6_image(),
+        &["/bin/ch6_ipc", "-consumer"],
+    );
+    assert_eq!(consumer.wait_exit(), 0, "{:?}", consumer.logs());
+    assert_eq!(producer.wait_exit(), 0, "{:?}", producer.logs());
+    let produced = texts_of(&producer.logs().0, "Produced: ");
+    let consumed = texts_of(&consumer.logs().0, "Consumed: ");
+    assert_eq!(produced.len(), 500);
+    const TEST: &str = "the_book_mqueue_programs_as_the_book_runs_them";
+    as_documented(
+        &docker,
+        TEST,
+        "docker wait ch6_ipc_consumer",
+        &["0".to_owned()],
+    );
+    let last = consumer.logs().0[consumer.logs().0.len() - 1..].to_vec();
+    as_documented(
+        &docker,
+        TEST,
+        "docker logs ch6_ipc_consumer | tail -n 1",
+        &last,
+    );
+    // The consumer joined late: what it got is the tail of what was sent.
+    assert_eq!(consumed.last().map(String::as_str), Some("done"));
+    assert!(produced.ends_with(&consumed[..consumed.len() - 1]));
+}
+
+#[test]
+fn our_reader_takes_the_book_consumers_place() {
+    let docker = Docker::new();
+    let producer = book_producer(&docker);
+    let join = format!("container:{}", producer.name);
+    let reader = docker.run_container(
+        "mq-reader",
+        &["-u", "nobody", "--ipc", &join],
+        shm_tests::docker::ch6_image(),
+        &[READER, "--mqueue", "/ch6_ipc"],
+    );
+    assert_eq!(reader.wait_exit(), 0, "{:?}", reader.logs());
+    assert_eq!(producer.wait_exit(), 0, "{:?}", producer.logs());
+    let produced = texts_of(&producer.logs().0, "Produced: ");
+    let consumed = texts_of(&reader.logs().0, "Consumed: ");
+    assert_eq!(consumed.last().map(String::as_str), Some("done"));
+    assert!(
+        produced.ends_with(&consumed[..consumed.len() - 1]),
+        "{consumed:?} is not the tail of {produced:?}"
+    );
+    let last = reader.logs().0[consumed.len() - 1..].to_vec();
+    as_documented(
+        &docker,
+        "our_reader_takes_the_book_consumers_place",
+        "docker run --rm -u nobody --ipc container:ch6_ipc_producer ch6-ipc /bin/shm_read --mqueue /ch6_ipc | tail -n 1",
+        &last,
+    );
+}
+
+#[test]
+fn our_writer_takes_the_book_producers_place() {
+    let docker = Docker::new();
+    let writer = docker.run_container(
+        "mq-writer",
+        &["-u", "nobody", "--ipc", "shareable"],
+        shm_tests::docker::ch6_image(),
+        &[
+            "sh",
+            "-c",
+            "i=1; while [ $i -le 500 ]; do echo \"line $i\"; i=$((i+1)); done | /bin/shm_write --mqueue /ch6_ipc",
+        ],
+    );
+    writer.wait_stderr("created it with mode 0600: at most 10 messages of 1024 bytes");
+    const TEST: &str = "our_writer_takes_the_book_producers_place";
+    // Nobody receives yet: ten messages wait, and the writer with them.
+    let inspect = writer.wait_for(DEADLINE, "a full queue", |w| {
+        let out = w.exec(&[READER, "--inspect", "--mqueue", "/ch6_ipc"]);
+        let text = stdout_of(&out);
+        text.contains("curmsgs    10 ").then_some(text)
+    });
+    let lines: Vec<String> = inspect.lines().map(str::to_owned).collect();
+    as_documented(
+        &docker,
+        TEST,
+        "docker exec ch6_ipc_producer /bin/shm_read --inspect --mqueue /ch6_ipc",
+        &lines,
+    );
+    let join = format!("container:{}", writer.name);
+    let consumer = docker.run_container(
+        "ch6-consumer",
+        &["-u", "nobody", "--ipc", &join],
+        shm_tests::docker::ch6_image(),
+        &["/bin/ch6_ipc", "-consumer"],
+    );
+    assert_eq!(consumer.wait_exit(), 0, "{:?}", consumer.logs());
+    assert_eq!(writer.wait_exit(), 0, "{:?}", writer.logs());
+    let consumed = texts_of(&consumer.logs().0, "Consumed: ");
+    // The writer blocks on the full queue until the consumer joins: the
+    // consumer gets every line, then the end marker.
+    let sent: Vec<String> = (1..=500).map(|i| format!("line {i}")).collect();
+    assert_eq!(consumed.len(), 501, "{consumed:?}");
+    assert_eq!(consumed[..500], sent[..]);
+    assert_eq!(consumed[500], "done");
+    as_documented(
+        &docker,
+        TEST,
+        "docker wait ch6_ipc_consumer",
+        &["0".to_owned()],
+    );
+    let tail = consumer.logs().0[499..].to_vec();
+    as_documented(
+        &docker,
+        TEST,
+        "docker logs ch6_ipc_consumer | tail -n 2",
+        &tail,
+    );
+}
+
+#[test]
+fn our_reader_without_the_producers_ipc_explains() {
+    let docker = Docker::new();
+    let producer = book_producer(&docker);
+    let out = docker.run_foreground(
+        &["--rm", "-u", "nobody"],
+        shm_tests::docker::ch6_image(),
+        &[READER, "--mqueue", "/ch6_ipc", "--timeout", "2s"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("no message queue /ch6_ipc in this IPC namespace")
+            && stderr.contains("--ipc container:<writer>"),
+        "{stderr}"
+    );
+    as_documented(
+        &docker,
+        "our_reader_without_the_producers_ipc_explains",
+        "docker run --rm -u nobody ch6-ipc /bin/shm_read --mqueue /ch6_ipc --timeout 2s",
+        &shm_tests::engine::output_lines(&out.stderr),
+    );
+    drop(producer);
 }

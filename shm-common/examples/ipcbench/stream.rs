@@ -6,11 +6,13 @@
 
 #[allow(unused_imports)]
 use super::*;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use shm_common::protocol::stream::consumer::Consumer;
 use shm_common::protocol::stream::end::Outcome;
 use shm_common::protocol::stream::layout::{state, word as ring_word, DATA, DEFAULT_SEGMENT_SIZE};
 use shm_common::protocol::stream::producer::Producer;
 use shm_common::protocol::stream::shared::{Backoff, BEAT};
+use shm_common::transport::mqueue::{Direction, Queue, QueueName};
 
 /// Segment sizes of the ring-size table.
 const SEGMENT_SIZES: [usize; 4] = [16 << 10, 64 << 10, 256 << 10, 1 << 20];
@@ -29,6 +31,10 @@ enum Channel {
     Pipe,
     /// The minimal ring of `floor.rs`, in a segment of the same size.
     Floor,
+    /// A POSIX message queue, one 8-byte message per stamp, received as
+    /// `shm_read --mqueue` receives: a poll on the queue's descriptor, then
+    /// a non-blocking `mq_receive`.
+    Mqueue,
 }
 
 impl Channel {
@@ -37,6 +43,7 @@ impl Channel {
             Channel::Ring => "ring",
             Channel::Pipe => "pipe",
             Channel::Floor => "floor",
+            Channel::Mqueue => "mqueue",
         }
     }
 }
@@ -191,7 +198,11 @@ pub(crate) fn stream(opts: &Opts) -> Result<()> {
     }
 
     println!("### Streams: waking a reader asleep on an empty channel\n");
-    let mut wakes = vec![(Channel::Pipe, Vec::new()), (Channel::Ring, Vec::new())];
+    let mut wakes = vec![
+        (Channel::Pipe, Vec::new()),
+        (Channel::Ring, Vec::new()),
+        (Channel::Mqueue, Vec::new()),
+    ];
     for _ in 0..rounds {
         for (ch, samples) in &mut wakes {
             samples.extend(wake(*ch, pins.1)?);
@@ -201,7 +212,7 @@ pub(crate) fn stream(opts: &Opts) -> Result<()> {
         samples.sort_unstable();
     }
     println!(
-        "{rounds} interleaved rounds of {WAKES} 8-byte messages {WAKE_GAP:?} apart, so that the reader is asleep (a futex wait on the ring's cursor; a blocking `read` on the pipe) when each arrives; \
+        "{rounds} interleaved rounds of {WAKES} 8-byte messages {WAKE_GAP:?} apart, so that the reader is asleep (a futex wait on the ring's cursor; a blocking `read` on the pipe; a `poll` on the message queue's descriptor, as `shm_read --mqueue` waits) when each arrives; \
          latency from just before the `write` to the reader holding the bytes (wall clock, read in both processes).\n"
     );
     println!("| channel | median µs | p90 µs | p99 µs |");
@@ -387,6 +398,7 @@ fn flow(ch: Channel, size: usize, ring: usize, dur: Duration, cpu: Option<usize>
             }
             Ok(())
         })?,
+        Channel::Mqueue => return Err("the throughput table has no message-queue row".into()),
     };
     let secs = t0.elapsed().as_secs_f64();
     let bytes = writes * size as u64;
@@ -432,8 +444,59 @@ fn wake(ch: Channel, cpu: Option<usize>) -> Result<Vec<u64>> {
             }
             Ok(())
         })?,
+        Channel::Mqueue => through_mqueue(cpu, |queue| {
+            for _ in 0..WAKES {
+                if !queue.send(&stamp(), 0).map_err(|e| e.to_string())? {
+                    return Err("the wake-up queue is full".into());
+                }
+            }
+            Ok(())
+        })?,
     };
     samples(&text)
+}
+
+/// Run `send` as the sender of a fresh message queue (10 messages of 8
+/// bytes) received by a `wake` reader; what the reader printed once it took
+/// the empty message that ends the run.
+fn through_mqueue(cpu: Option<usize>, send: impl FnOnce(&Queue) -> Result<()>) -> Result<String> {
+    let name = QueueName::parse(&format!("/ipcbench-{}", std::process::id()))
+        .map_err(|e| e.to_string())?;
+    let queue = Queue::open_or_create(&name, 0o600, 10, 8).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().expect("own executable");
+    let mut child = Guard(
+        Command::new(exe)
+            .args(["stream-child", "mqueue", "wake", name.as_str()])
+            .arg(cpu.map_or("-".to_owned(), |c| c.to_string()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    // Time for the reader to start and fall asleep on the empty queue.
+    std::thread::sleep(Duration::from_millis(100));
+    send(&queue)?;
+    while !queue.send(&[], 0).map_err(|e| e.to_string())? {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    report(&mut child.0)
+}
+
+/// The `wake` reader of a message queue: poll, receive, until an empty message.
+fn mqueue_child(name: &str, take: &mut impl FnMut(usize, &[u8])) -> Result<()> {
+    let name = QueueName::parse(name).map_err(|e| e.to_string())?;
+    let queue = Queue::open(&name, Direction::Receive).map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 8];
+    loop {
+        match queue.receive(&mut buf).map_err(|e| e.to_string())? {
+            Some((0, _)) => return Ok(()),
+            Some((n, _)) => take(n, &buf),
+            None => {
+                let mut fds = [PollFd::new(queue.as_fd(), PollFlags::POLLIN)];
+                poll(&mut fds, PollTimeout::NONE).map_err(|e| e.to_string())?;
+            }
+        }
+    }
 }
 
 fn samples(text: &str) -> Result<Vec<u64>> {
@@ -447,7 +510,7 @@ fn samples(text: &str) -> Result<Vec<u64>> {
     Ok(v)
 }
 
-/// The reader: `stream-child <ring|pipe> <count|wake> <shmid|-> <cpu|->`.
+/// The reader: `stream-child <ring|pipe|mqueue> <count|wake> <shmid|-|/queue> <cpu|->`.
 /// `count` prints the bytes it took; `wake` prints each message's latency.
 pub(crate) fn stream_child(args: &[String]) -> Result<()> {
     let [tag, role, shmid, cpu] = args else {
@@ -465,7 +528,9 @@ pub(crate) fn stream_child(args: &[String]) -> Result<()> {
             latencies.push(now_ns().saturating_sub(sent));
         }
     };
-    if tag == "pipe" {
+    if tag == "mqueue" {
+        mqueue_child(shmid, &mut take)?;
+    } else if tag == "pipe" {
         let mut input = std::io::stdin().lock();
         loop {
             let n = if wake {

@@ -6,12 +6,16 @@ use std::path::Path;
 
 use super::console::{self, OutputError};
 use super::exit::Exit;
+use super::messages;
+use crate::protocol::mqueue::TooLong;
 use crate::session::claim::{ClaimError, StopError};
 use crate::session::find::FindError;
 use crate::transport::key_file::{KeyFileError, LockHolder};
 use crate::transport::limits::Limit;
+use crate::transport::mqueue;
 use crate::transport::segment::{CreateError, OpenError};
 use crate::transport::table::TableEntry;
+use nix::errno::Errno;
 
 /// What ends a run early: the status and the sentence to print.
 pub type Failure = (Exit, String);
@@ -290,4 +294,74 @@ fn limit_hint(limit: Limit, size: usize) -> String {
         ),
         Limit::Unknown => String::new(),
     }
+}
+
+/// A POSIX message queue that cannot be opened or created; `sending` says
+/// which side asked (the permission it needs differs).
+pub fn queue(e: &mqueue::OpenError, sending: bool) -> Failure {
+    use mqueue::OpenError;
+    match e {
+        OpenError::PermissionDenied { name, owner, euid } => {
+            let (needs, modes) = if sending {
+                ("write", "--mode 0622 (anyone may send) or 0666")
+            } else {
+                (
+                    "read",
+                    "--mode 0644 (anyone may receive) or 0640 (its group may)",
+                )
+            };
+            (
+                Exit::Permission,
+                format!(
+                    "permission denied on message queue {name}{}: this process (uid {euid}) may not {needs} it; run it as the queue's owner, or have the queue created with {modes}",
+                    messages::mqueue::owner_text(*owner)
+                ),
+            )
+        }
+        OpenError::Limits {
+            name,
+            maxmsg,
+            msgsize,
+            source,
+        } => {
+            let limits = mqueue::limits().map_or_else(String::new, |(msg_max, msgsize_max)| {
+                format!(
+                    ": this IPC namespace lets an unprivileged process create at most {msg_max} messages of at most {msgsize_max} bytes (fs.mqueue.msg_max, fs.mqueue.msgsize_max): ask for a smaller --size, or raise them in the namespace (`docker run --sysctl fs.mqueue.msgsize_max=<bytes>`)"
+                )
+            });
+            (
+                Exit::Failure,
+                format!("cannot create message queue {name} with {maxmsg} messages of {msgsize} bytes ({source}){limits}"),
+            )
+        }
+        other => (Exit::Failure, format!("message {other}")),
+    }
+}
+
+/// A line of standard input that does not fit one message of the queue.
+pub fn queue_line_too_long(e: TooLong, name: &mqueue::QueueName, created: bool) -> Failure {
+    let fix = if created {
+        format!(
+            "start shm_write --mqueue {name} again with --size {} or more",
+            e.needed()
+        )
+    } else {
+        format!(
+            "the queue exists with that message size: once its programs are done, remove it (`rm {}`, with the mqueue filesystem mounted) and start shm_write --mqueue {name} with --size {} or more",
+            name.path().display(),
+            e.needed()
+        )
+    };
+    (
+        Exit::Usage,
+        format!(
+            "a line of {} bytes does not fit a message of queue {name}, whose messages are {} bytes (a line needs its length plus a NUL, as the C consumer reads a C string); {fix}",
+            e.len, e.msgsize
+        ),
+    )
+}
+
+/// A queue call that failed unexpectedly.
+pub fn queue_sys(name: &mqueue::QueueName, e: Errno) -> Failure {
+    (Exit::Failure, format!("message queue {name}: {e}"))
 }

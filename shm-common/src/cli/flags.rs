@@ -9,6 +9,7 @@ use super::console;
 use super::exit::Exit;
 
 use crate::transport::key::{DEFAULT_KEY_FILE, DEFAULT_PROJ_ID};
+use crate::transport::mqueue::QueueName;
 
 /// Which key the tools meet on: `ftok(key_file, proj_id)`.
 #[derive(Debug, Clone, clap::Args)]
@@ -98,6 +99,11 @@ pub fn parse_mode(text: &str) -> Result<u16, String> {
         .ok()
         .filter(|m| *m <= 0o777 && !digits.is_empty())
         .ok_or_else(|| format!("`{text}` is not an octal permission mode from 0000 to 0777 (e.g. 0600, 0660, 0666)"))
+}
+
+/// Parse a POSIX message queue name (`/ch6_ipc`).
+pub fn parse_queue_name(text: &str) -> Result<QueueName, String> {
+    QueueName::parse(text).map_err(|e| super::messages::mqueue::bad_name(&e))
 }
 
 /// Parse a byte count with an optional `k`/`K` (1024) or `M` (1024²) suffix.

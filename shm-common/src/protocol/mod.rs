@@ -8,6 +8,8 @@
 //! - [`time`]: the time record (the classic clock);
 //! - [`value`]: the latest value of any payload;
 //! - [`stream`]: a lossless byte stream through a ring;
+//! - [`mqueue`]: Docker in Action's messages over a POSIX message queue
+//!   (not a segment: no header, no spec);
 //! - [`spec`]: what each protocol says about itself (sizes, adoption and
 //!   liveness rules, summary, fields), and [`registry`]: the specs;
 //! - [`watch`]: signs of life watched against this process's monotonic
@@ -26,6 +28,7 @@ pub mod clock;
 pub mod describe;
 pub mod fields;
 pub mod header;
+pub mod mqueue;
 pub mod notify;
 pub mod registry;
 pub mod seqlock;

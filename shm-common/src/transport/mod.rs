@@ -15,11 +15,13 @@
 //!   writer's key file.
 //! - [`place`]: where this process runs (a Docker or Podman container, a
 //!   Kubernetes pod, or none), from the marks the engines leave.
+//! - [`mqueue`]: POSIX message queues and the table of this namespace's.
 
 pub mod file_events;
 pub mod key;
 pub mod key_file;
 pub mod limits;
+pub mod mqueue;
 pub mod namespace;
 pub mod place;
 pub mod procs;

@@ -66,9 +66,25 @@ impl StopSignals {
     /// Sleep up to `timeout` or until `fd` is readable (or at its end);
     /// a stop signal that arrived meanwhile wins.
     pub fn wait_readable(&self, fd: BorrowedFd<'_>, timeout: Duration) -> Result<Wake, Errno> {
+        self.wait_for(fd, PollFlags::POLLIN, timeout)
+    }
+
+    /// Sleep up to `timeout` or until `fd` can be written to (a message
+    /// queue with room, say; reported as [`Wake::Readable`], "ready"); a
+    /// stop signal that arrived meanwhile wins.
+    pub fn wait_writable(&self, fd: BorrowedFd<'_>, timeout: Duration) -> Result<Wake, Errno> {
+        self.wait_for(fd, PollFlags::POLLOUT, timeout)
+    }
+
+    fn wait_for(
+        &self,
+        fd: BorrowedFd<'_>,
+        events: PollFlags,
+        timeout: Duration,
+    ) -> Result<Wake, Errno> {
         let mut fds = [
             PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
-            PollFd::new(fd, PollFlags::POLLIN),
+            PollFd::new(fd, events),
         ];
         match ppoll(&mut fds, Some(TimeSpec::from(timeout)), None) {
             Ok(0) => Ok(Wake::Timeout),

@@ -108,14 +108,18 @@ impl Diagnosis {
                 )
             }
         };
-        format!(
-            "{wrong}\n  fix: {} ({MORE}, for more)",
-            self.fix(&a.key_file)
-        )
+        format!("{wrong}{}", self.fix_line(Some(&a.key_file)))
+    }
+
+    /// The second line of a diagnosis of another IPC namespace: the one
+    /// fix that fits this place (`key_file`: the writer's, when it has
+    /// one).
+    pub fn fix_line(&self, key_file: Option<&Path>) -> String {
+        format!("\n  fix: {} ({MORE}, for more)", self.fix(key_file))
     }
 
     /// The one way into the writer's IPC namespace that fits this place.
-    fn fix(&self, key_file: &Path) -> String {
+    fn fix(&self, key_file: Option<&Path>) -> String {
         let (me, peer, command) = (self.side.me(), self.side.peer(), self.side.command());
         match self.place {
             Place::Docker => format!(
@@ -128,10 +132,12 @@ impl Diagnosis {
                 "run this {me} as a container of the {peer}'s pod: the containers of one pod share its IPC namespace"
             ),
             Place::Host => {
-                let through = if key_file.is_absolute() { "root" } else { "cwd/" };
+                let key_file = key_file.map_or_else(String::new, |path| {
+                    let through = if path.is_absolute() { "root" } else { "cwd/" };
+                    format!(" --key-file /proc/<{peer} pid>/{through}{}", path.display())
+                });
                 format!(
-                    "run this {me} in the {peer}'s IPC namespace: `nsenter --ipc=/proc/<{peer} pid>/ns/ipc {command} --key-file /proc/<{peer} pid>/{through}{}`, <{peer} pid> being the {peer}'s pid as this shell sees it, as `pgrep shm_write` shows",
-                    key_file.display()
+                    "run this {me} in the {peer}'s IPC namespace: `nsenter --ipc=/proc/<{peer} pid>/ns/ipc {command}{key_file}`, <{peer} pid> being the {peer}'s pid as this shell sees it, as `pgrep shm_write` shows"
                 )
             }
         }
