@@ -46,7 +46,7 @@ pub struct Args {
     /// Copy the stream a `shm_write --stream` sends to standard output, exactly, until its end
     #[arg(long, conflicts_with_all = ["once", "count", "on_change", "list", "inspect"])]
     pub stream: bool,
-    /// While waiting (following, or with --stream): when no writer is found, also say every way to share its IPC namespace (Docker, Podman, Compose, Kubernetes, --ipc host, a host shell, a restarted writer container)
+    /// While waiting (following, --stream or --mqueue): when no writer is found, also say every way to share its IPC namespace (Docker, Podman, Compose, Kubernetes, --ipc host, a host shell, a restarted writer container)
     #[arg(long, conflicts_with_all = ["list", "inspect"])]
     pub explain: bool,
     /// List every System V segment of this IPC namespace: what it holds, who is attached
