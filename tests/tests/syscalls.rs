@@ -69,7 +69,7 @@ fn a_flat_out_writer_with_no_reader_makes_no_futex_call() {
 }
 
 #[test]
-fn a_stdin_writer_with_no_reader_makes_no_futex_call() {
+fn a_stdin_writer_with_no_reader_makes_no_futex_call_per_publish() {
     require_strace();
     let sandbox = Sandbox::new();
     let writer = bin("shm_write").display().to_string();
@@ -78,7 +78,9 @@ fn a_stdin_writer_with_no_reader_makes_no_futex_call() {
         &format!("seq 1 20000 | STRACE {writer} --stdin --exit-at-eof 2>/dev/null"),
     );
     assert!(calls(&table, "read") >= 1, "{table:?}");
-    assert_eq!(calls(&table, "futex"), 0, "{table:?}");
+    // None per publish: only the end-of-input hand-over (wake every
+    // sleeper, count those asleep on the last value) calls the kernel.
+    assert!(calls(&table, "futex") <= 8, "{table:?}");
 }
 
 /// The same count sees the wake-ups when a reader sleeps in `--on-change`:
