@@ -68,8 +68,8 @@ impl Exit {
             (Exit::BadSegment, Tool::Reader) => "the segment holds nothing this tool can read (--once, --stream)",
             (Exit::Conflict, Tool::Writer) => "another live writer, a read lock on the key file, or an existing segment of another size, owner or kind",
             (Exit::Conflict, Tool::Reader) => "--stream: the stream already has a consumer",
-            (Exit::Interrupted, Tool::Writer) => "--stream: the stream ended early (the consumer died or stopped, --timeout, or SIGTERM/SIGINT/SIGHUP); the segment is removed",
-            (Exit::Interrupted, Tool::Reader) => "--stream: the stream ended early (the producer died or stopped, or SIGTERM/SIGINT/SIGHUP); the bytes written out are exact",
+            (Exit::Interrupted, Tool::Writer) => "--stream: the stream ended early (the consumer died or stopped, --timeout, or SIGTERM/SIGINT/SIGHUP); the segment is removed; --mqueue: SIGTERM/SIGINT/SIGHUP before the end of input",
+            (Exit::Interrupted, Tool::Reader) => "--stream: the stream ended early (the producer died or stopped, or SIGTERM/SIGINT/SIGHUP); the bytes written out are exact; --mqueue: SIGTERM/SIGINT/SIGHUP before the end marker",
             (Exit::Output, Tool::Writer) => "cannot write to stderr (the disk is full, or its pipe has closed); the segment is still removed",
             (Exit::Output, Tool::Reader) => "cannot write to stdout or stderr (the disk is full, or stderr's pipe has closed); a closed stdout pipe is a normal end (0)",
         }
