@@ -184,7 +184,7 @@ fn first_value(
         return Ok((Some(text.clone().into_bytes()), Source::Fixed));
     }
     if args.binary {
-        return Ok((Some(read_all(limit, args)?), Source::Fixed));
+        return Ok((read_all(limit, args, signals)?, Source::Fixed));
     }
     let mut source = Source::Lines(Lines::new(limit));
     loop {
@@ -199,8 +199,9 @@ fn first_value(
 
 /// All of stdin, as one value of at most `limit` bytes: a longer input is
 /// refused without reading more than one byte past the limit (of a file,
-/// without reading it at all: its length says it).
-fn read_all(limit: usize, args: &Value) -> Result<Vec<u8>, Failure> {
+/// without reading it at all: its length says it). A stop signal while
+/// waiting for input ends it: `None`.
+fn read_all(limit: usize, args: &Value, signals: &StopSignals) -> Result<Option<Vec<u8>>, Failure> {
     let stdin = std::io::stdin();
     let left = file_left(&stdin);
     if let Some(len) = left.filter(|&len| len > limit) {
@@ -213,16 +214,29 @@ fn read_all(limit: usize, args: &Value) -> Result<Vec<u8>, Failure> {
         ));
     }
     let mut all = Vec::new();
-    stdin
-        .lock()
-        .take(limit as u64 + 1)
-        .read_to_end(&mut all)
-        .map_err(|e| (Exit::Failure, format!("cannot read standard input: {e}")))?;
-    if all.len() > limit {
-        // Not a file, or one that grew while read: its length is unknown.
-        return Err(input_too_large(false, all.len(), args));
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match signals.wait_readable(stdin.as_fd(), Duration::from_secs(3600)) {
+            Ok(Wake::Readable) => {}
+            Ok(Wake::Timeout) => continue,
+            Ok(Wake::Signal(signal)) => {
+                console::say(&messages::stopping("shm_write", signal))?;
+                return Ok(None);
+            }
+            Err(e) => return Err((Exit::Failure, format!("waiting for input failed: {e}"))),
+        }
+        let want = (limit + 1 - all.len()).min(buf.len());
+        match stdin.lock().read(&mut buf[..want]) {
+            Ok(0) => return Ok(Some(all)),
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err((Exit::Failure, format!("cannot read standard input: {e}"))),
+        }
+        if all.len() > limit {
+            // Not a file, or one that grew while read: its length is unknown.
+            return Err(input_too_large(false, all.len(), args));
+        }
     }
-    Ok(all)
 }
 
 /// The bytes left to read when stdin is a regular file.
@@ -282,7 +296,8 @@ fn serve(
         if let Some(signal) = signals.pending().ok().flatten() {
             return stopping(signal);
         }
-        if ended(source) && args.exit_at_eof {
+        // A fixed value with --exit-at-eof is a --binary one, read whole.
+        if args.exit_at_eof && (ended(source) || matches!(source, Source::Fixed)) {
             return Ok(End::InputEnded);
         }
     }

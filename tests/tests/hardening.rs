@@ -234,3 +234,48 @@ fn a_dead_consumer_is_not_called_one_to_stop() {
     assert!(said.contains("stopped responding"), "{said}");
     assert!(!said.contains("stop that one first"), "{said}");
 }
+
+/// `--stdin --binary --exit-at-eof` ends once its one value is published
+/// and handed over, as `--exit-at-eof` says. (Before: it never exited.)
+#[test]
+fn a_binary_value_with_exit_at_eof_exits() {
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .command("sh")
+        .args([
+            "-c",
+            &format!(
+                "printf 'a\\000b' | timeout 20 {} --stdin --binary --exit-at-eof",
+                bin("shm_write").display()
+            ),
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("segment created"), "{said}");
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+}
+
+/// A `--stdin --binary` writer still waiting for its input stops at once on
+/// SIGTERM. (Before: it read on until the input ended.)
+#[test]
+fn a_binary_writer_waiting_for_input_stops_on_sigterm() {
+    let sandbox = Sandbox::new();
+    let (mut writer, _input) = Proc::spawn_piped(
+        sandbox
+            .command(bin("shm_write"))
+            .args(["--stdin", "--binary"]),
+    );
+    // Give it time to block in its first read, then stop it.
+    poll_until(DEADLINE, || {
+        std::fs::read_to_string(format!("/proc/{}/wchan", writer.pid()))
+            .ok()
+            .filter(|w| w.contains("poll") || w.contains("pipe_read"))
+    })
+    .expect("the writer waits for its input");
+    writer.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = writer.wait_exit(DEADLINE).expect("it stops at once");
+    assert_eq!(status.code(), Some(0), "{:?}", writer.stderr());
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+}
