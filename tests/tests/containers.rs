@@ -393,7 +393,7 @@ fn our_reader_without_the_producers_ipc_explains() {
     let stderr = stderr_of(&out);
     assert!(
         stderr.contains("no message queue /ch6_ipc in this IPC namespace")
-            && stderr.contains("--ipc container:<writer>"),
+            && stderr.contains("--ipc container:<writer container>"),
         "{stderr}"
     );
     as_documented(
