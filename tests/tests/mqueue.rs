@@ -133,7 +133,7 @@ fn unjoined_reader_diagnoses_the_namespace_and_times_out() {
     let stderr = reader.stderr().join("\n");
     assert!(
         stderr.contains("no message queue /ch6_ipc in this IPC namespace")
-            && stderr.contains("--ipc container:")
+            && stderr.contains("fix: run this reader in the writer's IPC namespace: `nsenter --ipc=/proc/<writer pid>/ns/ipc")
             && stderr.contains(&format!("ipc:[{}]", reader_side.ipc_ns())),
         "{stderr}"
     );
