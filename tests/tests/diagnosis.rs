@@ -215,7 +215,7 @@ fn explain_is_for_the_modes_that_wait() {
         .unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(
-        help.contains("--explain") && help.contains("following, or with --stream"),
+        help.contains("--explain") && help.contains("following, --stream or --mqueue"),
         "{help}"
     );
 }
