@@ -444,6 +444,19 @@ fn collect(pipe: impl Read + Send + 'static) -> (Lines, JoinHandle<()>) {
     (lines, thread)
 }
 
+/// The text after `prefix` of each line, each line checked to carry it
+/// (`Produced: <hex>`, `Consumed: <text>`).
+pub fn texts_after(lines: &[String], prefix: &str) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            l.strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("{l:?} lacks {prefix:?}"))
+                .to_owned()
+        })
+        .collect()
+}
+
 /// Compile one of the C originals in `tests/c/` with the system compiler
 /// (`$CC`, else `cc`) into `c/` of the target directory these tests were
 /// built in (`target/`, or `$CARGO_TARGET_DIR`), once per test process: one

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use shm_tests::docker::{compose_command, require_engine, ComposeProject, Docker, IMAGE};
 use shm_tests::engine::{poll_engine, stderr_of, stdout_of, Engine};
-use shm_tests::{bin, workspace, DEADLINE};
+use shm_tests::{bin, texts_after, workspace, DEADLINE};
 
 #[macro_use]
 mod both;
@@ -245,33 +245,26 @@ fn book_producer(docker: &Docker) -> shm_tests::engine::Container<'_> {
     )
 }
 
-/// The texts of `prefix` lines.
-fn texts_of(lines: &[String], prefix: &str) -> Vec<String> {
-    lines
-        .iter()
-        .map(|l| {
-            l.strip_prefix(prefix)
-                .unwrap_or_else(|| panic!("{l:?} lacks {prefix:?}"))
-                .to_owned()
-        })
-        .collect()
+/// The book's consumer as the second edition runs it: as nobody, in the
+/// IPC namespace of the container named `producer`.
+fn book_consumer<'e>(docker: &'e Docker, producer: &str) -> shm_tests::engine::Container<'e> {
+    docker.run_container(
+        "ch6-consumer",
+        &["-u", "nobody", "--ipc", &format!("container:{producer}")],
+        shm_tests::docker::ch6_image(),
+        &["/bin/ch6_ipc", "-consumer"],
+    )
 }
 
 #[test]
 fn the_book_mqueue_programs_as_the_book_runs_them() {
     let docker = Docker::new();
     let producer = book_producer(&docker);
-    let join = format!("container:{}", producer.name);
-    let consumer = docker.run_container(
-        "ch6-consumer",
-        &["-u", "nobody", "--ipc", &join],
-        shm_tests::docker::ch6_image(),
-        &["/bin/ch6_ipc", "-consumer"],
-    );
+    let consumer = book_consumer(&docker, &producer.name);
     assert_eq!(consumer.wait_exit(), 0, "{:?}", consumer.logs());
     assert_eq!(producer.wait_exit(), 0, "{:?}", producer.logs());
-    let produced = texts_of(&producer.logs().0, "Produced: ");
-    let consumed = texts_of(&consumer.logs().0, "Consumed: ");
+    let produced = texts_after(&producer.logs().0, "Produced: ");
+    let consumed = texts_after(&consumer.logs().0, "Consumed: ");
     assert_eq!(produced.len(), 500);
     const TEST: &str = "the_book_mqueue_programs_as_the_book_runs_them";
     as_documented(
@@ -305,8 +298,8 @@ fn our_reader_takes_the_book_consumers_place() {
     );
     assert_eq!(reader.wait_exit(), 0, "{:?}", reader.logs());
     assert_eq!(producer.wait_exit(), 0, "{:?}", producer.logs());
-    let produced = texts_of(&producer.logs().0, "Produced: ");
-    let consumed = texts_of(&reader.logs().0, "Consumed: ");
+    let produced = texts_after(&producer.logs().0, "Produced: ");
+    let consumed = texts_after(&reader.logs().0, "Consumed: ");
     assert_eq!(consumed.last().map(String::as_str), Some("done"));
     assert!(
         produced.ends_with(&consumed[..consumed.len() - 1]),
@@ -349,16 +342,10 @@ fn our_writer_takes_the_book_producers_place() {
         "docker exec ch6_ipc_producer /bin/shm_read --inspect --mqueue /ch6_ipc",
         &lines,
     );
-    let join = format!("container:{}", writer.name);
-    let consumer = docker.run_container(
-        "ch6-consumer",
-        &["-u", "nobody", "--ipc", &join],
-        shm_tests::docker::ch6_image(),
-        &["/bin/ch6_ipc", "-consumer"],
-    );
+    let consumer = book_consumer(&docker, &writer.name);
     assert_eq!(consumer.wait_exit(), 0, "{:?}", consumer.logs());
     assert_eq!(writer.wait_exit(), 0, "{:?}", writer.logs());
-    let consumed = texts_of(&consumer.logs().0, "Consumed: ");
+    let consumed = texts_after(&consumer.logs().0, "Consumed: ");
     // The writer blocks on the full queue until the consumer joins: the
     // consumer gets every line, then the end marker.
     let sent: Vec<String> = (1..=500).map(|i| format!("line {i}")).collect();

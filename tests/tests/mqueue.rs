@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use shm_tests::{c_program, poll_until, Proc, Sandbox, DEADLINE};
+use shm_tests::{c_program, poll_until, texts_after, Proc, Sandbox, DEADLINE};
 
 /// The book's producer, run in `sandbox`.
 fn c_producer(sandbox: &Sandbox) -> Proc {
@@ -15,18 +15,6 @@ fn c_producer(sandbox: &Sandbox) -> Proc {
 /// The book's consumer, run in `sandbox`.
 fn c_consumer(sandbox: &Sandbox) -> Proc {
     Proc::spawn(sandbox.command(c_program("ch6_ipc")).arg("-consumer"))
-}
-
-/// The texts after `prefix`, each line checked to carry it.
-fn texts(lines: &[String], prefix: &str) -> Vec<String> {
-    lines
-        .iter()
-        .map(|l| {
-            l.strip_prefix(prefix)
-                .unwrap_or_else(|| panic!("{l:?} lacks {prefix:?}"))
-                .to_owned()
-        })
-        .collect()
 }
 
 /// Wait until queue `name` exists in `sandbox` (its mqueue mount shows it).
@@ -51,9 +39,9 @@ fn our_reader_consumes_the_book_producer_line_for_line() {
         "stderr {:?}",
         reader.stderr()
     );
-    let produced = texts(&producer.stdout(), "Produced: ");
+    let produced = texts_after(&producer.stdout(), "Produced: ");
     assert_eq!(produced.len(), 500);
-    let consumed = texts(&reader.stdout(), "Consumed: ");
+    let consumed = texts_after(&reader.stdout(), "Consumed: ");
     assert_eq!(consumed.len(), 501, "{:?}", reader.stderr());
     assert_eq!(consumed[..500], produced[..]);
     assert_eq!(consumed[500], "done");
@@ -71,12 +59,12 @@ fn raw_and_json_formats() {
     assert!(producer.exit().success());
     assert_eq!(raw.exit().code(), Some(0), "{:?}", raw.stderr());
     // The bare texts: exactly what was sent, the end marker left out.
-    assert_eq!(raw.stdout(), texts(&producer.stdout(), "Produced: "));
+    assert_eq!(raw.stdout(), texts_after(&producer.stdout(), "Produced: "));
 
     let mut json = sandbox.reader(&["--mqueue", "/ch6_ipc", "--format", "json", "--count", "2"]);
     let mut producer = c_producer(&sandbox);
     assert_eq!(json.exit().code(), Some(0), "{:?}", json.stderr());
-    let first = &texts(&producer.stdout(), "Produced: ")[0];
+    let first = &texts_after(&producer.stdout(), "Produced: ")[0];
     let line = &json.stdout()[0];
     assert!(
         line.starts_with(&format!(
@@ -218,7 +206,7 @@ fn the_book_consumer_consumes_our_writer_line_for_line() {
     drop(stdin);
     assert_eq!(consumer.exit().code(), Some(0), "{:?}", consumer.stderr());
     assert_eq!(writer.exit().code(), Some(0), "{:?}", writer.stderr());
-    let consumed = texts(&consumer.stdout(), "Consumed: ");
+    let consumed = texts_after(&consumer.stdout(), "Consumed: ");
     assert_eq!(consumed.len(), 501);
     assert_eq!(consumed[..500], lines[..]);
     assert_eq!(consumed[500], "done");
@@ -318,18 +306,25 @@ fn sigterm_ends_a_writer_blocked_on_a_full_queue_at_once() {
     );
 }
 
+/// `shm_read --mqueue QUEUE` run to its end as nobody (uid and gid
+/// 65534): its status and stderr.
+fn read_as_nobody(sandbox: &Sandbox, queue: &str) -> (Option<i32>, String) {
+    let mut reader = Proc::spawn(
+        sandbox
+            .command_as(65534, 65534, shm_tests::bin("shm_read"))
+            .args(["--mqueue", queue]),
+    );
+    let code = reader.exit().code();
+    (code, reader.stderr().join("\n"))
+}
+
 #[test]
 fn permission_failures_name_the_owner_and_mode() {
     let sandbox = Sandbox::with_mqueue();
     let (writer, _stdin) = our_writer(&sandbox, &["--mqueue", "/private"]);
     writer.wait_stderr("created it with mode 0600");
-    let mut reader = Proc::spawn(
-        sandbox
-            .command_as(65534, 65534, shm_tests::bin("shm_read"))
-            .args(["--mqueue", "/private"]),
-    );
-    assert_eq!(reader.exit().code(), Some(4));
-    let stderr = reader.stderr().join("\n");
+    let (code, stderr) = read_as_nobody(&sandbox, "/private");
+    assert_eq!(code, Some(4), "{stderr}");
     assert!(
         stderr.contains("permission denied on message queue /private (owner uid 0, gid 0, mode 0600): this process (uid 65534) may not read it")
             && stderr.contains("--mode 0644"),
@@ -350,13 +345,8 @@ fn without_the_mqueue_mount_the_owner_is_unknown_and_the_mount_is_named() {
     let sandbox = Sandbox::new();
     let (writer, _stdin) = our_writer(&sandbox, &["--mqueue", "/private"]);
     writer.wait_stderr("created it");
-    let mut reader = Proc::spawn(
-        sandbox
-            .command_as(65534, 65534, shm_tests::bin("shm_read"))
-            .args(["--mqueue", "/private"]),
-    );
-    assert_eq!(reader.exit().code(), Some(4));
-    let stderr = reader.stderr().join("\n");
+    let (code, stderr) = read_as_nobody(&sandbox, "/private");
+    assert_eq!(code, Some(4), "{stderr}");
     assert!(
         stderr.contains("mount -t mqueue mqueue /dev/mqueue"),
         "{stderr}"

@@ -250,12 +250,8 @@ mod tests {
     use super::super::end::StreamEnd;
     use super::super::layout::DATA;
     use super::super::producer::Producer;
+    use super::super::shared::test_segment as segment;
     use super::*;
-    use std::sync::atomic::AtomicU64;
-
-    fn segment(bytes: usize) -> Vec<AtomicU64> {
-        (0..bytes / 8).map(|_| AtomicU64::new(0)).collect()
-    }
 
     #[test]
     fn bytes_wrap_around_a_tiny_ring_in_order() {

@@ -224,12 +224,8 @@ impl<'a> Producer<'a> {
 mod tests {
     use super::super::consumer::Consumer;
     use super::super::layout::DATA;
+    use super::super::shared::test_segment as segment;
     use super::*;
-    use std::sync::atomic::AtomicU64;
-
-    fn segment(bytes: usize) -> Vec<AtomicU64> {
-        (0..bytes / 8).map(|_| AtomicU64::new(0)).collect()
-    }
 
     #[test]
     fn a_leftover_ring_is_made_anew() {

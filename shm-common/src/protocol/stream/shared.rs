@@ -422,6 +422,14 @@ pub(super) fn wake_peer(view: WriteView<'_>, side: Side) -> Result<(), StreamErr
     Ok(())
 }
 
+/// A zeroed segment of `bytes` for the sides' unit tests.
+#[cfg(test)]
+pub(super) fn test_segment(bytes: usize) -> Vec<std::sync::atomic::AtomicU64> {
+    (0..bytes / 8)
+        .map(|_| std::sync::atomic::AtomicU64::new(0))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
