@@ -172,10 +172,10 @@ fn time(secs: i64) -> Option<i64> {
     (secs != 0).then_some(secs)
 }
 
-/// The creator's command, while it runs (`lsipc`'s `command`).
+/// The creator's command line, while it runs (`lsipc`'s `command`).
 fn creator_command(creator: &Creator) -> Option<&str> {
     match creator {
-        Creator::Running(process) => Some(&process.command),
+        Creator::Running { command_line, .. } => Some(command_line),
         _ => None,
     }
 }
