@@ -367,3 +367,42 @@ fn json_has_lsipcs_tables_columns_and_values() {
         "{shared}"
     );
 }
+
+/// `--list` says how long a value is without copying it: a 128 MiB value
+/// is listed by a reader whose address space has room for the segment and
+/// 64 MiB more, not for a copy of the value. (Before: `--list` copied the
+/// whole payload to count its bytes.)
+#[test]
+fn list_counts_a_large_value_without_copying_it() {
+    const MIB: usize = 1 << 20;
+    let (size, len) = (130 * MIB, 128 * MIB);
+    let sandbox = Sandbox::new();
+    let (writer, mut stdin) = Proc::spawn_piped(sandbox.command(bin("shm_write")).args([
+        "--stdin",
+        "--binary",
+        "--size",
+        &size.to_string(),
+    ]));
+    let chunk = vec![b'v'; MIB];
+    for _ in 0..len / MIB {
+        std::io::Write::write_all(&mut stdin, &chunk).unwrap();
+    }
+    drop(stdin);
+    writer.wait_stderr("segment created");
+    let listed = format!("value: {len} bytes");
+    poll_until(DEADLINE, || {
+        list(&sandbox, &[]).contains(&listed).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no {listed}: {}", list(&sandbox, &[])));
+    let out = sandbox
+        .command("prlimit")
+        .arg(format!("--as={}", size + 64 * MIB))
+        .arg("--")
+        .arg(bin("shm_read"))
+        .arg("--list")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains(&listed), "{text}");
+}
