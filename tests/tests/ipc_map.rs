@@ -109,6 +109,11 @@ fn list_shows_every_kind_and_flags_only_what_leaked() {
     let root_queue = make(&sandbox, 0, &["msg"]);
     let lost_set = make(&sandbox, USER, &["sem", "2"]);
     assert!(sandbox.sh("touch /dev/mqueue/jobs").status.success());
+    // A file named with terminal escapes is listed escaped.
+    assert!(sandbox
+        .sh("touch \"/dev/shm/$(printf 'a\\033[2Jb')\"")
+        .status
+        .success());
     let (mapper, _) = make_held(&sandbox, &["map", "/frames", "8192"]);
 
     let text = list(&sandbox, &[]);
@@ -174,6 +179,8 @@ fn list_shows_every_kind_and_flags_only_what_leaked() {
         "{frames}"
     );
     assert!(text.contains("they belong to that mount, not to the IPC namespace"));
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains("\na\\u{1b}[2Jb "), "{text}");
 
     let json = list_json(&sandbox);
     assert_eq!(row(&json, "sharedmemory", written)["creator"], "running");
@@ -211,7 +218,10 @@ fn list_shows_every_kind_and_flags_only_what_leaked() {
         assert_eq!(r["ipcrm"], command.as_str(), "{r}");
     }
     assert_eq!(json["posix-messages"][0]["name"], "/jobs", "{json}");
-    let file = &json["posix-sharedmemory"][0];
+    let file = json["posix-sharedmemory"]
+        .as_array()
+        .and_then(|files| files.iter().find(|f| f["name"] == "frames"))
+        .unwrap_or_else(|| panic!("no frames: {json}"));
     assert_eq!(
         (&file["name"], &file["size"]),
         (&Value::from("frames"), &Value::from(8192))
