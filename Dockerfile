@@ -10,13 +10,23 @@
 # around. Without registry access, scripts/base-image assembles a local base:
 #   docker build --build-arg BASE_IMAGE=shm-time-base:local .
 ARG BASE_IMAGE=quay.io/centos/centos:stream9
+# The OCI labels, which scripts/image fills from Cargo.toml and git.
+ARG VERSION= REVISION= LICENSES= DESCRIPTION= SOURCE=
 
-# The minimal image: the two static binaries and nothing else (no libc, no
-# shell, no util-linux); `shm_read --list` stands in for ipcs.
+# The minimal image: the two static binaries, their man pages and nothing
+# else (no libc, no shell, no util-linux); `shm_read --list` stands in for ipcs.
 #   docker build --target minimal --tag shm-time-minimal .
 FROM scratch AS minimal
+ARG VERSION REVISION LICENSES DESCRIPTION SOURCE
+LABEL org.opencontainers.image.title="shm_write / shm_read" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="${LICENSES}" \
+      org.opencontainers.image.description="${DESCRIPTION}" \
+      org.opencontainers.image.source="${SOURCE}"
 COPY target/x86_64-unknown-linux-gnu/release/shm_write /bin/shm_write
 COPY target/x86_64-unknown-linux-gnu/release/shm_read /bin/shm_read
+COPY man/ /usr/share/man/man1/
 CMD ["/bin/shm_write"]
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
@@ -28,8 +38,17 @@ FROM ${BASE_IMAGE}
 # ipcs/ipcrm come from util-linux; install them only where they are missing.
 RUN command -v ipcs >/dev/null || (dnf -y install util-linux && dnf clean all)
 
+ARG VERSION REVISION LICENSES DESCRIPTION SOURCE
+LABEL org.opencontainers.image.title="shm_write / shm_read" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="${LICENSES}" \
+      org.opencontainers.image.description="${DESCRIPTION}" \
+      org.opencontainers.image.source="${SOURCE}"
 COPY target/x86_64-unknown-linux-gnu/release/shm_write /bin/shm_write
 COPY target/x86_64-unknown-linux-gnu/release/shm_read /bin/shm_read
+# The man pages (gzipped, as man reads them), made by the binaries.
+COPY man/ /usr/share/man/man1/
 
 # The writer runs as PID 1: it blocks SIGTERM/SIGINT/SIGHUP and reads them
 # from a signalfd, so `docker stop` removes the segment and exits 0 at once.
