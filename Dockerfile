@@ -10,20 +10,13 @@
 # around. Without registry access, scripts/base-image assembles a local base:
 #   docker build --build-arg BASE_IMAGE=shm-time-base:local .
 ARG BASE_IMAGE=quay.io/centos/centos:stream9
-# The OCI labels, which scripts/image fills from Cargo.toml and git.
-ARG VERSION= REVISION= LICENSES= DESCRIPTION= SOURCE=
+# scripts/image labels either stage with the OCI annotations (version,
+# revision, licenses, description, source) from Cargo.toml and git.
 
 # The minimal image: the two static binaries, their man pages and nothing
 # else (no libc, no shell, no util-linux); `shm_read --list` stands in for ipcs.
 #   docker build --target minimal --tag shm-time-minimal .
 FROM scratch AS minimal
-ARG VERSION REVISION LICENSES DESCRIPTION SOURCE
-LABEL org.opencontainers.image.title="shm_write / shm_read" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.licenses="${LICENSES}" \
-      org.opencontainers.image.description="${DESCRIPTION}" \
-      org.opencontainers.image.source="${SOURCE}"
 COPY target/x86_64-unknown-linux-gnu/release/shm_write /bin/shm_write
 COPY target/x86_64-unknown-linux-gnu/release/shm_read /bin/shm_read
 COPY man/ /usr/share/man/man1/
@@ -38,13 +31,6 @@ FROM ${BASE_IMAGE}
 # ipcs/ipcrm come from util-linux; install them only where they are missing.
 RUN command -v ipcs >/dev/null || (dnf -y install util-linux && dnf clean all)
 
-ARG VERSION REVISION LICENSES DESCRIPTION SOURCE
-LABEL org.opencontainers.image.title="shm_write / shm_read" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.licenses="${LICENSES}" \
-      org.opencontainers.image.description="${DESCRIPTION}" \
-      org.opencontainers.image.source="${SOURCE}"
 COPY target/x86_64-unknown-linux-gnu/release/shm_write /bin/shm_write
 COPY target/x86_64-unknown-linux-gnu/release/shm_read /bin/shm_read
 # The man pages (gzipped, as man reads them), made by the binaries.

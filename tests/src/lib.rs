@@ -51,6 +51,29 @@ pub fn bin(name: &str) -> PathBuf {
     .join(name)
 }
 
+/// Run `cmd`, fail the test unless it succeeds (showing all it printed),
+/// and return its stdout.
+pub fn run_ok(mut cmd: impl std::borrow::BorrowMut<Command>) -> String {
+    let cmd = cmd.borrow_mut();
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        show_output(&out)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A command's exit status, stdout and stderr, for a failure message.
+pub fn show_output(out: &Output) -> String {
+    format!(
+        "{}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// A directory of the test's own under the system's temporary directory,
 /// removed with everything in it however the test ends.
 pub struct TempDir(pub PathBuf);

@@ -4,36 +4,18 @@
 //! naming the commit built, `-dirty` after an edit, and without git the
 //! commit `SHM_TOOLS_COMMIT` names or none.
 
-use std::borrow::BorrowMut;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use shm_tests::{bin, target_dir, workspace, Proc, Sandbox, TempDir};
+use shm_tests::{bin, run_ok, show_output, target_dir, workspace, Proc, Sandbox, TempDir};
 
 const TOOLS: [&str; 2] = ["shm_write", "shm_read"];
 
-/// Run `cmd`, fail the test unless it succeeds, and return its stdout.
-fn ok(mut cmd: impl BorrowMut<Command>) -> String {
-    let cmd = cmd.borrow_mut();
-    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}", show(&out));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "{}\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// `tool --generate what`, written to `dir/name`.
 fn generate(tool: &str, what: &str, dir: &Path, name: &str) -> String {
-    let text = ok(Command::new(bin(tool)).args(["--generate", what]));
+    let text = run_ok(Command::new(bin(tool)).args(["--generate", what]));
     let path = dir.join(name);
     std::fs::write(&path, &text).unwrap();
     path.to_str().unwrap().to_owned()
@@ -50,11 +32,13 @@ fn the_man_page_renders_every_section_and_the_exit_statuses_of_help() {
     for tool in TOOLS {
         let page = generate(tool, "man", &dir.0, &format!("{tool}.1"));
         // Wide enough that man breaks no line, in ASCII (no typographic hyphens).
-        let shown = ok(Command::new("man")
-            .args(["-l", &page])
-            .env("MANPAGER", "cat")
-            .env("MANWIDTH", "1000")
-            .env("LC_ALL", "C"));
+        let shown = run_ok(
+            Command::new("man")
+                .args(["-l", &page])
+                .env("MANPAGER", "cat")
+                .env("MANWIDTH", "1000")
+                .env("LC_ALL", "C"),
+        );
         let headings: Vec<&str> = shown
             .lines()
             .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
@@ -89,7 +73,7 @@ fn the_man_page_renders_every_section_and_the_exit_statuses_of_help() {
             );
         }
         // EXIT STATUS says exactly what --help says, status by status.
-        let help = ok(Command::new(bin(tool)).arg("--help"));
+        let help = run_ok(Command::new(bin(tool)).arg("--help"));
         let statuses = help
             .split("Exit status:")
             .nth(1)
@@ -104,7 +88,7 @@ fn the_man_page_renders_every_section_and_the_exit_statuses_of_help() {
             squeeze(statuses),
             "{tool}: man page and --help differ"
         );
-        let first = statuses.trim_start().split_whitespace().next();
+        let first = statuses.split_whitespace().next();
         assert_eq!(first, Some("0"), "{tool} --help: {statuses}");
     }
 }
@@ -114,10 +98,10 @@ fn bash_completes_the_flags_and_the_generate_values() {
     let dir = TempDir::new("bash");
     for tool in TOOLS {
         let script = generate(tool, "bash", &dir.0, tool);
-        ok(Command::new("bash").args(["-n", &script]));
+        run_ok(Command::new("bash").args(["-n", &script]));
         // Complete `tool --gen` and `tool --generate ` as bash would.
         let complete = |words: &str, cword: usize| {
-            ok(Command::new("bash").args([
+            run_ok(Command::new("bash").args([
                 "-c",
                 &format!(
                     "source '{script}' && COMP_WORDS=({words}) && COMP_CWORD={cword} && \
@@ -143,9 +127,9 @@ fn zsh_and_fish_load_the_completions() {
     let dir = TempDir::new("zsh-fish");
     for tool in TOOLS {
         let zsh = generate(tool, "zsh", &dir.0, &format!("_{tool}"));
-        ok(Command::new("zsh").args(["-n", &zsh]));
+        run_ok(Command::new("zsh").args(["-n", &zsh]));
         // Loaded as a zsh completion system loads it: a function for the tool.
-        let loaded = ok(Command::new("zsh").args([
+        let loaded = run_ok(Command::new("zsh").args([
             "-fc",
             &format!(
                 "autoload -Uz compinit && compinit -u -D && source '{zsh}' && whence -w _{tool}"
@@ -154,8 +138,8 @@ fn zsh_and_fish_load_the_completions() {
         assert_eq!(loaded.trim(), format!("_{tool}: function"));
 
         let fish = generate(tool, "fish", &dir.0, &format!("{tool}.fish"));
-        ok(Command::new("fish").args(["-n", &fish]));
-        let offered = ok(Command::new("fish").args([
+        run_ok(Command::new("fish").args(["-n", &fish]));
+        let offered = run_ok(Command::new("fish").args([
             "--no-config",
             "-c",
             &format!("source '{fish}'; complete -C'{tool} --gen'; complete -C'{tool} --generate '"),
@@ -181,7 +165,7 @@ fn generate_stands_alone_and_names_what_it_makes() {
             .args(["--generate", "man", "--key-file", "/tmp/k"])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        assert_eq!(out.status.code(), Some(2), "{}", show_output(&out));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.starts_with(&format!(
@@ -193,7 +177,7 @@ fn generate_stands_alone_and_names_what_it_makes() {
             .args(["--generate", "pdf"])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        assert_eq!(out.status.code(), Some(2), "{}", show_output(&out));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains("[possible values: man, bash, zsh, fish]"),
@@ -204,22 +188,28 @@ fn generate_stands_alone_and_names_what_it_makes() {
 
 /// `dir/bin --version`.
 fn version(binary: &Path) -> String {
-    ok(Command::new(binary).arg("--version")).trim().to_owned()
+    run_ok(Command::new(binary).arg("--version"))
+        .trim()
+        .to_owned()
 }
 
 #[test]
 fn cargo_install_from_a_clean_clone_names_the_commit_it_built() {
     let dir = TempDir::new("install");
     let clone = dir.0.join("src");
-    ok(Command::new("git")
-        .args(["clone", "--quiet"])
-        .arg(workspace())
-        .arg(&clone));
+    run_ok(
+        Command::new("git")
+            .args(["clone", "--quiet"])
+            .arg(workspace())
+            .arg(&clone),
+    );
     let commit =
-        ok(Command::new("git")
-            .arg("-C")
-            .arg(&clone)
-            .args(["rev-parse", "--short", "HEAD"]));
+        run_ok(
+            Command::new("git")
+                .arg("-C")
+                .arg(&clone)
+                .args(["rev-parse", "--short", "HEAD"]),
+        );
     let commit = commit.trim();
     // A warm target directory: this build's, where cargo reuses the dependencies.
     let cargo = |args: &[&str]| {
@@ -231,10 +221,12 @@ fn cargo_install_from_a_clean_clone_names_the_commit_it_built() {
     };
     let root = dir.0.join("root");
     for package in ["shm-write", "shm-read"] {
-        ok(cargo(&[
-            "install", "--locked", "--quiet", "--path", package, "--root",
-        ])
-        .arg(&root));
+        run_ok(
+            cargo(&[
+                "install", "--locked", "--quiet", "--path", package, "--root",
+            ])
+            .arg(&root),
+        );
     }
     let version_of =
         |tool: &str, build: &str| format!("{tool} {} ({build})", env!("CARGO_PKG_VERSION"));
@@ -252,54 +244,51 @@ fn cargo_install_from_a_clean_clone_names_the_commit_it_built() {
             .command(root.join("bin/shm_write"))
             .args(["--interval", "100ms"]),
     );
-    let reading =
-        ok(sandbox
-            .command(root.join("bin/shm_read"))
-            .args(["--count", "1", "--timeout", "20s"]));
+    let reading = run_ok(sandbox.command(root.join("bin/shm_read")).args([
+        "--count",
+        "1",
+        "--timeout",
+        "20s",
+    ]));
     assert!(reading.starts_with("now time: "), "{reading}");
     writer.signal(Signal::SIGTERM);
     assert!(writer
         .wait_exit(Duration::from_secs(20))
         .is_some_and(|s| s.success()));
 
+    // shm_read built again from the clone, with SHM_TOOLS_COMMIT set or
+    // not: what its --version says.
+    let rebuilt = |commit_variable: Option<&str>| {
+        let mut build = cargo(&[
+            "build",
+            "--release",
+            "--locked",
+            "--quiet",
+            "-p",
+            "shm-read",
+        ]);
+        match commit_variable {
+            Some(commit) => build.env("SHM_TOOLS_COMMIT", commit),
+            None => build.env_remove("SHM_TOOLS_COMMIT"),
+        };
+        run_ok(build);
+        version(&target_dir().join("release/shm_read"))
+    };
+
     // An edit makes the build -dirty.
     let main = clone.join("shm-read/src/main.rs");
     let source = std::fs::read_to_string(&main).unwrap();
     std::fs::write(&main, format!("{source}// an edit\n")).unwrap();
-    let built = target_dir().join("release/shm_read");
-    ok(cargo(&[
-        "build",
-        "--release",
-        "--locked",
-        "--quiet",
-        "-p",
-        "shm-read",
-    ]));
     assert_eq!(
-        version(&built),
+        rebuilt(None),
         version_of("shm_read", &format!("commit {commit}-dirty"))
     );
 
     // Without git, as from a tarball: the commit SHM_TOOLS_COMMIT names, or none.
     std::fs::remove_dir_all(clone.join(".git")).unwrap();
-    ok(cargo(&[
-        "build",
-        "--release",
-        "--locked",
-        "--quiet",
-        "-p",
-        "shm-read",
-    ])
-    .env("SHM_TOOLS_COMMIT", "0123abc"));
-    assert_eq!(version(&built), version_of("shm_read", "commit 0123abc"));
-    ok(cargo(&[
-        "build",
-        "--release",
-        "--locked",
-        "--quiet",
-        "-p",
-        "shm-read",
-    ])
-    .env_remove("SHM_TOOLS_COMMIT"));
-    assert_eq!(version(&built), version_of("shm_read", "unknown commit"));
+    assert_eq!(
+        rebuilt(Some("0123abc")),
+        version_of("shm_read", "commit 0123abc")
+    );
+    assert_eq!(rebuilt(None), version_of("shm_read", "unknown commit"));
 }

@@ -8,35 +8,19 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use shm_tests::docker::{images, Docker, BARE_IMAGE, IMAGE};
 use shm_tests::engine::{unique, Engine};
-use shm_tests::{bin, target_dir, workspace, TempDir};
+use shm_tests::{bin, run_ok, show_output, target_dir, workspace, TempDir};
 
 const TOOLS: [&str; 2] = ["shm_write", "shm_read"];
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Run `cmd`, fail the test unless it succeeds, and return its stdout.
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}", show(&out));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "{}\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// The commit the static binaries say they were built from.
 fn built_commit() -> String {
-    let line = ok(Command::new(bin("shm_read")).arg("--version"));
+    let line = run_ok(Command::new(bin("shm_read")).arg("--version"));
     let commit = line
         .trim()
         .strip_suffix(')')
@@ -57,10 +41,12 @@ fn packages() -> &'static (PathBuf, PathBuf) {
     static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     BUILT.get_or_init(|| {
         bin("shm_read"); // the static build, once, as the other tests make it
-        let out = ok(Command::new(workspace().join("scripts/package"))
-            .arg(target_dir().join("packages"))
-            .env("CARGO", env!("CARGO"))
-            .stderr(Stdio::inherit()));
+        let out = run_ok(
+            Command::new(workspace().join("scripts/package"))
+                .arg(target_dir().join("packages"))
+                .env("CARGO", env!("CARGO"))
+                .stderr(Stdio::inherit()),
+        );
         let paths: Vec<PathBuf> = out.lines().map(PathBuf::from).collect();
         assert_eq!(paths.len(), 2, "scripts/package printed {out:?}");
         let deb = target_dir().join(format!("packages/shm-tools_{VERSION}_amd64.deb"));
@@ -113,9 +99,11 @@ fn the_deb_installs_works_and_purges_cleanly_in_debian() {
     let (deb, _) = packages();
     let docker = Docker::new();
     let image = Image(
-        ok(Command::new(workspace().join("scripts/debian-image"))
-            .arg(format!("{}:test", unique("debian")))
-            .stderr(Stdio::inherit()))
+        run_ok(
+            Command::new(workspace().join("scripts/debian-image"))
+                .arg(format!("{}:test", unique("debian")))
+                .stderr(Stdio::inherit()),
+        )
         .trim()
         .to_owned(),
     );
@@ -123,7 +111,7 @@ fn the_deb_installs_works_and_purges_cleanly_in_debian() {
     let debian = docker.run_container("debian", &["-v", &mount], &image.0, &["sleep", "infinity"]);
     let sh = |script: &str| {
         let out = docker.output(&["exec", &debian.name, "bash", "-c", script]);
-        assert!(out.status.success(), "{script}: {}", show(&out));
+        assert!(out.status.success(), "{script}: {}", show_output(&out));
         String::from_utf8(out.stdout).unwrap()
     };
     let before = sh(LIST);
@@ -183,7 +171,7 @@ fn the_deb_installs_works_and_purges_cleanly_in_debian() {
 /// Every file and symbolic link under `root`, as absolute paths inside it,
 /// but rpm's database.
 fn tree(root: &Path) -> BTreeSet<String> {
-    let out = ok(Command::new("find").arg(root).args([
+    let out = run_ok(Command::new("find").arg(root).args([
         "(",
         "-path",
         "*/var/lib/rpm",
@@ -214,11 +202,11 @@ fn the_rpm_installs_runs_and_erases_cleanly_in_an_rpm_root() {
         cmd.arg("--root").arg(&root).args(args);
         cmd
     };
-    ok(&mut rpm_in(&["--initdb"]));
+    run_ok(&mut rpm_in(&["--initdb"]));
     let before = tree(&root);
     // Its only needs are rpm's own features: no --nodeps.
-    ok(rpm_in(&["-i"]).arg(rpm));
-    let files: BTreeSet<String> = ok(&mut rpm_in(&["-ql", "shm-tools"]))
+    run_ok(rpm_in(&["-i"]).arg(rpm));
+    let files: BTreeSet<String> = run_ok(&mut rpm_in(&["-ql", "shm-tools"]))
         .lines()
         .map(str::to_owned)
         .collect();
@@ -236,20 +224,22 @@ fn the_rpm_installs_runs_and_erases_cleanly_in_an_rpm_root() {
         // Static binaries: they run from the rpm root as they are.
         let installed_tool = root.join("usr/bin").join(tool);
         assert_eq!(
-            ok(Command::new(&installed_tool).arg("--version")).trim(),
+            run_ok(Command::new(&installed_tool).arg("--version")).trim(),
             version_line(tool)
         );
-        let page = ok(Command::new("man")
-            .arg("-l")
-            .arg(root.join(format!("usr/share/man/man1/{tool}.1.gz")))
-            .env("MANPAGER", "cat")
-            .env("MANWIDTH", "1000")
-            .env("LC_ALL", "C"));
+        let page = run_ok(
+            Command::new("man")
+                .arg("-l")
+                .arg(root.join(format!("usr/share/man/man1/{tool}.1.gz")))
+                .env("MANPAGER", "cat")
+                .env("MANWIDTH", "1000")
+                .env("LC_ALL", "C"),
+        );
         assert!(page.contains("EXIT STATUS"), "{page}");
     }
     assert!(installed.len() > before.len());
 
-    ok(&mut rpm_in(&["-e", "shm-tools"]));
+    run_ok(&mut rpm_in(&["-e", "shm-tools"]));
     assert_eq!(tree(&root), before, "rpm -e left files behind");
     assert!(!root.join("usr/share/doc/shm-tools").exists());
     assert!(!root.join("usr/share/licenses/shm-tools").exists());
@@ -291,13 +281,13 @@ fn the_image_is_labelled_and_carries_the_man_pages() {
         docker.ok(&["create", "--name", &container.name, image]);
         for tool in TOOLS {
             let path = format!("{}:/usr/share/man/man1/{tool}.1.gz", container.name);
-            let page = ok(Command::new("bash").args([
+            let page = run_ok(Command::new("bash").args([
                 "-o",
                 "pipefail",
                 "-c",
                 &format!("docker cp '{path}' - | tar -xO | gzip -dc"),
             ]));
-            let generated = ok(Command::new(bin(tool)).args(["--generate", "man"]));
+            let generated = run_ok(Command::new(bin(tool)).args(["--generate", "man"]));
             assert_eq!(
                 page, generated,
                 "{image}: {tool}.1.gz is not the binary's page"
