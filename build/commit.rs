@@ -23,6 +23,15 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SHM_TOOLS_COMMIT");
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let workspace = manifest.parent().unwrap_or(&manifest);
+    // Named with or without git: cargo then also runs this again for the
+    // same package built from another directory (a new clone or tarball
+    // reusing the target directory), whose paths these are not.
+    for source in SOURCES {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(source).display()
+        );
+    }
     let commit = from_git(workspace)
         .or_else(|| std::env::var("SHM_TOOLS_COMMIT").ok())
         .unwrap_or_default();
@@ -62,12 +71,6 @@ fn from_git(workspace: &Path) -> Option<String> {
         if let Some(path) = git(workspace, &["rev-parse", "--git-path", &name]) {
             println!("cargo:rerun-if-changed={}", workspace.join(path).display());
         }
-    }
-    for source in SOURCES {
-        println!(
-            "cargo:rerun-if-changed={}",
-            workspace.join(source).display()
-        );
     }
     let mut status = vec!["status", "--porcelain", "--untracked-files=no", "--"];
     status.extend(SOURCES);
