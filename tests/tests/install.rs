@@ -159,7 +159,7 @@ fn zsh_and_fish_load_the_completions() {
 }
 
 #[test]
-fn generate_stands_alone_and_names_what_it_makes() {
+fn generate_stands_alone_names_its_values_and_reports_a_failed_stdout() {
     for tool in TOOLS {
         let out = Command::new(bin(tool))
             .args(["--generate", "man", "--key-file", "/tmp/k"])
@@ -183,6 +183,21 @@ fn generate_stands_alone_and_names_what_it_makes() {
             err.contains("[possible values: man, bash, zsh, fish]"),
             "{err}"
         );
+        // A stdout that cannot take it: the status says so, never a panic.
+        for what in ["man", "bash"] {
+            let full = std::fs::File::create("/dev/full").unwrap();
+            let out = Command::new(bin(tool))
+                .args(["--generate", what])
+                .stdout(full)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(8), "{}", show_output(&out));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.starts_with(&format!("{tool}: error: cannot write to stdout")),
+                "{err}"
+            );
+        }
     }
 }
 

@@ -46,24 +46,28 @@ pub(super) fn asked(matches: &ArgMatches) -> Option<Generate> {
 /// Print `what` for `tool`, whose command line is `command`, and return
 /// the status to exit with.
 pub(super) fn run(command: Command, tool: Tool, what: Generate) -> Exit {
-    match console::print_streamed(|out| write(command, tool, what, out)) {
+    let text = render(command, tool, what);
+    match console::print_streamed(|out| out.write_all(&text)) {
         Ok(()) => Exit::Ok,
-        Err(e) if e.is_closed_pipe() => Exit::Ok,
         Err(e) => super::failure::report(tool.name(), e.into()),
     }
 }
 
-/// Write `what` for `tool` to `out`.
-pub fn write(command: Command, tool: Tool, what: Generate, out: &mut dyn Write) -> io::Result<()> {
+/// `what` for `tool`, made in memory: clap_complete panics when its
+/// writer fails, so it never writes to stdout itself.
+pub fn render(command: Command, tool: Tool, what: Generate) -> Vec<u8> {
+    let mut text = Vec::new();
     let shell = match what {
-        Generate::Man => return man(command, tool, out),
+        Generate::Man => {
+            man(command, tool, &mut text).expect("a Vec takes every write");
+            return text;
+        }
         Generate::Bash => Shell::Bash,
         Generate::Zsh => Shell::Zsh,
         Generate::Fish => Shell::Fish,
     };
-    let mut command = command;
-    clap_complete::generate(shell, &mut command, tool.name(), out);
-    Ok(())
+    clap_complete::generate(shell, &mut command.clone(), tool.name(), &mut text);
+    text
 }
 
 /// The man page: clap's sections for the flags, then the exit statuses
