@@ -55,7 +55,7 @@ pub(super) fn run(command: Command, tool: Tool, what: Generate) -> Exit {
 
 /// `what` for `tool`, made in memory: clap_complete panics when its
 /// writer fails, so it never writes to stdout itself.
-pub fn render(command: Command, tool: Tool, what: Generate) -> Vec<u8> {
+fn render(command: Command, tool: Tool, what: Generate) -> Vec<u8> {
     let mut text = Vec::new();
     let shell = match what {
         Generate::Man => {
