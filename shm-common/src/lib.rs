@@ -19,6 +19,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod channel;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod protocol;

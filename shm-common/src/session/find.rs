@@ -139,6 +139,12 @@ impl Finder {
         Ok(Ok(self.attached.as_ref().expect("attached above")))
     }
 
+    /// The segment attached by the last look, taken out of the finder (a
+    /// side that keeps it for its own life, such as a stream's consumer).
+    pub fn take(self) -> Option<Segment> {
+        self.attached
+    }
+
     /// The reading was stale or bad: on the next look, check whether the
     /// key file now leads elsewhere (a restarted C writer re-creates its key
     /// file, so it has a new key).

@@ -54,7 +54,34 @@ pub fn watch_holder(read: ReadView<'_>) -> Holder {
     }
 }
 
+/// The longest a new segment may stay empty before
+/// [`Consumer::attach_when_ready`] refuses it.
+pub const SETUP: Duration = Duration::from_millis(2000);
+
 impl<'a> Consumer<'a> {
+    /// [`Consumer::attach`], waiting while a producer that has just made
+    /// the segment sets it up (microseconds; one that stays empty for
+    /// [`SETUP`] is refused), and, before refusing a stream that another
+    /// consumer holds, watching that it is alive ([`watch_holder`]).
+    pub fn attach_when_ready(view: WriteView<'a>, pid: u32) -> Result<Self, StreamError> {
+        let since = std::time::Instant::now();
+        loop {
+            match Self::attach(view, pid) {
+                Err(StreamError::NotReady) if since.elapsed() < SETUP => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(StreamError::Busy {
+                    pid,
+                    holder: Holder::Active,
+                }) => {
+                    let holder = watch_holder(view.read());
+                    return Err(StreamError::Busy { pid, holder });
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Check that `view` holds a stream and claim its consumer's side.
     pub fn attach(view: WriteView<'a>, pid: u32) -> Result<Self, StreamError> {
         let read = view.read();
