@@ -1,0 +1,160 @@
+/*
+ * A C program over libshmtools (shmtools.h) for the interop tests
+ * (tests/tests/c_api.rs): each subcommand is one side of a channel, so the
+ * tests can set it against shm_write and shm_read.
+ *
+ *   shmtools_check value-write HEX       publish the bytes HEX, print "published",
+ *                                        keep them until stdin ends, then close
+ *   shmtools_check value-read CAP        print the latest value as hex (buffer of CAP bytes)
+ *   shmtools_check value-wait N MS       print N changes as hex, each within MS ms
+ *   shmtools_check stream-write SIZE     copy stdin into a stream (ring of SIZE bytes), in
+ *                                        writes of SIZE/4 bytes at most, and close it
+ *   shmtools_check stream-read           copy a stream to stdout (waiting for its producer)
+ *   shmtools_check time-read             print the time record's seconds
+ *
+ * The key file is $SHM_KEY_FILE (default /dev/shm/shm_file), proj_id 8. A
+ * failure prints "errno=N: <shm_last_error()>" on stderr and exits 3.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <shmtools.h>
+
+#define PROJ_ID 8
+
+static const char *key_file(void) {
+    const char *k = getenv("SHM_KEY_FILE");
+    return k ? k : "/dev/shm/shm_file";
+}
+
+static int failed(const char *call) {
+    fprintf(stderr, "%s: errno=%d: %s\n", call, errno, shm_last_error());
+    return 3;
+}
+
+static void print_hex(const unsigned char *p, long n) {
+    for (long i = 0; i < n; i++)
+        printf("%02x", p[i]);
+    printf("\n");
+    fflush(stdout);
+}
+
+static size_t unhex(const char *hex, unsigned char *out) {
+    size_t n = strlen(hex) / 2;
+    for (size_t i = 0; i < n; i++)
+        sscanf(hex + 2 * i, "%2hhx", &out[i]);
+    return n;
+}
+
+static int value_write(const char *hex) {
+    unsigned char *data = malloc(strlen(hex) / 2 + 1);
+    size_t len = unhex(hex, data);
+    shm_value_writer *w = shm_value_writer_open(key_file(), PROJ_ID, 0, 0600);
+    if (!w)
+        return failed("shm_value_writer_open");
+    if (shm_value_publish(w, data, len) != 0)
+        return failed("shm_value_publish");
+    printf("published\n");
+    fflush(stdout);
+    char buf[256];
+    while (fread(buf, 1, sizeof buf, stdin) > 0) {
+    }
+    shm_value_writer_close(w);
+    free(data);
+    return 0;
+}
+
+static int value_read(size_t cap) {
+    shm_value_reader *r = shm_value_reader_open(key_file(), PROJ_ID);
+    if (!r)
+        return failed("shm_value_reader_open");
+    unsigned char *buf = malloc(cap + 1);
+    long n = shm_value_read(r, buf, cap);
+    if (n < 0)
+        return failed("shm_value_read");
+    print_hex(buf, n);
+    shm_value_reader_close(r);
+    free(buf);
+    return 0;
+}
+
+static int value_wait(int count, int timeout_ms) {
+    shm_value_reader *r = shm_value_reader_open(key_file(), PROJ_ID);
+    if (!r)
+        return failed("shm_value_reader_open");
+    unsigned char buf[4096];
+    for (int i = 0; i < count; i++) {
+        long n = shm_value_wait_change(r, buf, sizeof buf, timeout_ms);
+        if (n < 0)
+            return failed("shm_value_wait_change");
+        print_hex(buf, n);
+    }
+    shm_value_reader_close(r);
+    return 0;
+}
+
+static int stream_write(size_t size) {
+    shm_stream_writer *w = shm_stream_writer_open(key_file(), PROJ_ID, size);
+    if (!w)
+        return failed("shm_stream_writer_open");
+    size_t chunk = size / 4;
+    unsigned char *buf = malloc(chunk);
+    size_t n;
+    while ((n = fread(buf, 1, chunk, stdin)) > 0) {
+        if (shm_stream_write(w, buf, n) != (long)n)
+            return failed("shm_stream_write");
+    }
+    free(buf);
+    if (shm_stream_writer_close(w) != 0)
+        return failed("shm_stream_writer_close");
+    return 0;
+}
+
+static int stream_read(void) {
+    shm_stream_reader *r;
+    /* The producer may not be there yet: look again for up to 20 s. */
+    for (int tries = 0; !(r = shm_stream_reader_open(key_file(), PROJ_ID)); tries++) {
+        if (errno != ENOENT || tries == 2000)
+            return failed("shm_stream_reader_open");
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    }
+    unsigned char buf[65536];
+    long n;
+    while ((n = shm_stream_read(r, buf, sizeof buf)) > 0)
+        fwrite(buf, 1, n, stdout);
+    fflush(stdout);
+    if (n < 0)
+        return failed("shm_stream_read");
+    shm_stream_reader_close(r);
+    return 0;
+}
+
+static int time_read(void) {
+    long secs = shm_time_read(key_file(), PROJ_ID);
+    if (secs < 0)
+        return failed("shm_time_read");
+    printf("%ld\n", secs);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *cmd = argc > 1 ? argv[1] : "";
+    if (!strcmp(cmd, "value-write") && argc == 3)
+        return value_write(argv[2]);
+    if (!strcmp(cmd, "value-read") && argc == 3)
+        return value_read(strtoul(argv[2], NULL, 10));
+    if (!strcmp(cmd, "value-wait") && argc == 4)
+        return value_wait(atoi(argv[2]), atoi(argv[3]));
+    if (!strcmp(cmd, "stream-write") && argc == 3)
+        return stream_write(strtoul(argv[2], NULL, 10));
+    if (!strcmp(cmd, "stream-read") && argc == 2)
+        return stream_read();
+    if (!strcmp(cmd, "time-read") && argc == 2)
+        return time_read();
+    fprintf(stderr, "usage: see the comment at the top of shmtools_check.c\n");
+    return 2;
+}
