@@ -125,7 +125,10 @@ static int stream_read(void) {
     unsigned char buf[65536];
     long n;
     while ((n = shm_stream_read(r, buf, sizeof buf)) > 0)
+    {
         fwrite(buf, 1, n, stdout);
+        fflush(stdout);
+    }
     fflush(stdout);
     if (n < 0)
         return failed("shm_stream_read");

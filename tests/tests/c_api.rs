@@ -1,0 +1,284 @@
+//! libshmtools (the C binding) against the real binaries, in private IPC
+//! namespaces: values, streams and the time record in every direction,
+//! binary bytes (NUL, invalid UTF-8) kept exactly, and each failure told
+//! through errno and shm_last_error(). The C program is
+//! `tests/c/shmtools_check.c`, built with pkg-config against the library
+//! `scripts/build-c` installs, linked dynamically and statically.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use shm_tests::shmtools::{check_program, Link};
+use shm_tests::{bin, poll_until, Proc, Sandbox, DEADLINE};
+
+/// A value with a NUL, bytes that are not UTF-8, and a newline.
+const BINARY: &[u8] = b"a\0b\xff\xfec\n";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Deterministic pseudo-random bytes (NULs and all).
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect()
+}
+
+/// The C program, linked as `link`, with `args`, in the sandbox.
+fn c_check(sandbox: &Sandbox, link: Link, args: &[&str]) -> Command {
+    let mut cmd = sandbox.command(check_program(link));
+    cmd.args(args);
+    cmd
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn the_static_build_needs_no_shared_library_and_the_dynamic_one_does() {
+    let needed = |link| {
+        let out = Command::new("readelf")
+            .arg("-d")
+            .arg(check_program(link))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("libshmtools.so")
+    };
+    assert!(needed(Link::Dynamic));
+    assert!(!needed(Link::Static));
+}
+
+#[test]
+fn a_binary_value_from_shm_write_reaches_the_c_reader_whole_or_asks_for_room() {
+    let sandbox = Sandbox::new();
+    let (writer, mut input) = Proc::spawn_piped(
+        sandbox
+            .command(bin("shm_write"))
+            .args(["--stdin", "--binary"]),
+    );
+    input.write_all(BINARY).unwrap();
+    drop(input);
+    writer.wait_stderr("segment created");
+    for link in [Link::Dynamic, Link::Static] {
+        let out = c_check(&sandbox, link, &["value-read", "64"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{link:?}: {}", stderr(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), hex(BINARY) + "\n");
+        // One byte short: an error that names the size, never a truncation.
+        let out = c_check(&sandbox, link, &["value-read", "6"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{link:?}");
+        assert!(out.stdout.is_empty());
+        let err = stderr(&out);
+        assert!(
+            err.contains("errno=90:") && err.contains("pass a buffer of at least 7 bytes"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_c_writer_is_read_by_shm_read_byte_for_byte_and_removes_its_segment_on_close() {
+    let sandbox = Sandbox::new();
+    let (mut writer, input) = Proc::spawn_piped(&mut c_check(
+        &sandbox,
+        Link::Static,
+        &["value-write", &hex(BINARY)],
+    ));
+    writer.wait_stdout(|l| l == "published");
+    let raw = sandbox
+        .command(bin("shm_read"))
+        .args(["--once", "--format", "raw"])
+        .output()
+        .unwrap();
+    assert!(raw.status.success(), "{}", stderr(&raw));
+    assert_eq!(raw.stdout, [BINARY, b"\n"].concat());
+    let json = sandbox
+        .command(bin("shm_read"))
+        .args(["--once", "--format", "json"])
+        .output()
+        .unwrap();
+    let json = String::from_utf8_lossy(&json.stdout);
+    // base64 of a\0b\xff\xfec\n, and marked binary (not valid UTF-8).
+    assert!(json.contains(r#""value_base64":"YQBi//5jCg==""#), "{json}");
+    // Its heartbeat thread keeps it live while the program does nothing:
+    // idle for longer than a reader's 3 s bound, it is still read as live.
+    std::thread::sleep(Duration::from_millis(3500));
+    let idle = sandbox
+        .command(bin("shm_read"))
+        .args(["--once", "--format", "raw"])
+        .output()
+        .unwrap();
+    assert!(idle.status.success(), "{}", stderr(&idle));
+    drop(input);
+    assert!(writer.exit().success(), "{:?}", writer.stderr());
+    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
+        .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
+}
+
+#[test]
+fn a_c_reader_waits_for_each_change_and_a_timeout_is_etimedout() {
+    let sandbox = Sandbox::new();
+    let (writer, mut input) = Proc::spawn_piped(sandbox.command(bin("shm_write")).arg("--stdin"));
+    input.write_all(b"one\n").unwrap();
+    writer.wait_stderr("segment created");
+    let waiter = Proc::spawn(&mut c_check(
+        &sandbox,
+        Link::Dynamic,
+        &["value-wait", "2", "20000"],
+    ));
+    waiter.wait_stdout(|l| l == hex(b"one"));
+    input.write_all(b"two\n").unwrap();
+    waiter.wait_stdout(|l| l == hex(b"two"));
+    // The latest is returned at once, then nothing changes for 300 ms.
+    let started = Instant::now();
+    let out = c_check(&sandbox, Link::Dynamic, &["value-wait", "2", "300"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), hex(b"two") + "\n");
+    let err = stderr(&out);
+    assert!(
+        err.contains("errno=110:") && err.contains("within the timeout"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_stream_goes_from_shm_write_to_c_and_from_c_to_shm_read_exactly() {
+    let sandbox = Sandbox::new();
+    let dir = std::env::temp_dir().join(format!("shm-c-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("input");
+    let sent = noise(3 << 20, 7);
+    std::fs::write(&input, &sent).unwrap();
+
+    let file = |path| Stdio::from(std::fs::File::open(path).unwrap());
+    let mut producer = Proc::spawn_with(
+        sandbox.command(bin("shm_write")).arg("--stream"),
+        file(&input),
+        None,
+        None,
+    );
+    let out = c_check(&sandbox, Link::Static, &["stream-read"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        out.stdout == sent,
+        "the C consumer got {} other bytes: {}",
+        out.stdout.len(),
+        stderr(&out)
+    );
+    assert!(producer.exit().success(), "{:?}", producer.stderr());
+
+    // A 4 KiB ring: the C producer wraps it hundreds of times.
+    let mut c_producer = Proc::spawn_with(
+        &mut c_check(&sandbox, Link::Dynamic, &["stream-write", "4096"]),
+        file(&input),
+        None,
+        None,
+    );
+    // shm_read waits for the producer (up to its --timeout).
+    let got = sandbox
+        .command(bin("shm_read"))
+        .args(["--stream", "--timeout", "20s"])
+        .output()
+        .unwrap();
+    assert!(got.status.success(), "{}", stderr(&got));
+    assert!(got.stdout == sent, "shm_read got other bytes");
+    assert!(c_producer.exit().success(), "{:?}", c_producer.stderr());
+    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
+        .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_producer_stopped_mid_stream_is_a_broken_stream_to_the_c_reader_after_an_exact_prefix() {
+    let sandbox = Sandbox::new();
+    let (producer, mut input) =
+        Proc::spawn_piped(sandbox.command(bin("shm_write")).arg("--stream"));
+    producer.wait_stderr("segment created");
+    let sent: String = (0..2000).map(|i| format!("{i:x}\n")).collect();
+    input.write_all(sent.as_bytes()).unwrap();
+    let mut consumer = Proc::spawn(&mut c_check(&sandbox, Link::Static, &["stream-read"]));
+    consumer.wait_stdout(|l| l == "7cf");
+    producer.signal(Signal::SIGTERM);
+    assert_eq!(consumer.exit().code(), Some(3));
+    let err = consumer.stderr().join("\n");
+    assert!(
+        err.contains("errno=32:") && err.contains("the producer stopped before the end"),
+        "{err}"
+    );
+    let out: String = consumer.stdout().iter().map(|l| format!("{l}\n")).collect();
+    assert_eq!(out, sent, "every committed byte arrives before the error");
+}
+
+#[test]
+fn the_c_time_read_gives_shm_writes_seconds() {
+    let sandbox = Sandbox::new();
+    let writer = sandbox.writer(&[]);
+    writer.wait_stderr("segment created");
+    let out = c_check(&sandbox, Link::Dynamic, &["time-read"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let secs: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - secs).abs() <= 5, "{secs} vs {now}");
+}
+
+#[test]
+fn without_a_writer_each_side_says_so_with_errno_and_the_fix() {
+    let sandbox = Sandbox::new();
+    for args in [&["value-read", "16"][..], &["time-read"]] {
+        let out = c_check(&sandbox, Link::Dynamic, args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("errno=2:")
+                && err
+                    .contains("no live writer for /dev/shm/shm_file (the key file does not exist)")
+                && err.contains("start a writer on this key_file and proj_id"),
+            "{err}"
+        );
+    }
+    // A stopped writer is no live writer either.
+    let mut writer = sandbox.writer(&["--value", "x"]);
+    writer.wait_stderr("segment created");
+    writer.signal(Signal::SIGTERM);
+    writer.exit();
+    let out = c_check(&sandbox, Link::Static, &["value-read", "16"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("errno=2:"), "{}", stderr(&out));
+    // A stream writer's key is busy for a value writer: EBUSY.
+    let (producer, _input) = Proc::spawn_piped(sandbox.command(bin("shm_write")).arg("--stream"));
+    producer.wait_stderr("segment created");
+    let out = c_check(&sandbox, Link::Static, &["value-write", "41"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(
+        err.contains("errno=16:") && err.contains("cannot claim /dev/shm/shm_file"),
+        "{err}"
+    );
+}
