@@ -6,7 +6,7 @@
 //!
 //! Every function is an `extern "C"` boundary (the only `unsafe` outside
 //! the library's `transport/sys.rs`): it checks its pointers, catches any
-//! panic ([`boundary`]), and on failure returns NULL or -1 with `errno`
+//! panic (`boundary.rs`), and on failure returns NULL or -1 with `errno`
 //! set and the sentence with its fix kept for [`shm_last_error`]. Nothing
 //! here prints or touches signals.
 #![warn(missing_docs)]
