@@ -26,7 +26,7 @@ const WAKES: usize = 500;
 const WAKE_GAP: Duration = Duration::from_micros(500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Channel {
+pub(crate) enum Channel {
     Ring,
     Pipe,
     /// The minimal ring of `floor.rs`, in a segment of the same size.
@@ -50,10 +50,10 @@ impl Channel {
 
 /// Bytes moved and the wall time from the first write until the reader had
 /// them all.
-struct Flow {
-    bytes: u64,
-    writes: u64,
-    secs: f64,
+pub(crate) struct Flow {
+    pub(crate) bytes: u64,
+    pub(crate) writes: u64,
+    pub(crate) secs: f64,
 }
 
 /// Medians over `rounds` interleaved runs of `size`-byte writes through
@@ -368,7 +368,13 @@ fn write_all(producer: &mut Producer<'_>, bytes: &[u8]) -> Result<()> {
 
 /// Write `size`-byte messages for `dur`, then the end; the bytes and the
 /// time until the reader had them all.
-fn flow(ch: Channel, size: usize, ring: usize, dur: Duration, cpu: Option<usize>) -> Result<Flow> {
+pub(crate) fn flow(
+    ch: Channel,
+    size: usize,
+    ring: usize,
+    dur: Duration,
+    cpu: Option<usize>,
+) -> Result<Flow> {
     let msg = vec![0x5au8; size];
     let mut writes = 0u64;
     let mut t0 = Instant::now();
