@@ -282,3 +282,64 @@ fn without_a_writer_each_side_says_so_with_errno_and_the_fix() {
         "{err}"
     );
 }
+
+/// The ```` ```c ```` block of docs/programs.md that starts with
+/// `/* NAME: `, written to `dir/NAME`.
+fn doc_program(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let doc = std::fs::read_to_string(shm_tests::workspace().join("docs/programs.md")).unwrap();
+    let block = doc
+        .split("```c\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .find(|block| block.starts_with(&format!("/* {name}: ")))
+        .unwrap_or_else(|| panic!("no C block for {name} in docs/programs.md"));
+    let path = dir.join(name);
+    std::fs::write(&path, block).unwrap();
+    path
+}
+
+#[test]
+fn the_c_examples_of_docs_programs_md_build_with_pkg_config_and_run_beside_shm_read() {
+    let sandbox = Sandbox::new();
+    let dir = std::env::temp_dir().join(format!("shm-c-docs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let [sensor, follow] =
+        [("sensor.c", Link::Dynamic), ("follow.c", Link::Static)].map(|(name, link)| {
+            let out = dir.join(name.trim_end_matches(".c"));
+            shm_tests::shmtools::compile(&doc_program(&dir, name), &out, link);
+            out
+        });
+    // The reader first: it waits for the writer.
+    let mut follower = Proc::spawn(&mut sandbox.command(&follow));
+    let mut on_change = sandbox.reader(&["--on-change", "--format", "raw", "--timeout", "20s"]);
+    let mut writer = Proc::spawn(&mut sandbox.command(&sensor));
+    assert!(writer.exit().success(), "{:?}", writer.stderr());
+    assert!(follower.exit().success(), "{:?}", follower.stderr());
+    let readings = ["temperature=21.5", "temperature=22.5", "temperature=23.5"];
+    // Each reading once, in order; opened within the microseconds between
+    // the writer's open and its first publish, a reader sees the empty
+    // value first (programs.md says so).
+    let seen: Vec<String> = follower
+        .stdout()
+        .into_iter()
+        .skip_while(String::is_empty)
+        .collect();
+    assert_eq!(seen, readings, "{:?}", follower.stderr());
+    assert!(
+        follower.stderr().join("\n").contains("its writer (pid"),
+        "{:?}",
+        follower.stderr()
+    );
+    on_change.wait_stdout(|l| l == readings[2]);
+    on_change.signal(Signal::SIGTERM);
+    on_change.exit();
+    let lines: Vec<String> = on_change
+        .stdout()
+        .into_iter()
+        .skip_while(String::is_empty)
+        .collect();
+    assert_eq!(lines, readings);
+    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
+        .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

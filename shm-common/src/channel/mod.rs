@@ -57,3 +57,9 @@ fn claim(key_file: &Path, proj_id: u8, size: usize, mode: u32, spec: &Spec) -> R
     };
     Claim::start(options, spec.adopt).map_err(|e| Error::claim(key_file, &e))
 }
+
+/// The Rust example of docs/programs.md, run as a doctest so that the doc
+/// cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/programs.md")]
+pub struct ProgramsDoc;
