@@ -29,6 +29,19 @@ use nix::unistd::Pid;
 /// machine: the CI machines are small and busy.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// Deterministic pseudo-random bytes (NULs and all), for data that must
+/// arrive exactly.
+pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect()
+}
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

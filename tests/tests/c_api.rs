@@ -11,25 +11,13 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use shm_tests::shmtools::{check_program, Link};
-use shm_tests::{bin, poll_until, Proc, Sandbox, DEADLINE};
+use shm_tests::{bin, noise, poll_until, Proc, Sandbox, DEADLINE};
 
 /// A value with a NUL, bytes that are not UTF-8, and a newline.
 const BINARY: &[u8] = b"a\0b\xff\xfec\n";
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Deterministic pseudo-random bytes (NULs and all).
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed as u8
-        })
-        .collect()
 }
 
 /// The C program, linked as `link`, with `args`, in the sandbox.

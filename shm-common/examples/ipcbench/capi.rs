@@ -161,19 +161,7 @@ fn output(cmd: Command) -> Result<Guard> {
 }
 
 fn printed(mut child: Guard) -> Result<String> {
-    let mut text = String::new();
-    child
-        .0
-        .stdout
-        .take()
-        .expect("piped stdout")
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    let status = wait_deadline(&mut child.0)?;
-    if !status.success() {
-        return Err(format!("capi child failed: {status}"));
-    }
-    Ok(text)
+    report(&mut child.0)
 }
 
 /// A producer and a consumer process: the producer's flow, checked
@@ -250,11 +238,37 @@ pub(crate) fn capi_child(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// ns per read of the segment of `key`, three ways, in `rounds`
+/// interleaved rounds of `n` reads each (on `cpu`): `protocol` reads the
+/// segment's view, `facade` the Rust facade's reader, `c` runs the C program.
+fn three_reads(
+    key: &Path,
+    rounds: usize,
+    n: u64,
+    cpu: Option<usize>,
+    mut protocol: impl FnMut(ReadView<'_>) -> Result<()>,
+    mut facade: impl FnMut() -> Result<()>,
+    c: impl Fn() -> Result<f64>,
+) -> Result<Three> {
+    let mut finder = Finder::new(key.to_path_buf(), PROJ_ID, Access::ReadOnly);
+    let mut runs: [Vec<f64>; 3] = Default::default();
+    pin(cpu);
+    for _ in 0..rounds {
+        let Ok(Ok(segment)) = finder.look() else {
+            return Err(format!("capi: no segment for {}", key.display()));
+        };
+        runs[0].push(per_call(n, || protocol(segment.view()))?);
+        runs[1].push(per_call(n, &mut facade)?);
+        runs[2].push(c()?);
+    }
+    Ok(runs.map(median_of))
+}
+
 /// ns per call of `read`, `n` calls in a row.
 fn per_call(n: u64, mut read: impl FnMut() -> Result<()>) -> Result<f64> {
     let t0 = Instant::now();
     for _ in 0..n {
-        read()?;
+        std::hint::black_box(read()?);
     }
     Ok(t0.elapsed().as_nanos() as f64 / n as f64)
 }
@@ -292,27 +306,18 @@ fn reads_of_time(
         started: Timestamp::now().secs,
     };
     let _publisher = Publisher::new(claim.view(), info, Timestamp::now());
-    let mut finder = Finder::new(key.clone(), PROJ_ID, Access::ReadOnly);
     let mut facade = TimeReader::open(&key, PROJ_ID).map_err(|e| e.to_string())?;
-    let mut runs: [Vec<f64>; 3] = Default::default();
-    pin(cpu);
-    for _ in 0..rounds {
-        let segment = match finder.look() {
-            Ok(Ok(segment)) => segment,
-            _ => return Err("capi: the time record's segment is not found".into()),
-        };
-        runs[0].push(per_call(n, || {
-            std::hint::black_box(read(segment.view()).map_err(|e| e.to_string())?);
-            Ok(())
-        })?);
-        runs[1].push(per_call(n, || {
-            std::hint::black_box(facade.read().map_err(|e| e.to_string())?);
-            Ok(())
-        })?);
-        runs[2].push(c_reads(cbench, "time-read", &key, n, cpu)?);
-    }
+    let three = three_reads(
+        &key,
+        rounds,
+        n,
+        cpu,
+        |view| read(view).map(drop).map_err(|e| e.to_string()),
+        || facade.read().map(drop).map_err(|e| e.to_string()),
+        || c_reads(cbench, "time-read", &key, n, cpu),
+    );
     claim.finish(true).map_err(|e| e.to_string())?;
-    Ok(runs.map(median_of))
+    three
 }
 
 /// Reads of a 64-byte value that a [`ValueWriter`] in this process holds.
@@ -326,26 +331,22 @@ fn reads_of_value(
     let key = dir.join("capi-value");
     let mut writer = ValueWriter::open(&key, PROJ_ID, 0, 0o600).map_err(|e| e.to_string())?;
     writer.publish(&VALUE).map_err(|e| e.to_string())?;
-    let mut finder = Finder::new(key.clone(), PROJ_ID, Access::ReadOnly);
     let mut facade = ValueReader::open(&key, PROJ_ID).map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; 4096];
-    let mut runs: [Vec<f64>; 3] = Default::default();
-    pin(cpu);
-    for _ in 0..rounds {
-        let segment = match finder.look() {
-            Ok(Ok(segment)) => segment,
-            _ => return Err("capi: the value's segment is not found".into()),
-        };
-        runs[0].push(per_call(n, || {
-            std::hint::black_box(read_value(segment.view()).map_err(|e| e.to_string())?);
-            Ok(())
-        })?);
-        runs[1].push(per_call(n, || {
-            std::hint::black_box(facade.read_into(&mut buf).map_err(|e| e.to_string())?);
-            Ok(())
-        })?);
-        runs[2].push(c_reads(cbench, "value-read", &key, n, cpu)?);
-    }
+    let three = three_reads(
+        &key,
+        rounds,
+        n,
+        cpu,
+        |view| read_value(view).map(drop).map_err(|e| e.to_string()),
+        || {
+            facade
+                .read_into(&mut buf)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        },
+        || c_reads(cbench, "value-read", &key, n, cpu),
+    );
     writer.close().map_err(|e| e.to_string())?;
-    Ok(runs.map(median_of))
+    three
 }

@@ -250,7 +250,7 @@ fn reader(ch: Channel, role: &str, shmid: Option<i32>, cpu: Option<usize>) -> Co
 
 /// What the reader printed on its stdout (its count or its samples), once
 /// it has exited successfully.
-fn report(child: &mut Child) -> Result<String> {
+pub(crate) fn report(child: &mut Child) -> Result<String> {
     let mut text = String::new();
     child
         .stdout
