@@ -32,11 +32,7 @@ pub(crate) fn capi(opts: &Opts) -> Result<()> {
     let rounds = opts.num("rounds", 3.0) as usize;
     let reads = opts.num("reads", 2e6) as u64;
     let dir = opts.path("key-dir").unwrap_or_else(|| "/dev/shm".into());
-    let cpus = allowed_cpus();
-    let pins = match cpus.as_slice() {
-        [a, b, ..] => (Some(*a), Some(*b)),
-        _ => (None, None),
-    };
+    let pins = two_cpus();
     pin(pins.0);
     let dur = Duration::from_secs_f64(secs);
     let stream_key = dir.join("capi-stream");
@@ -105,8 +101,8 @@ pub(crate) fn capi(opts: &Opts) -> Result<()> {
         eprintln!("ipcbench: capi stream with {size}-byte writes done");
     }
     let (time, value) = (
-        reads_of_time(&dir, &cbench, reads, rounds, pins.1)?,
-        reads_of_value(&dir, &cbench, reads, rounds, pins.1)?,
+        reads_of_time(&dir.join("capi-time"), &cbench, reads, rounds, pins.1)?,
+        reads_of_value(&dir.join("capi-value"), &cbench, reads, rounds, pins.1)?,
     );
     print_row("time record read (ns)", time, false);
     print_row("64-byte value read (ns)", value, false);
@@ -285,15 +281,14 @@ fn c_reads(cbench: &Path, what: &str, key: &Path, n: u64, cpu: Option<usize>) ->
 /// Reads of a time record that this process publishes (once: a reader
 /// copies the same record each time, as the criterion bench's does).
 fn reads_of_time(
-    dir: &Path,
+    key: &Path,
     cbench: &Path,
     n: u64,
     rounds: usize,
     cpu: Option<usize>,
 ) -> Result<Three> {
-    let key = dir.join("capi-time");
     let options = ClaimOptions {
-        key_file: key.clone(),
+        key_file: key.to_path_buf(),
         proj_id: PROJ_ID,
         size: TIME_SPEC.default_size,
         mode: 0o600,
@@ -306,15 +301,15 @@ fn reads_of_time(
         started: Timestamp::now().secs,
     };
     let _publisher = Publisher::new(claim.view(), info, Timestamp::now());
-    let mut facade = TimeReader::open(&key, PROJ_ID).map_err(|e| e.to_string())?;
+    let mut facade = TimeReader::open(key, PROJ_ID).map_err(|e| e.to_string())?;
     let three = three_reads(
-        &key,
+        key,
         rounds,
         n,
         cpu,
         |view| read(view).map(drop).map_err(|e| e.to_string()),
         || facade.read().map(drop).map_err(|e| e.to_string()),
-        || c_reads(cbench, "time-read", &key, n, cpu),
+        || c_reads(cbench, "time-read", key, n, cpu),
     );
     claim.finish(true).map_err(|e| e.to_string())?;
     three
@@ -322,19 +317,18 @@ fn reads_of_time(
 
 /// Reads of a 64-byte value that a [`ValueWriter`] in this process holds.
 fn reads_of_value(
-    dir: &Path,
+    key: &Path,
     cbench: &Path,
     n: u64,
     rounds: usize,
     cpu: Option<usize>,
 ) -> Result<Three> {
-    let key = dir.join("capi-value");
-    let mut writer = ValueWriter::open(&key, PROJ_ID, 0, 0o600).map_err(|e| e.to_string())?;
+    let mut writer = ValueWriter::open(key, PROJ_ID, 0, 0o600).map_err(|e| e.to_string())?;
     writer.publish(&VALUE).map_err(|e| e.to_string())?;
-    let mut facade = ValueReader::open(&key, PROJ_ID).map_err(|e| e.to_string())?;
+    let mut facade = ValueReader::open(key, PROJ_ID).map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; 4096];
     let three = three_reads(
-        &key,
+        key,
         rounds,
         n,
         cpu,
@@ -345,7 +339,7 @@ fn reads_of_value(
                 .map(drop)
                 .map_err(|e| e.to_string())
         },
-        || c_reads(cbench, "value-read", &key, n, cpu),
+        || c_reads(cbench, "value-read", key, n, cpu),
     );
     writer.close().map_err(|e| e.to_string())?;
     three

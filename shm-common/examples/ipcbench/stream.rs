@@ -91,11 +91,7 @@ pub(crate) fn stream(opts: &Opts) -> Result<()> {
     let secs = opts.num("secs", 1.0);
     let rounds = opts.num("rounds", 3.0) as usize;
     let segment = opts.num("segment", DEFAULT_SEGMENT_SIZE as f64) as usize;
-    let cpus = allowed_cpus();
-    let pins = match cpus.as_slice() {
-        [a, b, ..] => (Some(*a), Some(*b)),
-        _ => (None, None),
-    };
+    let pins = two_cpus();
     pin(pins.0);
     let dur = Duration::from_secs_f64(secs);
     // `--parts`: which tables, of "throughput", "sizes", "wake" (all by default).
