@@ -104,6 +104,17 @@ int shm_stream_writer_close(shm_stream_writer *w);
 int shm_stream_writer_close_timeout(shm_stream_writer *w, int timeout_ms);
 
 /**
+ * End the stream cleanly and wait at most `timeout_ms` (negative: no
+ * limit) until the consumer has received every byte, keeping the writer:
+ * 0, or -1 (ETIMEDOUT: nothing is lost, call again; EPIPE). No write may
+ * follow; shm_stream_writer_close then removes the segment at once.
+ *
+ * # Safety
+ * `w` is NULL or a live writer.
+ */
+int shm_stream_writer_finish(shm_stream_writer *w, int timeout_ms);
+
+/**
  * Take the consumer's side of the stream of `key_file` and `proj_id`.
  * NULL when no producer holds it (errno ENOENT: try again later), when
  * another consumer has it, or on error.

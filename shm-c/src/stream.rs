@@ -104,6 +104,26 @@ pub unsafe extern "C" fn shm_stream_writer_close_timeout(
     })
 }
 
+/// End the stream cleanly and wait at most `timeout_ms` (negative: no
+/// limit) until the consumer has received every byte, keeping the writer:
+/// 0, or -1 (ETIMEDOUT: nothing is lost, call again; EPIPE). No write may
+/// follow; shm_stream_writer_close then removes the segment at once.
+///
+/// # Safety
+/// `w` is NULL or a live writer.
+#[no_mangle]
+pub unsafe extern "C" fn shm_stream_writer_finish(
+    w: *mut shm_stream_writer,
+    timeout_ms: c_int,
+) -> c_int {
+    boundary(-1, || {
+        handle(w, "stream writer")?
+            .0
+            .finish_timeout(timeout(timeout_ms))?;
+        Ok(0)
+    })
+}
+
 /// Take the consumer's side of the stream of `key_file` and `proj_id`.
 /// NULL when no producer holds it (errno ENOENT: try again later), when
 /// another consumer has it, or on error.

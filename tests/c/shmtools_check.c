@@ -10,6 +10,9 @@
  *   shmtools_check stream-write SIZE     copy stdin into a stream (ring of SIZE bytes), in
  *                                        writes of SIZE/4 bytes at most, and close it
  *   shmtools_check stream-read           copy a stream to stdout (waiting for its producer)
+ *   shmtools_check stream-finish HEX     send the bytes HEX, end the stream and wait 300 ms
+ *                                        for a consumer (printing "timed out" when none
+ *                                        came), then wait for one without limit, close
  *   shmtools_check time-read             print the time record's seconds
  *
  * The key file is $SHM_KEY_FILE (default /dev/shm/shm_file), proj_id 8. A
@@ -136,6 +139,33 @@ static int stream_read(void) {
     return 0;
 }
 
+static int stream_finish(const char *hex) {
+    unsigned char *data = malloc(strlen(hex) / 2 + 1);
+    size_t len = unhex(hex, data);
+    shm_stream_writer *w = shm_stream_writer_open(key_file(), PROJ_ID, 0);
+    if (!w)
+        return failed("shm_stream_writer_open");
+    if (shm_stream_write(w, data, len) != (long)len)
+        return failed("shm_stream_write");
+    if (shm_stream_writer_finish(w, 300) == 0) {
+        fprintf(stderr, "shm_stream_writer_finish: delivered with no consumer\n");
+        return 4;
+    }
+    if (errno != ETIMEDOUT)
+        return failed("shm_stream_writer_finish");
+    printf("timed out\n");
+    fflush(stdout);
+    if (shm_stream_write(w, data, len) != -1 || errno != EBADF)
+        return failed("shm_stream_write after the end");
+    if (shm_stream_writer_finish(w, -1) != 0)
+        return failed("shm_stream_writer_finish");
+    if (shm_stream_writer_close(w) != 0)
+        return failed("shm_stream_writer_close");
+    printf("delivered\n");
+    free(data);
+    return 0;
+}
+
 static int time_read(void) {
     long secs = shm_time_read(key_file(), PROJ_ID);
     if (secs < 0)
@@ -156,6 +186,8 @@ int main(int argc, char **argv) {
         return stream_write(strtoul(argv[2], NULL, 10));
     if (!strcmp(cmd, "stream-read") && argc == 2)
         return stream_read();
+    if (!strcmp(cmd, "stream-finish") && argc == 3)
+        return stream_finish(argv[2]);
     if (!strcmp(cmd, "time-read") && argc == 2)
         return time_read();
     fprintf(stderr, "usage: see the comment at the top of shmtools_check.c\n");

@@ -215,6 +215,30 @@ fn a_producer_stopped_mid_stream_is_a_broken_stream_to_the_c_reader_after_an_exa
 }
 
 #[test]
+fn a_c_producer_waits_for_delivery_in_slices_that_lose_nothing() {
+    let sandbox = Sandbox::new();
+    let mut producer = Proc::spawn(&mut c_check(
+        &sandbox,
+        Link::Static,
+        &["stream-finish", &hex(BINARY)],
+    ));
+    // No consumer yet: the first 300 ms slice times out (ETIMEDOUT), and a
+    // write after the end is refused (EBADF).
+    producer.wait_stdout(|l| l == "timed out");
+    let got = sandbox
+        .command(bin("shm_read"))
+        .args(["--stream", "--timeout", "20s"])
+        .output()
+        .unwrap();
+    assert!(got.status.success(), "{}", stderr(&got));
+    assert_eq!(got.stdout, BINARY);
+    assert!(producer.exit().success(), "{:?}", producer.stderr());
+    assert_eq!(producer.stdout(), ["timed out", "delivered"]);
+    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
+        .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
+}
+
+#[test]
 fn the_c_time_read_gives_shm_writes_seconds() {
     let sandbox = Sandbox::new();
     let writer = sandbox.writer(&[]);

@@ -72,6 +72,8 @@ pub struct StreamWriter {
     producing: Option<Producing>,
     beater: Beater,
     backoff: Backoff,
+    /// The end is recorded: no byte may follow it.
+    finished: bool,
 }
 
 impl StreamWriter {
@@ -88,6 +90,7 @@ impl StreamWriter {
             producing: Some(producing),
             beater,
             backoff: Backoff::default(),
+            finished: false,
         })
     }
 
@@ -96,6 +99,9 @@ impl StreamWriter {
     /// [`Error::TimedOut`] when no byte went within `timeout` (`None`: no
     /// limit), [`Error::BrokenStream`] when the consumer has gone.
     pub fn write_timeout(&mut self, data: &[u8], timeout: Option<Duration>) -> Result<usize> {
+        if self.finished {
+            return Err(Error::Closed);
+        }
         let deadline = timeout.map(|t| Instant::now() + t);
         let backoff = &mut self.backoff;
         let producing = self.producing.as_mut().ok_or(Error::Closed)?;
@@ -132,6 +138,7 @@ impl StreamWriter {
         let deadline = timeout.map(|t| Instant::now() + t);
         let backoff = &mut self.backoff;
         let producing = self.producing.as_mut().ok_or(Error::Closed)?;
+        self.finished = true;
         producing.with_dependent_mut(|_, producer| {
             producer.finish().map_err(broken)?;
             loop {
