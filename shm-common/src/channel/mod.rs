@@ -63,3 +63,15 @@ fn claim(key_file: &Path, proj_id: u8, size: usize, mode: u32, spec: &Spec) -> R
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/programs.md")]
 pub struct ProgramsDoc;
+
+// Every channel may move to another thread (a binding's objects do): a
+// channel that stopped being `Send` fails to compile here.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<ValueWriter>();
+    send::<ValueReader>();
+    send::<StreamWriter>();
+    send::<StreamReader>();
+    send::<TimeReader>();
+    send::<Error>();
+};
