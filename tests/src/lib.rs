@@ -29,6 +29,24 @@ use nix::unistd::Pid;
 /// machine: the CI machines are small and busy.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// A directory of the test's own, removed however the test ends.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh directory `name-<pid>` under the system's temporary directory.
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Deterministic pseudo-random bytes (NULs and all), for data that must
 /// arrive exactly.
 pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {

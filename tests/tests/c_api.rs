@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use shm_tests::shmtools::{check_program, Link};
-use shm_tests::{bin, noise, poll_until, Proc, Sandbox, DEADLINE};
+use shm_tests::{bin, noise, poll_until, Proc, Sandbox, TempDir, DEADLINE};
 
 /// A value with a NUL, bytes that are not UTF-8, and a newline.
 const BINARY: &[u8] = b"a\0b\xff\xfec\n";
@@ -147,9 +147,8 @@ fn a_c_reader_waits_for_each_change_and_a_timeout_is_etimedout() {
 #[test]
 fn a_stream_goes_from_shm_write_to_c_and_from_c_to_shm_read_exactly() {
     let sandbox = Sandbox::new();
-    let dir = std::env::temp_dir().join(format!("shm-c-stream-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("input");
+    let dir = TempDir::new("shm-c-stream");
+    let input = dir.0.join("input");
     let sent = noise(3 << 20, 7);
     std::fs::write(&input, &sent).unwrap();
 
@@ -190,7 +189,6 @@ fn a_stream_goes_from_shm_write_to_c_and_from_c_to_shm_read_exactly() {
     assert!(c_producer.exit().success(), "{:?}", c_producer.stderr());
     poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
         .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -313,12 +311,12 @@ fn doc_program(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
 #[test]
 fn the_c_examples_of_docs_programs_md_build_with_pkg_config_and_run_beside_shm_read() {
     let sandbox = Sandbox::new();
-    let dir = std::env::temp_dir().join(format!("shm-c-docs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("shm-c-docs");
+    let dir = &dir.0;
     let [sensor, follow] =
         [("sensor.c", Link::Dynamic), ("follow.c", Link::Static)].map(|(name, link)| {
             let out = dir.join(name.trim_end_matches(".c"));
-            shm_tests::shmtools::compile(&doc_program(&dir, name), &out, link);
+            shm_tests::shmtools::compile(&doc_program(dir, name), &out, link);
             out
         });
     // The reader first: it waits for the writer.
@@ -353,5 +351,4 @@ fn the_c_examples_of_docs_programs_md_build_with_pkg_config_and_run_beside_shm_r
     assert_eq!(lines, readings);
     poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
         .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
