@@ -12,6 +12,7 @@ use shm_common::protocol::stream::end::Outcome;
 use shm_common::protocol::stream::layout::{state, word as ring_word, DATA, DEFAULT_SEGMENT_SIZE};
 use shm_common::protocol::stream::producer::Producer;
 use shm_common::protocol::stream::shared::{Backoff, BEAT};
+use shm_common::protocol::watch::beating_beside;
 use shm_common::transport::mqueue::{Direction, Queue, QueueName};
 
 /// Segment sizes of the ring-size table.
@@ -308,20 +309,15 @@ fn through_ring(
     // The producer beats as `shm_write --stream` does, so the reader
     // never takes it for dead however long the run.
     let heartbeat = producer.heartbeat();
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let beater = s.spawn(|| {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                heartbeat.beat();
-                std::thread::park_timeout(BEAT);
-            }
-        });
-        let sent = send(&mut producer).and_then(|()| producer.finish().map_err(|e| e.to_string()));
-        let reported = sent.and_then(|()| report(&mut child.0));
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        beater.thread().unpark();
-        reported
-    })
+    beating_beside(
+        BEAT,
+        || heartbeat.beat(),
+        || {
+            let sent =
+                send(&mut producer).and_then(|()| producer.finish().map_err(|e| e.to_string()));
+            sent.and_then(|()| report(&mut child.0))
+        },
+    )
 }
 
 /// Run `send` as the producer of a fresh floor ring of `ring` bytes (in a

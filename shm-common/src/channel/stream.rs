@@ -293,10 +293,9 @@ impl StreamReader {
             }
             match consumer.outcome().map_err(broken)? {
                 Some(outcome) => {
-                    if outcome.removes_segment() {
+                    let _ = consumer.conclude(outcome, || {
                         let _ = segment.mark_for_removal();
-                    }
-                    let _ = consumer.end(outcome);
+                    });
                     return Ok(Err((outcome, consumer.tail())));
                 }
                 None => consumer
