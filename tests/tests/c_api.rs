@@ -27,6 +27,21 @@ fn c_check(sandbox: &Sandbox, link: Link, args: &[&str]) -> Command {
     cmd
 }
 
+/// `shm_read ARGS` in the sandbox, run to its end.
+fn shm_read(sandbox: &Sandbox, args: &[&str]) -> Output {
+    sandbox
+        .command(bin("shm_read"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Every segment of the sandbox is gone (removed by its writer or reader).
+fn no_segment_left(sandbox: &Sandbox) {
+    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
+        .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -85,34 +100,21 @@ fn a_c_writer_is_read_by_shm_read_byte_for_byte_and_removes_its_segment_on_close
         &["value-write", &hex(BINARY)],
     ));
     writer.wait_stdout(|l| l == "published");
-    let raw = sandbox
-        .command(bin("shm_read"))
-        .args(["--once", "--format", "raw"])
-        .output()
-        .unwrap();
+    let raw = shm_read(&sandbox, &["--once", "--format", "raw"]);
     assert!(raw.status.success(), "{}", stderr(&raw));
     assert_eq!(raw.stdout, [BINARY, b"\n"].concat());
-    let json = sandbox
-        .command(bin("shm_read"))
-        .args(["--once", "--format", "json"])
-        .output()
-        .unwrap();
+    let json = shm_read(&sandbox, &["--once", "--format", "json"]);
     let json = String::from_utf8_lossy(&json.stdout);
     // base64 of a\0b\xff\xfec\n, and marked binary (not valid UTF-8).
     assert!(json.contains(r#""value_base64":"YQBi//5jCg==""#), "{json}");
     // Its heartbeat thread keeps it live while the program does nothing:
     // idle for longer than a reader's 3 s bound, it is still read as live.
     std::thread::sleep(Duration::from_millis(3500));
-    let idle = sandbox
-        .command(bin("shm_read"))
-        .args(["--once", "--format", "raw"])
-        .output()
-        .unwrap();
+    let idle = shm_read(&sandbox, &["--once", "--format", "raw"]);
     assert!(idle.status.success(), "{}", stderr(&idle));
     drop(input);
     assert!(writer.exit().success(), "{:?}", writer.stderr());
-    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
-        .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
+    no_segment_left(&sandbox);
 }
 
 #[test]
@@ -179,16 +181,11 @@ fn a_stream_goes_from_shm_write_to_c_and_from_c_to_shm_read_exactly() {
         None,
     );
     // shm_read waits for the producer (up to its --timeout).
-    let got = sandbox
-        .command(bin("shm_read"))
-        .args(["--stream", "--timeout", "20s"])
-        .output()
-        .unwrap();
+    let got = shm_read(&sandbox, &["--stream", "--timeout", "20s"]);
     assert!(got.status.success(), "{}", stderr(&got));
     assert!(got.stdout == sent, "shm_read got other bytes");
     assert!(c_producer.exit().success(), "{:?}", c_producer.stderr());
-    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
-        .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
+    no_segment_left(&sandbox);
 }
 
 #[test]
@@ -223,17 +220,12 @@ fn a_c_producer_waits_for_delivery_in_slices_that_lose_nothing() {
     // No consumer yet: the first 300 ms slice times out (ETIMEDOUT), and a
     // write after the end is refused (EBADF).
     producer.wait_stdout(|l| l == "timed out");
-    let got = sandbox
-        .command(bin("shm_read"))
-        .args(["--stream", "--timeout", "20s"])
-        .output()
-        .unwrap();
+    let got = shm_read(&sandbox, &["--stream", "--timeout", "20s"]);
     assert!(got.status.success(), "{}", stderr(&got));
     assert_eq!(got.stdout, BINARY);
     assert!(producer.exit().success(), "{:?}", producer.stderr());
     assert_eq!(producer.stdout(), ["timed out", "delivered"]);
-    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
-        .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
+    no_segment_left(&sandbox);
 }
 
 #[test]
@@ -349,6 +341,5 @@ fn the_c_examples_of_docs_programs_md_build_with_pkg_config_and_run_beside_shm_r
         .skip_while(String::is_empty)
         .collect();
     assert_eq!(lines, readings);
-    poll_until(DEADLINE, || sandbox.segments().is_empty().then_some(()))
-        .unwrap_or_else(|| panic!("left behind: {:?}", sandbox.segments()));
+    no_segment_left(&sandbox);
 }
