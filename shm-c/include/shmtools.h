@@ -54,6 +54,15 @@ extern "C" {
 const char *shm_last_error(void);
 
 /**
+ * The size this thread's last `EMSGSIZE` failure asked for: the buffer
+ * bytes a value read needs (`shm_value_read`, `shm_value_wait_change`),
+ * or the segment size a publish needs (`shm_value_publish`); 0 before
+ * any such failure. A read with `cap` 0 (and `buf` NULL) asks for the
+ * latest value's length this way.
+ */
+size_t shm_last_needed(void);
+
+/**
  * Claim `key_file` and `proj_id` with a ring of `size` bytes (0: the
  * default, 256 KiB) and mode 0600, and set up an empty stream for one
  * consumer (shm_read --stream, or shm_stream_reader_open). NULL on error.
@@ -205,7 +214,8 @@ shm_value_writer *shm_value_writer_open(const char *key_file,
 /**
  * Publish `len` bytes at `data` (any bytes) as the new latest value and
  * wake the readers waiting for a change. 0, or -1 (EMSGSIZE: larger than
- * the segment holds, never truncated).
+ * the segment holds, never truncated; shm_last_needed() gives the segment
+ * size that would hold it).
  *
  * # Safety
  * `w` is NULL or a live writer; `data` holds `len` readable bytes.
@@ -231,9 +241,9 @@ shm_value_reader *shm_value_reader_open(const char *key_file, int proj_id);
 
 /**
  * Copy the latest value into `buf` (`cap` bytes); its length. -1 on
- * error: EMSGSIZE when it is longer than `cap` (shm_last_error() gives the
- * size needed; nothing is copied, and the value counts as not read),
- * ENOENT when the writer stopped or died.
+ * error: EMSGSIZE when it is longer than `cap` (shm_last_needed() gives the
+ * size needed, shm_last_error() says it; nothing is copied, and the value
+ * counts as not read), ENOENT when the writer stopped or died.
  *
  * # Safety
  * `r` is NULL or a live reader; `buf` holds `cap` writable bytes.

@@ -15,6 +15,8 @@ use shm_common::channel::Error;
 thread_local! {
     /// This thread's last failure, as the sentence with its fix.
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// The size this thread's last `EMSGSIZE` failure asked for.
+    static LAST_NEEDED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Run `call`; on failure (or a panic, which never crosses the boundary)
@@ -23,6 +25,12 @@ pub(crate) fn boundary<T>(failed: T, call: impl FnOnce() -> Result<T, Error>) ->
     match catch_unwind(AssertUnwindSafe(call)) {
         Ok(Ok(value)) => value,
         Ok(Err(e)) => {
+            match e {
+                Error::TooSmall { needed } | Error::TooLarge { size: needed, .. } => {
+                    LAST_NEEDED.with(|last| last.set(needed));
+                }
+                _ => {}
+            }
             fail(errno_of(&e), &e.to_string());
             failed
         }
@@ -65,6 +73,16 @@ fn errno_of(e: &Error) -> Errno {
 #[no_mangle]
 pub extern "C" fn shm_last_error() -> *const c_char {
     LAST_ERROR.with(|last| last.borrow().as_ptr())
+}
+
+/// The size this thread's last `EMSGSIZE` failure asked for: the buffer
+/// bytes a value read needs (`shm_value_read`, `shm_value_wait_change`),
+/// or the segment size a publish needs (`shm_value_publish`); 0 before
+/// any such failure. A read with `cap` 0 (and `buf` NULL) asks for the
+/// latest value's length this way.
+#[no_mangle]
+pub extern "C" fn shm_last_needed() -> usize {
+    LAST_NEEDED.with(std::cell::Cell::get)
 }
 
 /// The key file path from C.

@@ -16,7 +16,7 @@ mod stream;
 mod time;
 mod value;
 
-pub use boundary::shm_last_error;
+pub use boundary::{shm_last_error, shm_last_needed};
 pub use stream::*;
 pub use time::*;
 pub use value::*;

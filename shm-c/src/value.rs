@@ -38,7 +38,8 @@ pub unsafe extern "C" fn shm_value_writer_open(
 
 /// Publish `len` bytes at `data` (any bytes) as the new latest value and
 /// wake the readers waiting for a change. 0, or -1 (EMSGSIZE: larger than
-/// the segment holds, never truncated).
+/// the segment holds, never truncated; shm_last_needed() gives the segment
+/// size that would hold it).
 ///
 /// # Safety
 /// `w` is NULL or a live writer; `data` holds `len` readable bytes.
@@ -82,9 +83,9 @@ pub unsafe extern "C" fn shm_value_reader_open(
 }
 
 /// Copy the latest value into `buf` (`cap` bytes); its length. -1 on
-/// error: EMSGSIZE when it is longer than `cap` (shm_last_error() gives the
-/// size needed; nothing is copied, and the value counts as not read),
-/// ENOENT when the writer stopped or died.
+/// error: EMSGSIZE when it is longer than `cap` (shm_last_needed() gives the
+/// size needed, shm_last_error() says it; nothing is copied, and the value
+/// counts as not read), ENOENT when the writer stopped or died.
 ///
 /// # Safety
 /// `r` is NULL or a live reader; `buf` holds `cap` writable bytes.

@@ -35,7 +35,10 @@ static const char *key_file(void) {
 }
 
 static int failed(const char *call) {
-    fprintf(stderr, "%s: errno=%d: %s\n", call, errno, shm_last_error());
+    int e = errno;
+    if (e == EMSGSIZE)
+        fprintf(stderr, "needed=%zu\n", shm_last_needed());
+    fprintf(stderr, "%s: errno=%d: %s\n", call, e, shm_last_error());
     return 3;
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use crate::{target_dir, workspace};
+use crate::{target_dir, workspace, Sandbox};
 
 /// How a C program links libshmtools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +84,16 @@ pub fn compile(source: &Path, out: &Path, link: Link) {
         source.display(),
         String::from_utf8_lossy(&built.stderr)
     );
+}
+
+/// A C program built by [`compile`], run in `sandbox` as it runs anywhere:
+/// without the `LD_LIBRARY_PATH` cargo gives its tests, whose target
+/// directories hold other builds of `libshmtools.so` that would come
+/// before the one the program's run path names.
+pub fn command(sandbox: &Sandbox, program: &Path) -> Command {
+    let mut cmd = sandbox.command(program);
+    cmd.env_remove("LD_LIBRARY_PATH");
+    cmd
 }
 
 /// `tests/c/shmtools_check.c` compiled as `link`, once per test process.

@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use shm_tests::shmtools::{check_program, Link};
+use shm_tests::shmtools::{self, check_program, Link};
 use shm_tests::{bin, noise, poll_until, Proc, Sandbox, TempDir, DEADLINE};
 
 /// A value with a NUL, bytes that are not UTF-8, and a newline.
@@ -22,7 +22,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The C program, linked as `link`, with `args`, in the sandbox.
 fn c_check(sandbox: &Sandbox, link: Link, args: &[&str]) -> Command {
-    let mut cmd = sandbox.command(check_program(link));
+    let mut cmd = shmtools::command(sandbox, &check_program(link));
     cmd.args(args);
     cmd
 }
@@ -81,11 +81,13 @@ fn a_binary_value_from_shm_write_reaches_the_c_reader_whole_or_asks_for_room() {
         let out = c_check(&sandbox, link, &["value-read", "6"])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(3), "{link:?}");
+        assert_eq!(out.status.code(), Some(3), "{link:?}: {}", stderr(&out));
         assert!(out.stdout.is_empty());
         let err = stderr(&out);
         assert!(
-            err.contains("errno=90:") && err.contains("pass a buffer of at least 7 bytes"),
+            err.contains("needed=7\n")
+                && err.contains("errno=90:")
+                && err.contains("pass a buffer of at least 7 bytes"),
             "{err}"
         );
     }
@@ -308,13 +310,13 @@ fn the_c_examples_of_docs_programs_md_build_with_pkg_config_and_run_beside_shm_r
     let [sensor, follow] =
         [("sensor.c", Link::Dynamic), ("follow.c", Link::Static)].map(|(name, link)| {
             let out = dir.join(name.trim_end_matches(".c"));
-            shm_tests::shmtools::compile(&doc_program(dir, name), &out, link);
+            shmtools::compile(&doc_program(dir, name), &out, link);
             out
         });
     // The reader first: it waits for the writer.
-    let mut follower = Proc::spawn(&mut sandbox.command(&follow));
+    let mut follower = Proc::spawn(&mut shmtools::command(&sandbox, &follow));
     let mut on_change = sandbox.reader(&["--on-change", "--format", "raw", "--timeout", "20s"]);
-    let mut writer = Proc::spawn(&mut sandbox.command(&sensor));
+    let mut writer = Proc::spawn(&mut shmtools::command(&sandbox, &sensor));
     assert!(writer.exit().success(), "{:?}", writer.stderr());
     assert!(follower.exit().success(), "{:?}", follower.stderr());
     let readings = ["temperature=21.5", "temperature=22.5", "temperature=23.5"];
