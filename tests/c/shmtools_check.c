@@ -3,8 +3,9 @@
  * (tests/tests/c_api.rs): each subcommand is one side of a channel, so the
  * tests can set it against shm_write and shm_read.
  *
- *   shmtools_check value-write HEX       publish the bytes HEX, print "published",
- *                                        keep them until stdin ends, then close
+ *   shmtools_check value-write HEX [LAST] publish the bytes HEX, print "published",
+ *                                        keep them until stdin ends, then publish the
+ *                                        bytes LAST (when given) and close at once
  *   shmtools_check value-read CAP        print the latest value as hex (buffer of CAP bytes)
  *   shmtools_check value-wait N MS       print N changes as hex, each within MS ms
  *   shmtools_check stream-write SIZE     copy stdin into a stream (ring of SIZE bytes), in
@@ -56,8 +57,8 @@ static size_t unhex(const char *hex, unsigned char *out) {
     return n;
 }
 
-static int value_write(const char *hex) {
-    unsigned char *data = malloc(strlen(hex) / 2 + 1);
+static int value_write(const char *hex, const char *last) {
+    unsigned char *data = malloc(strlen(hex) / 2 + (last ? strlen(last) / 2 : 0) + 1);
     size_t len = unhex(hex, data);
     shm_value_writer *w = shm_value_writer_open(key_file(), PROJ_ID, 0, 0600);
     if (!w)
@@ -69,6 +70,8 @@ static int value_write(const char *hex) {
     char buf[256];
     while (fread(buf, 1, sizeof buf, stdin) > 0) {
     }
+    if (last && shm_value_publish(w, data, unhex(last, data)) != 0)
+        return failed("shm_value_publish");
     shm_value_writer_close(w);
     free(data);
     return 0;
@@ -179,8 +182,8 @@ static int time_read(void) {
 
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "";
-    if (!strcmp(cmd, "value-write") && argc == 3)
-        return value_write(argv[2]);
+    if (!strcmp(cmd, "value-write") && (argc == 3 || argc == 4))
+        return value_write(argv[2], argc == 4 ? argv[3] : NULL);
     if (!strcmp(cmd, "value-read") && argc == 3)
         return value_read(strtoul(argv[2], NULL, 10));
     if (!strcmp(cmd, "value-wait") && argc == 4)

@@ -120,6 +120,29 @@ fn a_c_writer_is_read_by_shm_read_byte_for_byte_and_removes_its_segment_on_close
 }
 
 #[test]
+fn a_c_writer_closing_at_once_hands_its_last_value_to_an_on_change_reader() {
+    let sandbox = Sandbox::new();
+    for round in 0..5 {
+        let last = format!("last {round}");
+        let (mut writer, input) = Proc::spawn_piped(&mut c_check(
+            &sandbox,
+            Link::Dynamic,
+            &["value-write", &hex(b"first"), &hex(last.as_bytes())],
+        ));
+        writer.wait_stdout(|l| l == "published");
+        let mut reader = sandbox.reader(&["--on-change", "--format", "raw", "--count", "2"]);
+        // Asleep on the first value, the reader must get the last, published
+        // right before the writer closes, and print it.
+        reader.wait_stdout(|l| l == "first");
+        drop(input);
+        assert!(writer.exit().success(), "{:?}", writer.stderr());
+        assert!(reader.exit().success(), "{:?}", reader.stderr());
+        assert_eq!(reader.stdout(), ["first", last.as_str()]);
+        no_segment_left(&sandbox);
+    }
+}
+
+#[test]
 fn a_c_reader_waits_for_each_change_and_a_timeout_is_etimedout() {
     let sandbox = Sandbox::new();
     let (writer, mut input) = Proc::spawn_piped(sandbox.command(bin("shm_write")).arg("--stdin"));

@@ -18,6 +18,7 @@ use crate::protocol::value::spec::SPEC;
 use crate::protocol::watch::Watch;
 use crate::session::claim::Claim;
 use crate::session::find::{Access, Finder};
+use crate::session::hand_over::hand_over;
 use crate::transport::coarse;
 use crate::transport::segment::Segment;
 
@@ -123,8 +124,10 @@ impl ValueWriter {
         })
     }
 
-    /// Mark the value stopped, so that readers say so, and remove the
-    /// segment (dropping the writer does the same, ignoring failures).
+    /// Let the readers attached take the last value (waiting at most 2 s
+    /// for those that do not sleep on it, as `shm_write --exit-at-eof`
+    /// does), mark the value stopped, so that readers say so, and remove
+    /// the segment (dropping the writer does the same, ignoring failures).
     pub fn close(mut self) -> Result<()> {
         self.shut()
     }
@@ -135,6 +138,13 @@ impl ValueWriter {
         let Some(mut published) = shared.published.take() else {
             return Ok(());
         };
+        // As shm_write --exit-at-eof: readers take the last value first.
+        let _ = published.with_dependent(|claim, publisher| {
+            hand_over(claim, publisher, |pause| {
+                std::thread::sleep(pause);
+                None::<()>
+            })
+        });
         published.with_dependent_mut(|_, publisher| {
             publisher.stop();
             let _ = publisher.wake();
