@@ -112,11 +112,17 @@ static int stream_write(size_t size) {
         return failed("shm_stream_writer_open");
     size_t chunk = size / 4;
     unsigned char *buf = malloc(chunk);
-    size_t n;
-    while ((n = fread(buf, 1, chunk, stdin)) > 0) {
-        if (shm_stream_write(w, buf, n) != (long)n)
-            return failed("shm_stream_write");
+    ssize_t n;
+    /* read(2), not fread: what arrives goes on at once. */
+    while ((n = read(0, buf, chunk)) > 0) {
+        if (shm_stream_write(w, buf, (size_t)n) != (long)n) {
+            int rc = failed("shm_stream_write");
+            shm_stream_writer_close(w); /* removes the segment all the same */
+            return rc;
+        }
     }
+    if (n < 0)
+        return failed("read");
     free(buf);
     if (shm_stream_writer_close(w) != 0)
         return failed("shm_stream_writer_close");

@@ -235,6 +235,35 @@ fn a_producer_stopped_mid_stream_is_a_broken_stream_to_the_c_reader_after_an_exa
 }
 
 #[test]
+fn a_consumer_killed_mid_stream_is_a_broken_stream_to_the_c_producer() {
+    let sandbox = Sandbox::new();
+    // A 4 KiB ring, fed from a pipe the test holds: the producer blocks on
+    // the full ring once the consumer is gone.
+    let (mut producer, mut input) = Proc::spawn_piped(&mut c_check(
+        &sandbox,
+        Link::Dynamic,
+        &["stream-write", "4096"],
+    ));
+    let mut consumer = sandbox.reader(&["--stream"]);
+    input.write_all(b"before\n").unwrap();
+    consumer.wait_stdout(|l| l == "before");
+    consumer.signal(Signal::SIGKILL);
+    consumer.exit();
+    let more = noise(1 << 20, 9);
+    // The producer fails while this is still unread; its pipe then closes.
+    let _ = input.write_all(&more);
+    drop(input);
+    assert_eq!(producer.exit().code(), Some(3), "{:?}", producer.stderr());
+    let err = producer.stderr().join("\n");
+    assert!(
+        err.contains("errno=32:")
+            && err.contains("the consumer stopped responding (killed, or frozen)"),
+        "{err}"
+    );
+    no_segment_left(&sandbox);
+}
+
+#[test]
 fn a_c_producer_waits_for_delivery_in_slices_that_lose_nothing() {
     let sandbox = Sandbox::new();
     let mut producer = Proc::spawn(&mut c_check(
