@@ -120,6 +120,42 @@ fn a_c_writer_is_read_by_shm_read_byte_for_byte_and_removes_its_segment_on_close
 }
 
 #[test]
+fn a_c_writer_whose_segment_is_removed_with_ipcrm_makes_a_new_one_with_its_value() {
+    let sandbox = Sandbox::new();
+    let (mut writer, input) = Proc::spawn_piped(&mut c_check(
+        &sandbox,
+        Link::Static,
+        &["value-write", &hex(b"still here")],
+    ));
+    writer.wait_stdout(|l| l == "published");
+    let segments = sandbox.segments();
+    let [first] = &segments[..] else {
+        panic!("{segments:?}")
+    };
+    assert!(sandbox
+        .sh(&format!("ipcrm -m {}", first.shmid))
+        .status
+        .success());
+    // Its heartbeat thread notices within a beat and makes a new segment
+    // holding the same value.
+    let second = poll_until(DEADLINE, || {
+        let segments = sandbox.segments();
+        match segments[..] {
+            [ref s] if s.shmid != first.shmid => Some(s.shmid),
+            _ => None,
+        }
+    })
+    .expect("a new segment");
+    let raw = shm_read(&sandbox, &["--once", "--format", "raw"]);
+    assert!(raw.status.success(), "{}", stderr(&raw));
+    assert_eq!(raw.stdout, b"still here\n");
+    drop(input);
+    assert!(writer.exit().success(), "{:?}", writer.stderr());
+    assert_ne!(second, first.shmid);
+    no_segment_left(&sandbox);
+}
+
+#[test]
 fn a_c_writer_closing_at_once_hands_its_last_value_to_an_on_change_reader() {
     let sandbox = Sandbox::new();
     for round in 0..5 {
