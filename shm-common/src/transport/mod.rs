@@ -21,6 +21,7 @@
 //!   [`root`]: where a namespace's mounts are seen from; [`users`]: user
 //!   names from `/etc/passwd`.
 
+pub mod coarse;
 pub mod file_events;
 pub mod ipc_tables;
 pub mod key;
