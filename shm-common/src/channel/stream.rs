@@ -119,10 +119,20 @@ impl StreamWriter {
     /// [`Error::TimedOut`], and the stream ends as interrupted), then
     /// remove the segment.
     pub fn close_timeout(mut self, timeout: Option<Duration>) -> Result<()> {
+        let delivered = self.finish_timeout(timeout);
+        self.shut(delivered.is_ok()).and(delivered)
+    }
+
+    /// End the stream cleanly and wait until the consumer has received
+    /// every byte and seen the end, keeping the segment: at most `timeout`,
+    /// then [`Error::TimedOut`] with nothing lost, so a caller that must
+    /// stay responsive (Python's Ctrl-C) waits in slices by calling again,
+    /// then [`close`](Self::close) removes the segment at once.
+    pub fn finish_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let backoff = &mut self.backoff;
         let producing = self.producing.as_mut().ok_or(Error::Closed)?;
-        let delivered = producing.with_dependent_mut(|_, producer| {
+        producing.with_dependent_mut(|_, producer| {
             producer.finish().map_err(broken)?;
             loop {
                 match producer.outcome().map_err(broken)? {
@@ -135,8 +145,7 @@ impl StreamWriter {
                         .map_err(broken)?,
                 }
             }
-        });
-        self.shut(delivered.is_ok()).and(delivered)
+        })
     }
 
     /// [`close_timeout`](Self::close_timeout) with no limit: the
