@@ -73,6 +73,9 @@ impl ValueWriter {
 #[pyclass(module = "shmtools")]
 pub(crate) struct ValueReader {
     inner: Slot<channel::ValueReader>,
+    /// Where `read` copies a value before it becomes `bytes`, kept between
+    /// calls so that a read allocates nothing but the `bytes` object.
+    scratch: Vec<u8>,
 }
 
 #[pymethods]
@@ -85,13 +88,20 @@ impl ValueReader {
             .map_err(to_py)?;
         Ok(Self {
             inner: Slot::new(inner),
+            scratch: Vec::new(),
         })
     }
 
     /// The current value. It never waits for a writer, so it keeps the GIL.
     fn read<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let value = self.inner.get()?.read().map_err(to_py)?;
-        Ok(PyBytes::new(py, &value))
+        let reader = self.inner.get()?;
+        loop {
+            match reader.read_into(&mut self.scratch) {
+                Ok(n) => return Ok(PyBytes::new(py, &self.scratch[..n])),
+                Err(channel::Error::TooSmall { needed }) => self.scratch.resize(needed, 0),
+                Err(e) => return Err(to_py(e)),
+            }
+        }
     }
 
     /// The next value this reader has not returned yet (at once if there

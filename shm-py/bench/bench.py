@@ -1,0 +1,290 @@
+"""The shmtools benchmark: each figure beside its baseline, from the same run.
+
+Run by scripts/bench-python inside a private IPC namespace with a private
+/dev/shm (never the machine's own). Prints a Markdown table:
+
+- stream throughput: StreamReader.readinto against os.read from a pipe, the
+  same producer process writing the same chunks into either;
+- value read cost: ValueReader.read() of a 64-byte value against a Python
+  call that does nothing (the floor), each in the same timing loop;
+- wake-up latency: ValueReader.wait_change() against a reader blocked in
+  os.read on a pipe, and against multiprocessing.shared_memory plus a
+  multiprocessing.Queue doing the same latest-value job.
+
+BENCH_QUICK=1 makes a short smoke run.
+"""
+
+import fcntl
+import multiprocessing
+import os
+import statistics
+import struct
+import time
+from multiprocessing import shared_memory
+
+import shmtools
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+STREAM_BYTES = (256 if QUICK else 2048) << 20
+CHUNK = 1 << 20
+RING = 1 << 20
+ROUNDS = 1 if QUICK else 3
+WAKES = 200 if QUICK else 2000
+CALLS = 100_000 if QUICK else 1_000_000
+KEY = "/dev/shm/shmtools-bench"
+VALUE = bytes(range(64))
+FORK = multiprocessing.get_context("fork")
+
+
+def retry_open(make):
+    """Open a reader once the producer's segment is there."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return make()
+        except shmtools.NoWriter:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.001)
+
+
+def produce(write, total):
+    """The one producer: `total` bytes in CHUNK-sized writes."""
+    chunk = bytes(CHUNK)
+    left = total
+    while left > 0:
+        n = write(chunk[: min(CHUNK, left)])
+        left -= n
+
+
+def stream_producer():
+    with shmtools.StreamWriter(key_file=KEY, size=RING) as writer:
+        produce(writer.write, STREAM_BYTES)
+
+
+def pipe_producer(fd):
+    produce(lambda b: os.write(fd, b), STREAM_BYTES)
+    os.close(fd)
+
+
+def stream_rate():
+    """Bytes per second readinto moves from the ring."""
+    producer = FORK.Process(target=stream_producer)
+    producer.start()
+    reader = retry_open(lambda: shmtools.StreamReader(key_file=KEY))
+    buffer = bytearray(CHUNK)
+    got = 0
+    start = time.perf_counter()
+    while n := reader.readinto(buffer):
+        got += n
+    took = time.perf_counter() - start
+    producer.join()
+    assert got == STREAM_BYTES, got
+    return got / took
+
+
+def pipe_rate():
+    """Bytes per second os.read moves from a pipe of the ring's size."""
+    r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, RING)
+    producer = FORK.Process(target=pipe_producer, args=(w,))
+    producer.start()
+    os.close(w)
+    got = 0
+    start = time.perf_counter()
+    while chunk := os.read(r, CHUNK):
+        got += len(chunk)
+    took = time.perf_counter() - start
+    producer.join()
+    os.close(r)
+    assert got == STREAM_BYTES, got
+    return got / took
+
+
+def per_call(fn):
+    """Nanoseconds per call of fn in a plain loop, the best of 5 runs."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter_ns()
+        for _ in range(CALLS):
+            fn()
+        best = min(best, (time.perf_counter_ns() - start) / CALLS)
+    return best
+
+
+def nothing():
+    """The floor: a Python call that does nothing."""
+
+
+def value_holder(ready, done):
+    with shmtools.ValueWriter(key_file=KEY, size=4096) as writer:
+        writer.publish(VALUE)
+        ready.set()
+        done.wait()
+
+
+def read_cost():
+    """(ValueReader.read(), the floor, a multiprocessing.shared_memory read), in ns per call."""
+    ready, done = FORK.Event(), FORK.Event()
+    holder = FORK.Process(target=value_holder, args=(ready, done))
+    holder.start()
+    ready.wait()
+    reader = shmtools.ValueReader(key_file=KEY)
+    assert reader.read() == VALUE
+    ours = per_call(reader.read)
+    floor = per_call(nothing)
+    done.set()
+    holder.join()
+    memory = shared_memory.SharedMemory(create=True, size=64)
+    memory.buf[:64] = VALUE
+    lock = FORK.Lock()
+
+    def locked_read():
+        with lock:
+            return bytes(memory.buf[:64])
+
+    theirs = per_call(locked_read)
+    memory.close()
+    memory.unlink()
+    return ours, floor, theirs
+
+
+def stamp():
+    return struct.pack("q", time.monotonic_ns()) + VALUE[8:]
+
+
+def value_sender(go):
+    with shmtools.ValueWriter(key_file=KEY, size=4096) as writer:
+        writer.publish(stamp())
+        go.wait()
+        for _ in range(WAKES):
+            time.sleep(0.002)
+            writer.publish(stamp())
+        go.wait()
+
+
+def pipe_sender(fd, go):
+    go.wait()
+    for _ in range(WAKES):
+        time.sleep(0.002)
+        os.write(fd, stamp())
+
+
+def mp_sender(name, queue, go):
+    memory = shared_memory.SharedMemory(name=name)
+    go.wait()
+    for _ in range(WAKES):
+        time.sleep(0.002)
+        memory.buf[:64] = stamp()
+        queue.put(None)
+    memory.close()
+
+
+def latency(value):
+    """Microseconds from publish to the reader holding the value."""
+    return (time.monotonic_ns() - struct.unpack("q", value[:8])[0]) / 1000
+
+
+def wake_value():
+    go = FORK.Barrier(2)
+    sender = FORK.Process(target=value_sender, args=(go,))
+    sender.start()
+    reader = retry_open(lambda: shmtools.ValueReader(key_file=KEY))
+    reader.read()
+    go.wait()
+    samples = [latency(reader.wait_change(timeout=10)) for _ in range(WAKES)]
+    go.wait()
+    sender.join()
+    return samples
+
+
+def wake_pipe():
+    go = FORK.Barrier(2)
+    r, w = os.pipe()
+    sender = FORK.Process(target=pipe_sender, args=(w, go))
+    sender.start()
+    os.close(w)
+    go.wait()
+    samples = [latency(os.read(r, 64)) for _ in range(WAKES)]
+    sender.join()
+    os.close(r)
+    return samples
+
+
+def wake_mp():
+    go = FORK.Barrier(2)
+    memory = shared_memory.SharedMemory(create=True, size=64)
+    queue = FORK.Queue()
+    sender = FORK.Process(target=mp_sender, args=(memory.name, queue, go))
+    sender.start()
+    go.wait()
+    samples = []
+    for _ in range(WAKES):
+        queue.get()
+        samples.append(latency(bytes(memory.buf[:64])))
+    sender.join()
+    memory.close()
+    memory.unlink()
+    return samples
+
+
+def quantiles(samples):
+    samples = sorted(samples)
+    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+
+
+def verdict(ok):
+    return "met" if ok else "NOT met"
+
+
+def main():
+    rows = []
+    ring = statistics.median(stream_rate() for _ in range(ROUNDS))
+    pipe = statistics.median(pipe_rate() for _ in range(ROUNDS))
+    rows.append((
+        f"stream, {STREAM_BYTES >> 20} MiB in 1 MiB chunks, 1 MiB ring / pipe (median of {ROUNDS})",
+        f"StreamReader.readinto {ring / 1e9:.2f} GB/s",
+        f"os.read from a pipe {pipe / 1e9:.2f} GB/s",
+        f"{ring / pipe:.2f}x",
+        f">= 3x: {verdict(ring >= 3 * pipe)}",
+    ))
+    ours, floor, theirs = read_cost()
+    rows.append((
+        "read a 64-byte value (ns per call in a loop, best of 5)",
+        f"ValueReader.read() {ours:.0f} ns",
+        f"a call that does nothing {floor:.0f} ns",
+        f"{ours / floor:.2f}x",
+        f"<= 2x: {verdict(ours <= 2 * floor)}",
+    ))
+    rows.append((
+        "read a 64-byte value, against multiprocessing",
+        f"ValueReader.read() {ours:.0f} ns",
+        f"shared_memory read under a multiprocessing.Lock {theirs:.0f} ns",
+        f"{theirs / ours:.2f}x faster" if theirs >= ours else f"{ours / theirs:.2f}x slower",
+        "reported",
+    ))
+    value_med, value_p99 = quantiles(wake_value())
+    pipe_med, pipe_p99 = quantiles(wake_pipe())
+    mp_med, mp_p99 = quantiles(wake_mp())
+    rows.append((
+        f"wake-up, publish to value in hand ({WAKES} wakes, median / p99)",
+        f"wait_change {value_med:.0f} / {value_p99:.0f} us",
+        f"os.read on a pipe {pipe_med:.0f} / {pipe_p99:.0f} us",
+        f"{value_med / pipe_med:.2f}x",
+        f"within the pipe's: {verdict(value_med <= pipe_med * 1.1)}",
+    ))
+    rows.append((
+        "wake-up, the latest-value job against multiprocessing (median / p99)",
+        f"wait_change {value_med:.0f} / {value_p99:.0f} us",
+        f"shared_memory + Queue {mp_med:.0f} / {mp_p99:.0f} us",
+        f"{mp_med / value_med:.2f}x faster" if mp_med >= value_med else f"{value_med / mp_med:.2f}x slower",
+        "reported",
+    ))
+    print("| measurement | shmtools | baseline | ratio | target |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
