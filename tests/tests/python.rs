@@ -2,8 +2,11 @@
 //! namespaces: values and streams in every direction between Python and
 //! `shm_write`/`shm_read` (binary bytes, NULs and invalid UTF-8 included),
 //! the exceptions, Ctrl-C in every wait, `readinto` into each kind of
-//! buffer, and the type stubs against the module. The package is installed
-//! with pip from `shm-py/` into a virtual environment (`shm_tests::python`).
+//! buffer, and the type stubs against the module; and docs/python.md's
+//! walkthrough, a Python producer in one container and `shm_read` in a
+//! joined one (Docker: run it under `flock /tmp/engine.lock` beside other
+//! container tests). The package is installed with pip from `shm-py/` into
+//! a virtual environment (`shm_tests::python`).
 
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
@@ -12,6 +15,10 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::Signal;
+use shm_tests::doc_examples::{compare, shown};
+use shm_tests::docker::Docker;
+use shm_tests::engine::{output_lines, stderr_of, Engine};
+use shm_tests::python::doc_program;
 use shm_tests::{bin, poll_until, Proc, Sandbox, DEADLINE};
 
 /// A value of every awkward kind: NULs, invalid UTF-8, a newline.
@@ -477,4 +484,56 @@ print(len(names), "names")
         "{lines:?}"
     );
     assert_eq!(lines.last().unwrap(), "8 names");
+}
+
+#[test]
+fn the_python_walkthrough_between_containers() {
+    const TEST: &str = "the_python_walkthrough_between_containers";
+    let docker = Docker::new();
+    let image = shm_tests::python::python_image();
+    let program = TempFile::new(
+        "producer.py",
+        doc_program("docs/python.md", "producer.py").as_bytes(),
+    );
+    let mount = format!("{}:/producer.py:ro", program.path());
+    let producer = docker.run_container(
+        "py-producer",
+        &["--ipc", "shareable", "-v", &mount],
+        image,
+        &["python3", "/producer.py"],
+    );
+    producer.wait_lines(1, DEADLINE);
+    let join = format!("container:{}", producer.name);
+    let out = docker.run_foreground(
+        &["--rm", "--ipc", &join],
+        &docker.image(shm_tests::docker::IMAGE),
+        &["shm_read", "--on-change", "--count", "3"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = output_lines(&out.stdout);
+    compare(
+        &shown(
+            TEST,
+            "docker run --rm --ipc container:py-producer shm-time shm_read --on-change --count 3",
+        ),
+        &lines,
+    )
+    .unwrap_or_else(|e| panic!("docs/python.md: {e}"));
+    // Three successive seconds, each published once.
+    let seconds: Vec<u64> = lines
+        .iter()
+        .map(|l| l.strip_prefix("now time: ").unwrap().parse().unwrap())
+        .collect();
+    assert!(seconds.windows(2).all(|w| w[1] == w[0] + 1), "{seconds:?}");
+
+    let started = Instant::now();
+    producer.stop();
+    assert_eq!(producer.wait_exit(), 0, "{:?}", producer.logs());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "SIGTERM ends it at once"
+    );
+    let (stdout, stderr) = producer.logs();
+    compare(&shown(TEST, "docker logs py-producer"), &stdout).unwrap();
+    assert!(stderr.is_empty(), "{stderr:?}");
 }
