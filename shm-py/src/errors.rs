@@ -24,7 +24,7 @@ create_exception!(
     shmtools,
     BrokenStream,
     Error,
-    "The stream's producer went away without closing it: data may be missing."
+    "The other side of the stream went away before its clean end: data may be missing."
 );
 
 /// Add the exceptions to the module.

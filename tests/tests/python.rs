@@ -459,11 +459,17 @@ def params(node):
     return [a.arg for a in node.args.args + node.args.kwonlyargs if a.arg != "self"]
 def runtime(obj):
     return [p for p in inspect.signature(obj).parameters if p != "self"]
-names = []
+names, shared = [], {}
 for node in stubs.body:
-    if isinstance(node, ast.ClassDef):
+    if isinstance(node, ast.ClassDef) and node.name.startswith("_"):
+        shared[node.name] = [i.name for i in node.body if isinstance(i, ast.FunctionDef)]
+    elif isinstance(node, ast.ClassDef):
         names.append(node.name)
         cls = getattr(shmtools, node.name)
+        for base in node.bases:
+            for method in shared.get(base.id, []):
+                assert hasattr(cls, method), (node.name, method)
+                print(node.name + "." + method)
         for item in node.body:
             if isinstance(item, ast.FunctionDef):
                 target = cls if item.name == "__init__" else getattr(cls, item.name)

@@ -14,9 +14,20 @@ class NoWriter(Error):
     """No live writer holds the key (yet, or any more)."""
 
 class BrokenStream(Error):
-    """The stream's producer went away without closing it: data may be missing."""
+    """The other side of the stream went away before its clean end: data may be missing."""
 
-class ValueWriter:
+class _Channel:
+    """A context manager: leaving the block closes the channel."""
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+class ValueWriter(_Channel):
     """Publishes the latest value under a key, as ``shm_write --value`` does."""
 
     def __init__(
@@ -30,15 +41,8 @@ class ValueWriter:
         """Publish ``data`` (a ``str`` as UTF-8) as the new value."""
     def close(self) -> None:
         """Stop publishing and remove the segment."""
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
-class ValueReader:
+class ValueReader(_Channel):
     """Reads the latest value a writer (``ValueWriter``, ``shm_write``) publishes."""
 
     def __init__(self, key_file: _Path = "/dev/shm/shm_file", proj_id: int = 8) -> None: ...
@@ -51,15 +55,8 @@ class ValueReader:
         """
     def close(self) -> None:
         """Detach from the segment."""
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
-class StreamWriter:
+class StreamWriter(_Channel):
     """The producer side of a lossless stream, as ``shm_write --stream``."""
 
     def __init__(
@@ -69,15 +66,8 @@ class StreamWriter:
         """Write all of ``data``, waiting while the ring is full; its length."""
     def close(self) -> None:
         """End the stream cleanly: the reader sees the end after the last byte."""
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
-class StreamReader:
+class StreamReader(_Channel):
     """The consumer side of a lossless stream, as ``shm_read --stream``."""
 
     def __init__(self, key_file: _Path = "/dev/shm/shm_file", proj_id: int = 8) -> None: ...
@@ -87,13 +77,6 @@ class StreamReader:
         """Fill a writable contiguous buffer without a copy; the count, 0 at the end."""
     def close(self) -> None:
         """Detach from the stream."""
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
 def read_time(key_file: _Path = "/dev/shm/shm_file", proj_id: int = 8) -> int:
     """The seconds of the classic time record a ``shm_write`` publishes."""
