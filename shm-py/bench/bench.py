@@ -36,15 +36,32 @@ CALLS = 100_000 if QUICK else 1_000_000
 KEY = "/dev/shm/shmtools-bench"
 VALUE = bytes(range(64))
 FORK = multiprocessing.get_context("fork")
+# The reader on one CPU, every producer on another (as scripts/bench pins
+# its processes), so that placement does not change from run to run.
+CPUS = sorted(os.sched_getaffinity(0))
+READER_CPU, WRITER_CPU = CPUS[-1], CPUS[0]
+
+
+def spawn(target, *args):
+    """Run `target(*args)` in a child process on the writer's CPU."""
+
+    def pinned():
+        os.sched_setaffinity(0, {WRITER_CPU})
+        target(*args)
+
+    process = FORK.Process(target=pinned, daemon=True)
+    process.start()
+    return process
 
 
 def retry_open(make):
-    """Open a reader once the producer's segment is there."""
+    """Open a reader once the producer's segment is there and set up (a
+    segment caught between its creation and its header is refused)."""
     deadline = time.monotonic() + 20
     while True:
         try:
             return make()
-        except shmtools.NoWriter:
+        except shmtools.Error:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.001)
@@ -71,8 +88,7 @@ def pipe_producer(fd, chunk):
 
 def stream_rate(chunk, ring):
     """Bytes per second readinto moves from the ring."""
-    producer = FORK.Process(target=stream_producer, args=(chunk, ring))
-    producer.start()
+    producer = spawn(stream_producer, chunk, ring)
     reader = retry_open(lambda: shmtools.StreamReader(key_file=KEY))
     buffer = bytearray(chunk)
     got = 0
@@ -90,8 +106,7 @@ def pipe_rate(chunk, size):
     r, w = os.pipe()
     if size:
         fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, size)
-    producer = FORK.Process(target=pipe_producer, args=(w, chunk))
-    producer.start()
+    producer = spawn(pipe_producer, w, chunk)
     os.close(w)
     got = 0
     start = time.perf_counter()
@@ -130,8 +145,7 @@ def read_cost():
     """(ValueReader.read(), the floor, a method of the package that does
     nothing, a multiprocessing.shared_memory read), in ns per call."""
     ready, done = FORK.Event(), FORK.Event()
-    holder = FORK.Process(target=value_holder, args=(ready, done))
-    holder.start()
+    holder = spawn(value_holder, ready, done)
     ready.wait()
     reader = shmtools.ValueReader(key_file=KEY)
     assert reader.read() == VALUE
@@ -194,8 +208,7 @@ def latency(value):
 
 def wake_value():
     go = FORK.Barrier(2)
-    sender = FORK.Process(target=value_sender, args=(go,))
-    sender.start()
+    sender = spawn(value_sender, go)
     reader = retry_open(lambda: shmtools.ValueReader(key_file=KEY))
     reader.read()
     go.wait()
@@ -211,8 +224,7 @@ def wake_value():
 def wake_pipe():
     go = FORK.Barrier(2)
     r, w = os.pipe()
-    sender = FORK.Process(target=pipe_sender, args=(w, go))
-    sender.start()
+    sender = spawn(pipe_sender, w, go)
     os.close(w)
     go.wait()
     samples = [latency(os.read(r, 64)) for _ in range(WAKES)]
@@ -225,8 +237,7 @@ def wake_mp():
     go = FORK.Barrier(2)
     memory = shared_memory.SharedMemory(create=True, size=64)
     queue = FORK.Queue()
-    sender = FORK.Process(target=mp_sender, args=(memory.name, queue, go))
-    sender.start()
+    sender = spawn(mp_sender, memory.name, queue, go)
     go.wait()
     samples = []
     for _ in range(WAKES):
@@ -248,6 +259,7 @@ def verdict(ok):
 
 
 def main():
+    os.sched_setaffinity(0, {READER_CPU})
     rows = []
     for chunk, ring_size, pipe_size in SETUPS:
         rings, pipes = [], []
