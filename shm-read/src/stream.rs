@@ -133,10 +133,9 @@ fn consume(consumer: &mut Consumer<'_>, segment: &Segment) -> Result<Exit, Failu
             return Err(failure);
         }
     };
-    if outcome.removes_segment() {
+    let _ = consumer.conclude(outcome, || {
         let _ = segment.mark_for_removal();
-    }
-    let _ = consumer.end(outcome);
+    });
     match outcome {
         Outcome::Complete => Ok(Exit::Ok),
         Outcome::Interrupted(end) => Err((

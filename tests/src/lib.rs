@@ -13,6 +13,7 @@ pub mod engine;
 pub mod plant;
 pub mod podman;
 pub mod python;
+pub mod shmtools;
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
@@ -28,6 +29,37 @@ use nix::unistd::Pid;
 /// A generous deadline for conditions that take milliseconds on a quiet
 /// machine: the CI machines are small and busy.
 pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A directory of the test's own, removed however the test ends.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh directory `name-<pid>` under the system's temporary directory.
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Deterministic pseudo-random bytes (NULs and all), for data that must
+/// arrive exactly.
+pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect()
+}
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {

@@ -10,7 +10,6 @@
 
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -19,7 +18,7 @@ use shm_tests::doc_examples::{compare, shown};
 use shm_tests::docker::Docker;
 use shm_tests::engine::{output_lines, stderr_of, Engine};
 use shm_tests::python::doc_program;
-use shm_tests::{bin, poll_until, Proc, Sandbox, DEADLINE};
+use shm_tests::{bin, noise, poll_until, Proc, Sandbox, TempDir, DEADLINE};
 
 /// A value of every awkward kind: NULs, invalid UTF-8, a newline.
 const BLOB: &[u8] = &[0xff, 0xfe, 0, b'a', 0xc3, 0x28, b'\n', 0x80, 0];
@@ -28,46 +27,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `len` bytes of a fixed pseudo-random pattern (every byte value occurs).
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x2545_f491;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-/// A file under the system's temporary directory (shared with the
-/// sandbox, which has only its own `/dev/shm`), removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(what: &str, contents: &[u8]) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "shm-python-{}-{what}-{}",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::write(&path, contents).unwrap();
-        Self(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// A file named `what` holding `contents`, in a directory of its own
+/// under the system's temporary directory (shared with the sandbox, which
+/// has only its own `/dev/shm`), removed with the directory.
+fn temp_file(what: &str, contents: &[u8]) -> (TempDir, String) {
+    let dir = TempDir::new(&format!("shm-python-{what}"));
+    let path = dir.0.join(what);
+    std::fs::write(&path, contents).unwrap();
+    (dir, path.to_str().unwrap().to_owned())
 }
 
 /// `shm_read --once --format FORMAT` in `sandbox`, bounded.
@@ -213,8 +180,8 @@ except TimeoutError as e:
 #[test]
 fn a_python_stream_reaches_shm_read_exactly() {
     let sandbox = Sandbox::new();
-    let data = pattern(4 * 1024 * 1024 + 17);
-    let file = TempFile::new("stream-in", &data);
+    let data = noise(4 * 1024 * 1024 + 17, 7);
+    let (_dir, file) = temp_file("python-stream-in", &data);
     let code = r#"
 import sys, shmtools
 data = memoryview(open(sys.argv[1], "rb").read())
@@ -226,7 +193,7 @@ with shmtools.StreamWriter(size=65536) as stream:
     assert stream.write(bytearray(0)) == 0
 print("sent", len(data))
 "#;
-    let mut producer = sandbox.python_proc(code, &[file.path()]);
+    let mut producer = sandbox.python_proc(code, &[&file]);
     let out = sandbox
         .command("timeout")
         .args(["120", bin("shm_read").to_str().unwrap(), "--stream"])
@@ -244,14 +211,14 @@ print("sent", len(data))
 #[test]
 fn readinto_fills_every_kind_of_buffer_from_shm_write_stream() {
     let sandbox = Sandbox::new();
-    let data = pattern(3 * 1024 * 1024 + 5);
-    let input = TempFile::new("stream-in", &data);
-    let output = TempFile::new("stream-out", b"");
+    let data = noise(3 * 1024 * 1024 + 5, 11);
+    let (_input_dir, input) = temp_file("readinto-in", &data);
+    let (_output_dir, output) = temp_file("readinto-out", b"");
     let mut producer = Proc::spawn_with(
         sandbox
             .command(bin("shm_write"))
             .args(["--stream", "--size", "65536"]),
-        Stdio::from(std::fs::File::open(&input.0).unwrap()),
+        Stdio::from(std::fs::File::open(&input).unwrap()),
         None,
         None,
     );
@@ -286,14 +253,14 @@ out.write(reader.read())
 out.close()
 print(reader.read(), reader.read(5), reader.readinto(array))
 "#;
-    let mut consumer = sandbox.python_proc(code, &[output.path()]);
+    let mut consumer = sandbox.python_proc(code, &[&output]);
     assert_eq!(
         succeeded(&mut consumer),
         ["BufferError", "BufferError", "b'' b'' 0"]
     );
     assert!(producer.exit().success(), "{:?}", producer.stderr());
     assert!(
-        std::fs::read(&output.0).unwrap() == data,
+        std::fs::read(&output).unwrap() == data,
         "readinto lost or changed bytes"
     );
 }
@@ -497,11 +464,11 @@ fn the_python_walkthrough_between_containers() {
     const TEST: &str = "the_python_walkthrough_between_containers";
     let docker = Docker::new();
     let image = shm_tests::python::python_image();
-    let program = TempFile::new(
+    let (_dir, program) = temp_file(
         "producer.py",
         doc_program("docs/python.md", "producer.py").as_bytes(),
     );
-    let mount = format!("{}:/producer.py:ro", program.path());
+    let mount = format!("{program}:/producer.py:ro");
     let producer = docker.run_container(
         "py-producer",
         &["--ipc", "shareable", "-v", &mount],

@@ -8,6 +8,7 @@
 //! ipcbench stream [--secs S] [--rounds R] [--segment BYTES] [--out DIR]
 //!                 [--parts throughput,sizes,wake] [--write-sizes 64,65536]
 //! ipcbench stream-tools --bin-dir DIR --out DIR [--mib N] [--runs N]
+//! ipcbench capi --c-bench PATH [--secs S] [--rounds R] [--reads N] [--key-dir DIR]
 //! ```
 //!
 //! `latency`: ping-pong between this process and a child of the same binary,
@@ -31,6 +32,10 @@
 //!
 //! `stream-tools`: `shm_write --stream` into `shm_read --stream` against
 //! `cat | cat`, for several ring sizes, and the CPU of each waiting side.
+//!
+//! `capi`: the C API (libshmtools) beside the protocol sides and the Rust
+//! facade: the ring at 64 B and 64 KiB writes, and a read of the time
+//! record and of a value.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -56,6 +61,7 @@ use shm_common::transport::segment::Segment;
 use shm_common::transport::table::TableEntry;
 use shm_common::transport::view::{ReadView, WriteView};
 
+mod capi;
 mod cpus;
 mod floor;
 mod latency;
@@ -65,6 +71,7 @@ mod rates;
 mod segment;
 mod stream;
 mod stream_tools;
+use capi::*;
 use cpus::*;
 use floor::*;
 use latency::*;
@@ -99,8 +106,10 @@ fn main() {
         Some("stream-tools") => stream_tools(&Opts::parse(&args[1..])),
         Some("child") => child(&args[1..]),
         Some("stream-child") => stream_child(&args[1..]),
+        Some("capi") => capi(&Opts::parse(&args[1..])),
+        Some("capi-child") => capi_child(&args[1..]),
         _ => Err(
-            "usage: ipcbench latency|rates|procs|stream|stream-tools [options] (see the source)"
+            "usage: ipcbench latency|rates|procs|stream|stream-tools|capi [options] (see the source)"
                 .into(),
         ),
     };

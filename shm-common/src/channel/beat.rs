@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::error::{Error, Result};
+use crate::protocol::watch::keep_beating;
 
 /// A thread calling a beat at a fixed period until stopped.
 #[derive(Debug)]
@@ -19,17 +20,12 @@ pub(crate) struct Beater {
 impl Beater {
     /// Call `beat` now and then every `period` (sooner when woken early:
     /// a beat too many is harmless) until [`Beater::stop`].
-    pub(crate) fn spawn(period: Duration, mut beat: impl FnMut() + Send + 'static) -> Result<Self> {
+    pub(crate) fn spawn(period: Duration, beat: impl FnMut() + Send + 'static) -> Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("shm-heartbeat".into())
-            .spawn(move || {
-                while !stopping.load(Ordering::Acquire) {
-                    beat();
-                    std::thread::park_timeout(period);
-                }
-            })
+            .spawn(move || keep_beating(&stopping, period, beat))
             .map_err(|e| Error::system("starting the heartbeat thread", e))?;
         Ok(Self {
             stop,

@@ -57,3 +57,21 @@ fn claim(key_file: &Path, proj_id: u8, size: usize, mode: u32, spec: &Spec) -> R
     };
     Claim::start(options, spec.adopt).map_err(|e| Error::claim(key_file, &e))
 }
+
+/// The Rust example of docs/programs.md, run as a doctest so that the doc
+/// cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/programs.md")]
+pub struct ProgramsDoc;
+
+// Every channel may move to another thread (a binding's objects do): a
+// channel that stopped being `Send` fails to compile here.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<ValueWriter>();
+    send::<ValueReader>();
+    send::<StreamWriter>();
+    send::<StreamReader>();
+    send::<TimeReader>();
+    send::<Error>();
+};

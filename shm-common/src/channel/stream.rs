@@ -16,7 +16,12 @@ use crate::protocol::stream::shared::{Backoff, Heartbeat, StreamError, BEAT};
 use crate::protocol::stream::spec::SPEC;
 use crate::session::claim::Claim;
 use crate::session::find::{Access, Finder};
+use crate::transport::coarse;
 use crate::transport::segment::Segment;
+
+/// How often a writer waiting for room asks whether the consumer has gone
+/// (by the coarse clock): against the liveness bound of a second, often.
+const PEER_CHECK: Duration = Duration::from_millis(10);
 
 /// The segment mode of a stream writer: the owner's alone, as
 /// `shm_write`'s default.
@@ -72,6 +77,8 @@ pub struct StreamWriter {
     producing: Option<Producing>,
     beater: Beater,
     backoff: Backoff,
+    /// The end is recorded: no byte may follow it.
+    finished: bool,
 }
 
 impl StreamWriter {
@@ -88,6 +95,7 @@ impl StreamWriter {
             producing: Some(producing),
             beater,
             backoff: Backoff::default(),
+            finished: false,
         })
     }
 
@@ -96,21 +104,34 @@ impl StreamWriter {
     /// [`Error::TimedOut`] when no byte went within `timeout` (`None`: no
     /// limit), [`Error::BrokenStream`] when the consumer has gone.
     pub fn write_timeout(&mut self, data: &[u8], timeout: Option<Duration>) -> Result<usize> {
+        if self.finished {
+            return Err(Error::Closed);
+        }
         let deadline = timeout.map(|t| Instant::now() + t);
         let backoff = &mut self.backoff;
         let producing = self.producing.as_mut().ok_or(Error::Closed)?;
-        producing.with_dependent_mut(|_, producer| loop {
-            let n = producer.write(data).map_err(broken)?;
-            if n > 0 || data.is_empty() {
-                backoff.reset();
-                return Ok(n);
+        producing.with_dependent_mut(|_, producer| {
+            let mut checked: Option<Duration> = None;
+            loop {
+                let n = producer.write(data).map_err(broken)?;
+                if n > 0 || data.is_empty() {
+                    backoff.reset();
+                    return Ok(n);
+                }
+                // The ring is full: has the consumer gone? Asked once per
+                // PEER_CHECK, not on every spin of the wait (the answer
+                // reads the clock).
+                let now = coarse::now();
+                if checked.is_none_or(|at| now.saturating_sub(at) >= PEER_CHECK) {
+                    checked = Some(now);
+                    if let Some(Outcome::Interrupted(end)) = producer.outcome().map_err(broken)? {
+                        return Err(consumer_ended(end, producer.tail()));
+                    }
+                }
+                producer
+                    .wait_for_space(backoff, slice(deadline)?)
+                    .map_err(broken)?;
             }
-            if let Some(Outcome::Interrupted(end)) = producer.outcome().map_err(broken)? {
-                return Err(consumer_ended(end, producer.tail()));
-            }
-            producer
-                .wait_for_space(backoff, slice(deadline)?)
-                .map_err(broken)?;
         })
     }
 
@@ -132,6 +153,7 @@ impl StreamWriter {
         let deadline = timeout.map(|t| Instant::now() + t);
         let backoff = &mut self.backoff;
         let producing = self.producing.as_mut().ok_or(Error::Closed)?;
+        self.finished = true;
         producing.with_dependent_mut(|_, producer| {
             producer.finish().map_err(broken)?;
             loop {
@@ -271,10 +293,9 @@ impl StreamReader {
             }
             match consumer.outcome().map_err(broken)? {
                 Some(outcome) => {
-                    if outcome.removes_segment() {
+                    let _ = consumer.conclude(outcome, || {
                         let _ = segment.mark_for_removal();
-                    }
-                    let _ = consumer.end(outcome);
+                    });
                     return Ok(Err((outcome, consumer.tail())));
                 }
                 None => consumer

@@ -13,12 +13,20 @@ use crate::protocol::spec::Life;
 use crate::protocol::value::layout::{size_for, MIN_SEGMENT_SIZE};
 use crate::protocol::value::live::{life_of, HEARTBEAT};
 use crate::protocol::value::publish::{Publisher, TooLarge, Writer, NOTIFY};
-use crate::protocol::value::read::{read, ReadError, Value};
+use crate::protocol::value::read::{read, read_reusing, ReadError, Value};
 use crate::protocol::value::spec::SPEC;
 use crate::protocol::watch::Watch;
 use crate::session::claim::Claim;
 use crate::session::find::{Access, Finder};
+use crate::session::hand_over::hand_over;
+use crate::transport::coarse;
 use crate::transport::segment::Segment;
+
+/// How long a reader trusts its last judgement that the writer is live
+/// before watching the heartbeat again (by the coarse clock): a precise
+/// clock read on every read would double a read's cost, and against the
+/// heartbeat's 1 s period and 3 s bound 10 ms changes nothing.
+const LIVE_RECHECK: Duration = Duration::from_millis(10);
 
 /// The longest single sleep of [`ValueReader::wait_change`], so that a
 /// writer that dies or a segment that goes is noticed this fast (as
@@ -116,8 +124,10 @@ impl ValueWriter {
         })
     }
 
-    /// Mark the value stopped, so that readers say so, and remove the
-    /// segment (dropping the writer does the same, ignoring failures).
+    /// Let the readers attached take the last value (waiting at most 2 s
+    /// for those that do not sleep on it, as `shm_write --exit-at-eof`
+    /// does), mark the value stopped, so that readers say so, and remove
+    /// the segment (dropping the writer does the same, ignoring failures).
     pub fn close(mut self) -> Result<()> {
         self.shut()
     }
@@ -128,6 +138,13 @@ impl ValueWriter {
         let Some(mut published) = shared.published.take() else {
             return Ok(());
         };
+        // As shm_write --exit-at-eof: readers take the last value first.
+        let _ = published.with_dependent(|claim, publisher| {
+            hand_over(claim, publisher, |pause| {
+                std::thread::sleep(pause);
+                None::<()>
+            })
+        });
         published.with_dependent_mut(|_, publisher| {
             publisher.stop();
             let _ = publisher.wake();
@@ -216,6 +233,11 @@ pub struct ValueReader {
     watched: Option<(SegmentId, Watch<(u64, u64)>)>,
     /// The last value returned: its segment and sequence.
     last: Option<(SegmentId, u64)>,
+    /// When this reader last found the writer of that segment live, by
+    /// the coarse clock.
+    live_at: Option<(SegmentId, Duration)>,
+    /// The allocation the next read copies the payload into.
+    scratch: Vec<u8>,
 }
 
 impl ValueReader {
@@ -229,6 +251,8 @@ impl ValueReader {
             key_file,
             watched: None,
             last: None,
+            live_at: None,
+            scratch: Vec::new(),
         };
         reader.latest()?;
         Ok(reader)
@@ -246,7 +270,9 @@ impl ValueReader {
     /// not read (a following call with room for it returns it).
     pub fn read_into(&mut self, buf: &mut [u8]) -> Result<usize> {
         let (value, id) = self.latest()?;
-        let n = copy(&value.payload, buf)?;
+        let n = copy(&value.payload, buf);
+        self.scratch = value.payload;
+        let n = n?;
         self.last = Some((id, value.seq));
         Ok(n)
     }
@@ -264,7 +290,9 @@ impl ValueReader {
     /// [`read_into`](Self::read_into) does.
     pub fn wait_change_into(&mut self, buf: &mut [u8], timeout: Option<Duration>) -> Result<usize> {
         let (value, id) = self.changed(timeout)?;
-        let n = copy(&value.payload, buf)?;
+        let n = copy(&value.payload, buf);
+        self.scratch = value.payload;
+        let n = n?;
         self.last = Some((id, value.seq));
         Ok(n)
     }
@@ -300,7 +328,7 @@ impl ValueReader {
         let segment = look(&mut self.finder, &self.key_file)?;
         let info = *segment.info();
         let id = (info.id, info.ctime);
-        let value = match read(segment.view()) {
+        let value = match read_reusing(segment.view(), std::mem::take(&mut self.scratch)) {
             Ok(value) => value,
             Err(e) => {
                 if !matches!(e, ReadError::Unstable { .. }) {
@@ -309,13 +337,21 @@ impl ValueReader {
                 return Err(Error::unusable(&self.key_file, e));
             }
         };
+        let coarse_now = coarse::now();
+        let recent = matches!(self.live_at, Some((seen, at)) if seen == id && coarse_now.saturating_sub(at) < LIVE_RECHECK);
+        if recent && !value.stopped {
+            return Ok((value, id));
+        }
         let watch = match &mut self.watched {
             Some((seen, watch)) if *seen == id => watch,
             _ => &mut self.watched.insert((id, Watch::new())).1,
         };
         let life = life_of(&value, segment.view(), watch, Instant::now());
         let reason = match life {
-            Life::Live(_) | Life::Watching(_) => return Ok((value, id)),
+            Life::Live(_) | Life::Watching(_) => {
+                self.live_at = Some((id, coarse_now));
+                return Ok((value, id));
+            }
             Life::Stale(age) => {
                 self.finder.suspect();
                 format!(

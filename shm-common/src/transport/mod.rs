@@ -17,6 +17,7 @@
 //!   Kubernetes pod, or none), from the marks the engines leave.
 //! - [`mqueue`]: POSIX message queues and the table of this namespace's.
 
+pub mod coarse;
 pub mod file_events;
 pub mod key;
 pub mod key_file;

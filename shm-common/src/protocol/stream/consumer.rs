@@ -233,15 +233,25 @@ impl<'a> Consumer<'a> {
     /// build does not know, or a length that is not what was taken, is an
     /// error.
     ///
-    /// Then mark the segment for removal if
-    /// [`Outcome::removes_segment`] says so, and record the end with
-    /// [`end`](Self::end).
+    /// Then [`conclude`](Self::conclude) with it.
     pub fn outcome(&self) -> Result<Option<Outcome>, StreamError> {
         let producer = self.producer();
         // After the state: bytes committed before the end show in `HEAD`.
         let drained = self.view.read().load_acquire(word::HEAD) == self.tail;
         let final_len = self.view.read().load(word::FINAL);
         end::for_consumer(producer, drained, final_len, self.tail)
+    }
+
+    /// Conclude the stream with `outcome`: first, where
+    /// [`Outcome::removes_segment`] says so, `remove` marks the segment for
+    /// removal (before the producer learns the end, so that the segment
+    /// goes with the last detach even if the producer dies meanwhile), then
+    /// record the end ([`end`](Self::end)).
+    pub fn conclude(&self, outcome: Outcome, remove: impl FnOnce()) -> Result<(), StreamError> {
+        if outcome.removes_segment() {
+            remove();
+        }
+        self.end(outcome)
     }
 
     /// Record how this side ended (the producer of a complete stream then
@@ -372,7 +382,9 @@ mod tests {
         let ended = consumer.outcome().unwrap().unwrap();
         assert_eq!(ended, Outcome::Interrupted(StreamEnd::PeerStopped));
         assert!(!ended.removes_segment());
-        consumer.end(ended).unwrap();
+        let mut removed = false;
+        consumer.conclude(ended, || removed = true).unwrap();
+        assert!(!removed, "the producer stopped: it removes its segment");
         assert_eq!(
             producer.outcome(),
             Ok(Some(Outcome::Interrupted(StreamEnd::PeerStopped)))

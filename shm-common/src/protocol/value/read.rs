@@ -71,6 +71,13 @@ pub enum ReadError {
 /// assert_eq!((value.payload.as_slice(), value.counter), (&b"goodbye"[..], 2));
 /// ```
 pub fn read(view: ReadView<'_>) -> Result<Value, ReadError> {
+    read_reusing(view, Vec::new())
+}
+
+/// [`read`], copying the payload into `payload`'s allocation (its content
+/// is replaced), so that a reader reading in a loop does not allocate:
+/// hand back the last [`Value::payload`].
+pub fn read_reusing(view: ReadView<'_>, mut payload: Vec<u8>) -> Result<Value, ReadError> {
     if view.bytes() < MIN_SEGMENT_SIZE {
         return Err(ReadError::TooSmall {
             bytes: view.bytes(),
@@ -82,15 +89,15 @@ pub fn read(view: ReadView<'_>) -> Result<Value, ReadError> {
         Content::Foreign => return Err(ReadError::NotAValue("no shm_write header")),
     }
     let cap = capacity(view.bytes());
-    let (seq, (record, payload)) = seqlock::read(view, word::SEQ, |v| {
+    let (seq, record) = seqlock::read(view, word::SEQ, |v| {
         let mut record = [0u64; word::RECORD.end - word::RECORD.start];
         for (r, w) in record.iter_mut().zip(word::RECORD) {
             *r = v.load(w);
         }
         let len = (record[word::LEN - word::RECORD.start] as usize).min(cap);
-        let mut payload = vec![0u8; len];
+        payload.resize(len, 0);
         v.copy_bytes(word::PAYLOAD, &mut payload);
-        (record, payload)
+        record
     })
     .map_err(|u| ReadError::Unstable { seq: u.seq })?;
     let at = |w: usize| record[w - word::RECORD.start];
