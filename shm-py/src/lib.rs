@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+mod args;
 mod buffer;
 mod errors;
 mod slot;
@@ -23,8 +24,9 @@ use shm_common::transport::key::{DEFAULT_KEY_FILE, DEFAULT_PROJ_ID};
 
 /// The seconds of the classic time record a `shm_write` publishes.
 #[pyfunction]
-#[pyo3(signature = (key_file = PathBuf::from(DEFAULT_KEY_FILE), proj_id = DEFAULT_PROJ_ID))]
-fn read_time(py: Python<'_>, key_file: PathBuf, proj_id: u8) -> PyResult<i64> {
+#[pyo3(signature = (key_file = PathBuf::from(DEFAULT_KEY_FILE), proj_id = i64::from(DEFAULT_PROJ_ID)))]
+fn read_time(py: Python<'_>, key_file: PathBuf, proj_id: i64) -> PyResult<i64> {
+    let proj_id = args::proj_id(proj_id)?;
     py.detach(|| channel::read_time(&key_file, proj_id))
         .map_err(errors::to_py)
 }

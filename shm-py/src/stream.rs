@@ -11,7 +11,7 @@ use shm_common::transport::key::{DEFAULT_KEY_FILE, DEFAULT_PROJ_ID};
 
 use crate::errors::to_py;
 use crate::slot::Slot;
-use crate::{buffer, wait};
+use crate::{args, buffer, wait};
 
 /// How much `read()` asks for at a time when it reads to the end.
 const CHUNK: usize = 64 * 1024;
@@ -27,8 +27,9 @@ pub(crate) struct StreamWriter {
 #[pymethods]
 impl StreamWriter {
     #[new]
-    #[pyo3(signature = (key_file = PathBuf::from(DEFAULT_KEY_FILE), proj_id = DEFAULT_PROJ_ID, size = 262_144))]
-    fn new(py: Python<'_>, key_file: PathBuf, proj_id: u8, size: usize) -> PyResult<Self> {
+    #[pyo3(signature = (key_file = PathBuf::from(DEFAULT_KEY_FILE), proj_id = i64::from(DEFAULT_PROJ_ID), size = 262_144))]
+    fn new(py: Python<'_>, key_file: PathBuf, proj_id: i64, size: usize) -> PyResult<Self> {
+        let proj_id = args::proj_id(proj_id)?;
         let inner = py
             .detach(|| channel::StreamWriter::open(&key_file, proj_id, size))
             .map_err(to_py)?;
@@ -97,8 +98,9 @@ pub(crate) struct StreamReader {
 #[pymethods]
 impl StreamReader {
     #[new]
-    #[pyo3(signature = (key_file = PathBuf::from(DEFAULT_KEY_FILE), proj_id = DEFAULT_PROJ_ID))]
-    fn new(py: Python<'_>, key_file: PathBuf, proj_id: u8) -> PyResult<Self> {
+    #[pyo3(signature = (key_file = PathBuf::from(DEFAULT_KEY_FILE), proj_id = i64::from(DEFAULT_PROJ_ID)))]
+    fn new(py: Python<'_>, key_file: PathBuf, proj_id: i64) -> PyResult<Self> {
+        let proj_id = args::proj_id(proj_id)?;
         let inner = py
             .detach(|| channel::StreamReader::open(&key_file, proj_id))
             .map_err(to_py)?;

@@ -10,7 +10,7 @@ use shm_common::transport::key::{DEFAULT_KEY_FILE, DEFAULT_PROJ_ID};
 
 use crate::errors::to_py;
 use crate::slot::Slot;
-use crate::{buffer, wait};
+use crate::{args, buffer, wait};
 
 /// Publishes the latest value under a key; a context manager that closes.
 #[pyclass(module = "shmtools")]
@@ -21,14 +21,15 @@ pub(crate) struct ValueWriter {
 #[pymethods]
 impl ValueWriter {
     #[new]
-    #[pyo3(signature = (key_file = PathBuf::from(DEFAULT_KEY_FILE), proj_id = DEFAULT_PROJ_ID, size = 4096, mode = 0o600))]
+    #[pyo3(signature = (key_file = PathBuf::from(DEFAULT_KEY_FILE), proj_id = i64::from(DEFAULT_PROJ_ID), size = 4096, mode = 0o600))]
     fn new(
         py: Python<'_>,
         key_file: PathBuf,
-        proj_id: u8,
+        proj_id: i64,
         size: usize,
         mode: u32,
     ) -> PyResult<Self> {
+        let proj_id = args::proj_id(proj_id)?;
         let inner = py
             .detach(|| channel::ValueWriter::open(&key_file, proj_id, size, mode))
             .map_err(to_py)?;
@@ -81,8 +82,9 @@ pub(crate) struct ValueReader {
 #[pymethods]
 impl ValueReader {
     #[new]
-    #[pyo3(signature = (key_file = PathBuf::from(DEFAULT_KEY_FILE), proj_id = DEFAULT_PROJ_ID))]
-    fn new(py: Python<'_>, key_file: PathBuf, proj_id: u8) -> PyResult<Self> {
+    #[pyo3(signature = (key_file = PathBuf::from(DEFAULT_KEY_FILE), proj_id = i64::from(DEFAULT_PROJ_ID)))]
+    fn new(py: Python<'_>, key_file: PathBuf, proj_id: i64) -> PyResult<Self> {
+        let proj_id = args::proj_id(proj_id)?;
         let inner = py
             .detach(|| channel::ValueReader::open(&key_file, proj_id))
             .map_err(to_py)?;

@@ -510,3 +510,60 @@ fn the_python_walkthrough_between_containers() {
     compare(&shown(TEST, "docker logs py-producer"), &stdout).unwrap();
     assert!(stderr.is_empty(), "{stderr:?}");
 }
+
+#[test]
+fn bad_arguments_are_refused_with_the_fix() {
+    let sandbox = Sandbox::new();
+    let code = r#"
+import shmtools
+cases = [
+    lambda: shmtools.ValueWriter(proj_id=0),
+    lambda: shmtools.ValueReader(proj_id=256),
+    lambda: shmtools.ValueWriter(size=100),
+    lambda: shmtools.ValueWriter(mode=0o7777),
+    lambda: shmtools.StreamWriter(size=10),
+    lambda: shmtools.ValueWriter(key_file="/dev/shm"),
+]
+for make in cases:
+    try:
+        make()
+        print("no error")
+    except (ValueError, shmtools.Error) as e:
+        print(type(e).__name__ + ":", e)
+with shmtools.ValueWriter() as writer:
+    try:
+        writer.publish(b"x" * 5000)
+    except shmtools.Error as e:
+        print("Error:", e)
+    try:
+        shmtools.ValueReader().wait_change(timeout=-1)
+    except ValueError as e:
+        print("ValueError:", e)
+try:
+    writer.publish(b"after close")
+except shmtools.Error as e:
+    print("Error:", e)
+"#;
+    let mut program = sandbox.python_proc(code, &[]);
+    let lines = succeeded(&mut program);
+    let expected = [
+        "ValueError: proj_id must be 1 to 255, as the tools' --proj-id; got 0",
+        "ValueError: proj_id must be 1 to 255, as the tools' --proj-id; got 256",
+        "ValueError: a size of 100 bytes is too small for a value: give at least",
+        "ValueError: mode 0o7777 is not a set of permission bits",
+        "ValueError: a size of 10 bytes is too small for a stream",
+        "Error: cannot claim /dev/shm: key file /dev/shm is a directory",
+        "Error: a value of 5000 bytes does not fit",
+        "ValueError: timeout must be a number of seconds, 0 or more, or None; got -1",
+        "Error: the channel is closed: open a new one",
+    ];
+    assert_eq!(lines.len(), expected.len(), "{lines:?}");
+    for (line, start) in lines.iter().zip(expected) {
+        assert!(
+            line.starts_with(start),
+            "{line:?} should start with {start:?}"
+        );
+    }
+    // A refused writer created nothing; the one that ran removed its segment.
+    assert!(sandbox.segments().is_empty(), "{:?}", sandbox.segments());
+}
