@@ -12,6 +12,7 @@ pub mod docker;
 pub mod engine;
 pub mod plant;
 pub mod podman;
+pub mod python;
 pub mod shmtools;
 
 use std::ffi::OsStr;
