@@ -16,7 +16,15 @@
 //! - [`place`]: where this process runs (a Docker or Podman container, a
 //!   Kubernetes pod, or none), from the marks the engines leave.
 //! - [`mqueue`]: POSIX message queues and the table of this namespace's.
+//! - [`census`]: every IPC namespace of the machine with the processes and
+//!   mounts that keep it, and work run inside one (`setns` on a thread);
+//!   [`containers`] names a process's container from its cgroup (engine,
+//!   id, Kubernetes pod), and [`engine_api`] asks Docker's or Podman's API
+//!   socket for a container's name.
 
+pub mod census;
+pub mod containers;
+pub mod engine_api;
 pub mod file_events;
 pub mod key;
 pub mod key_file;

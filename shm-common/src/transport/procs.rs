@@ -6,8 +6,9 @@
 //! IPC namespace (shmid 0 is every container's first segment), so only
 //! processes of this process's IPC namespace count, matched by shmid and key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use super::containers::Origin;
 use super::key::Key;
 use super::namespace;
 
@@ -26,9 +27,19 @@ pub struct Attached {
 /// The attached processes of every segment of this IPC namespace, by
 /// shmid and key.
 pub fn attached() -> BTreeMap<(i32, Key), Vec<Attached>> {
-    let mut by_segment: BTreeMap<(i32, Key), Vec<Attached>> = BTreeMap::new();
-    let (Ok(dir), Ok(own)) = (std::fs::read_dir("/proc"), namespace::ipc_namespace()) else {
-        return by_segment;
+    let Ok(own) = namespace::ipc_namespace() else {
+        return BTreeMap::new();
+    };
+    attached_by_namespace().remove(&own).unwrap_or_default()
+}
+
+/// The attached processes of every segment of every IPC namespace this
+/// process may see, by namespace inode, then shmid and key: one pass over
+/// `/proc`, however many namespaces there are.
+pub fn attached_by_namespace() -> HashMap<u64, BTreeMap<(i32, Key), Vec<Attached>>> {
+    let mut by_namespace: HashMap<u64, BTreeMap<(i32, Key), Vec<Attached>>> = HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return by_namespace;
     };
     for entry in dir.flatten() {
         let Some(pid) = entry
@@ -44,15 +55,20 @@ pub fn attached() -> BTreeMap<(i32, Key), Vec<Attached>> {
         let mut segments: Vec<(i32, Key)> = maps.lines().filter_map(sysv_segment).collect();
         segments.sort_unstable();
         segments.dedup();
-        if segments.is_empty() || namespace::ipc_namespace_of(&pid.to_string()).ok() != Some(own) {
+        if segments.is_empty() {
             continue;
         }
+        let Ok(ns) = namespace::ipc_namespace_of(&pid.to_string()) else {
+            continue;
+        };
         let command = std::fs::read(format!("/proc/{pid}/comm"))
             .map(|c| printable(String::from_utf8_lossy(&c).trim_end_matches('\n')))
             .unwrap_or_default();
         let container = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
             .ok()
-            .and_then(|c| container_id(&c));
+            .and_then(|c| Origin::from_cgroup(&c))
+            .map(|o| o.short_id().to_owned());
+        let by_segment = by_namespace.entry(ns).or_default();
         for segment in segments {
             by_segment.entry(segment).or_default().push(Attached {
                 pid,
@@ -61,7 +77,7 @@ pub fn attached() -> BTreeMap<(i32, Key), Vec<Attached>> {
             });
         }
     }
-    by_segment
+    by_namespace
 }
 
 /// `name` with every control character escaped (`\u{1b}`): any process
@@ -89,39 +105,18 @@ fn sysv_segment(line: &str) -> Option<(i32, Key)> {
     Some((inode.parse().ok()?, key))
 }
 
-/// A container id in a cgroup file: the first 64-hex-digit run in a path
-/// (`/docker/<id>`, `docker-<id>.scope`, `libpod-<id>`, `cri-containerd-<id>.scope`).
-fn container_id(cgroup: &str) -> Option<String> {
-    cgroup.lines().find_map(|line| {
-        let path = line.splitn(3, ':').nth(2)?;
-        path.split(|c: char| !c.is_ascii_hexdigit())
-            .find(|run| run.len() == 64)
-            .map(|id| id[..12].to_owned())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn parses_maps_and_cgroups() {
+    fn parses_maps_and_escapes_names() {
         let line = "7f1c2a000000-7f1c2a001000 r--s 00000000 00:01 32769                      /SYSV0800abcd (deleted)";
         assert_eq!(sysv_segment(line), Some((32769, Key(0x0800_abcd))));
         assert_eq!(
             sysv_segment("7f00-7f01 r--p 00000000 08:01 1234 /usr/lib/libc.so.6"),
             None
         );
-        let id = "a".repeat(64);
-        assert_eq!(
-            container_id(&format!("0::/system.slice/docker-{id}.scope\n")),
-            Some("a".repeat(12))
-        );
-        assert_eq!(
-            container_id(&format!("12:memory:/docker/{id}\n")),
-            Some("a".repeat(12))
-        );
-        assert_eq!(container_id("0::/user.slice\n"), None);
         assert_eq!(printable("a\u{1b}[2Jb\u{9b}"), "a\\u{1b}[2Jb\\u{9b}");
     }
 }
