@@ -52,6 +52,9 @@ pub struct Args {
     /// List every System V segment of this IPC namespace: what it holds, who is attached
     #[arg(long, conflicts_with_all = ["inspect", "once", "count", "on_change", "timeout"])]
     pub list: bool,
+    /// With --list: every IPC namespace of the machine (each container's, the host's), each with its processes; needs root with CAP_SYS_ADMIN in the host's PID namespace
+    #[arg(long, requires = "list")]
+    pub all_namespaces: bool,
     /// Show one segment field by field with byte offsets (the key file's, or --shmid / --key)
     #[arg(long, conflicts_with_all = ["once", "count", "on_change", "timeout"])]
     pub inspect: bool,
@@ -103,6 +106,8 @@ pub enum Mode {
     Stream(Stream),
     /// List the segments (`--list`).
     List(Format),
+    /// List every IPC namespace's objects (`--list --all-namespaces`).
+    ListAll(Format),
     /// Show one segment (`--inspect`).
     Inspect(Inspect),
     /// Receive from a POSIX message queue (`--mqueue`).
@@ -195,6 +200,8 @@ impl Args {
                 timeout: self.timeout,
                 explain: self.explain,
             })
+        } else if self.list && self.all_namespaces {
+            Mode::ListAll(self.format)
         } else if self.list {
             Mode::List(self.format)
         } else if self.inspect {

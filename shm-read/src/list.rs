@@ -85,7 +85,8 @@ pub fn summary(holds: Option<&Holds>) -> String {
     )
 }
 
-fn table(ns: Ns, rows: &[Row], users: &Users) -> String {
+/// The segments' table under a heading naming namespace `ns`.
+pub fn table(ns: Ns, rows: &[Row], users: &Users) -> String {
     let mut out = format!("IPC namespace {ns}: {} segment(s)\n", rows.len());
     let _ = writeln!(
         out,
@@ -196,6 +197,15 @@ fn json(
     users: &Users,
     queues: &Result<Vec<QueueEntry>, TableError>,
 ) -> String {
+    format!(
+        "{{\"ipc_ns\":\"{ns}\",\"segments\":{},\"mqueues\":{}}}\n",
+        segments_json(rows, users),
+        queues_json(queues, users)
+    )
+}
+
+/// The segments as a JSON array.
+pub fn segments_json(rows: &[Row], users: &Users) -> String {
     let segments: Vec<String> = rows
         .iter()
         .map(|row| {
@@ -229,11 +239,7 @@ fn json(
             )
         })
         .collect();
-    format!(
-        "{{\"ipc_ns\":\"{ns}\",\"segments\":[{}],\"mqueues\":{}}}\n",
-        segments.join(","),
-        queues_json(queues, users)
-    )
+    format!("[{}]", segments.join(","))
 }
 
 /// User names from `/etc/passwd`, read directly: the binaries are static

@@ -51,8 +51,7 @@ impl Origin {
             let path = line.splitn(3, ':').nth(2)?;
             let id = path
                 .split(|c: char| !c.is_ascii_hexdigit())
-                .filter(|run| run.len() == 64)
-                .last()?;
+                .rfind(|run| run.len() == 64)?;
             let engine = if path.contains("kubepods") {
                 Engine::Kubernetes
             } else if path.contains("docker") {

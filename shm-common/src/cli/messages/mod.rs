@@ -5,6 +5,7 @@
 mod diagnosis;
 mod listing;
 pub mod mqueue;
+pub mod namespaces;
 mod signals;
 mod stream;
 mod writer;

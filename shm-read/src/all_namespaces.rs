@@ -1,0 +1,202 @@
+//! `--list --all-namespaces`: every IPC namespace of the machine, entered
+//! in turn on a fresh thread (`transport::census::within`), each with its
+//! objects, named by what runs in it, with its processes; a namespace
+//! whose objects no process holds is a finding of its own.
+
+use std::fmt::Write as _;
+
+use shm_common::cli::console;
+use shm_common::cli::exit::Exit;
+use shm_common::cli::messages::namespaces as words;
+use shm_common::transport::census::{within, Census, IpcNamespace, Privilege};
+use shm_common::transport::namespace::Ns;
+use shm_common::transport::place::Place;
+use shm_common::transport::procs;
+use shm_common::transport::table::TableEntry;
+
+use crate::list::{self, Row, Users};
+use crate::ns_names::{self, Container, Names};
+use crate::output::{json_string, Format};
+use crate::Failure;
+
+/// How many processes a text heading names before it counts the rest.
+const SHOWN_PROCESSES: usize = 8;
+
+/// One namespace's block.
+struct Block {
+    ns: IpcNamespace,
+    containers: Vec<Container>,
+    /// Its segments, or why it could not be entered.
+    rows: Result<Vec<Row>, String>,
+}
+
+/// List every namespace.
+pub fn run(format: Format) -> Result<Exit, Failure> {
+    let have = Privilege::here();
+    if !have.suffices() {
+        return Err((
+            Exit::Permission,
+            words::all_namespaces_refused(have, Place::here()),
+        ));
+    }
+    let census = Census::take().map_err(|e| (Exit::Failure, words::no_census(&e)))?;
+    let mut attached = procs::attached_by_namespace();
+    let mut names = Names::new();
+    let blocks: Vec<Block> = census
+        .namespaces
+        .into_iter()
+        .map(|ns| {
+            let rows = within(&ns, || {
+                TableEntry::all().map(|entries| {
+                    entries
+                        .into_iter()
+                        .map(|entry| Row {
+                            holds: list::look(&entry),
+                            attached: Vec::new(),
+                            entry,
+                        })
+                        .collect::<Vec<Row>>()
+                })
+            });
+            let rows = match rows {
+                Ok(Ok(mut rows)) => {
+                    let mut by_segment = attached.remove(&ns.inode).unwrap_or_default();
+                    for row in &mut rows {
+                        row.attached = by_segment
+                            .remove(&(row.entry.shmid, row.entry.key))
+                            .unwrap_or_default();
+                    }
+                    Ok(rows)
+                }
+                Ok(Err(e)) => Err(words::not_entered(&Ns(ns.inode).to_string(), &e)),
+                Err(e) => Err(words::not_entered(&Ns(ns.inode).to_string(), &e)),
+            };
+            Block {
+                containers: names.containers(&ns),
+                ns,
+                rows,
+            }
+        })
+        .collect();
+    let users = Users::load();
+    let text = match format {
+        Format::Json => json(&blocks, &census.unreadable, &users),
+        _ => text(&blocks, &census.unreadable, &users),
+    };
+    console::print(&text)?;
+    Ok(Exit::Ok)
+}
+
+/// The finding of a namespace whose objects no process holds, if it is one.
+fn finding(block: &Block) -> Option<String> {
+    let objects = block.rows.as_ref().map_or(0, Vec::len);
+    let infra = ns_names::keeper(&block.ns)?;
+    let mounts: Vec<&std::path::Path> = block.ns.mounts.iter().map(|m| m.as_path()).collect();
+    (objects > 0)
+        .then(|| words::orphan_namespace(objects, (!infra.is_empty()).then_some(infra), &mounts))
+}
+
+fn text(blocks: &[Block], unreadable: &[u32], users: &Users) -> String {
+    let mut out = String::new();
+    for block in blocks {
+        let ns = Ns(block.ns.inode).to_string();
+        let labels = ns_names::labels(&block.ns, &block.containers);
+        let _ = writeln!(
+            out,
+            "{}",
+            words::namespace_heading(&ns, &labels, block.ns.members.len())
+        );
+        let processes: Vec<(u32, &str)> = block
+            .ns
+            .members
+            .iter()
+            .map(|m| (m.pid, m.command.as_str()))
+            .collect();
+        if !processes.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}",
+                words::processes_line(&processes, SHOWN_PROCESSES)
+            );
+        }
+        match &block.rows {
+            Ok(rows) => out += &list::table(Ns(block.ns.inode), rows, users),
+            Err(why) => {
+                let _ = writeln!(out, "{why}");
+            }
+        }
+        if let Some(finding) = finding(block) {
+            let _ = writeln!(out, "{finding}");
+        }
+        out.push('\n');
+    }
+    if !unreadable.is_empty() {
+        let _ = writeln!(out, "{}", words::unreadable_processes(unreadable));
+    }
+    out
+}
+
+fn json(blocks: &[Block], unreadable: &[u32], users: &Users) -> String {
+    let namespaces: Vec<String> = blocks
+        .iter()
+        .map(|block| {
+            let processes: Vec<String> = block
+                .ns
+                .members
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{{\"pid\":{},\"command\":{},\"container\":{}}}",
+                        m.pid,
+                        json_string(&m.command),
+                        m.origin.as_ref().map_or("null".into(), |o| json_string(&o.id))
+                    )
+                })
+                .collect();
+            let containers: Vec<String> = block.containers.iter().map(container_json).collect();
+            let mounts: Vec<String> = block
+                .ns
+                .mounts
+                .iter()
+                .map(|m| json_string(&m.to_string_lossy()))
+                .collect();
+            let (inventory, error) = match &block.rows {
+                Ok(rows) => (list::segments_json(rows, users), "null".to_owned()),
+                Err(why) => ("null".to_owned(), json_string(why)),
+            };
+            format!(
+                "{{\"ipc_ns\":\"{}\",\"host\":{},\"containers\":[{}],\"processes\":[{}],\"bind_mounts\":[{}],\"segments\":{inventory},\"error\":{error},\"finding\":{}}}",
+                Ns(block.ns.inode),
+                block.ns.inode == shm_common::transport::census::HOST_IPC,
+                containers.join(","),
+                processes.join(","),
+                mounts.join(","),
+                finding(block).map_or("null".to_owned(), |f| json_string(&f)),
+            )
+        })
+        .collect();
+    let unreadable: Vec<String> = unreadable.iter().map(u32::to_string).collect();
+    format!(
+        "{{\"namespaces\":[{}],\"unreadable_pids\":[{}]}}\n",
+        namespaces.join(","),
+        unreadable.join(",")
+    )
+}
+
+fn container_json(c: &Container) -> String {
+    let opt = |v: Option<&str>| v.map_or("null".to_owned(), json_string);
+    let pod = c.pod.as_ref().map_or("null".to_owned(), |pod| {
+        format!(
+            "{{\"uid\":{},\"name\":{},\"namespace\":{}}}",
+            opt(c.origin.pod_uid.as_deref()),
+            opt(pod.name.as_deref()),
+            opt(pod.namespace.as_deref())
+        )
+    });
+    format!(
+        "{{\"engine\":\"{}\",\"id\":\"{}\",\"name\":{},\"pod\":{pod}}}",
+        c.origin.engine.name(),
+        c.origin.id,
+        opt(c.name.as_deref())
+    )
+}
