@@ -8,11 +8,11 @@ use std::fmt::Write as _;
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages::namespaces as words;
-use shm_common::transport::census::{within, Census, IpcNamespace, Privilege};
-use shm_common::transport::namespace::Ns;
+use shm_common::session::inventory::{collect, Inventory, Target};
+use shm_common::transport::census::{within, Census, IpcNamespace, Privilege, Via, HOST_IPC};
+use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::place::Place;
-use shm_common::transport::procs;
-use shm_common::transport::table::TableEntry;
+use shm_common::transport::root::Root;
 
 use crate::list::{self, Row, Users};
 use crate::ns_names::{self, Container, Names};
@@ -26,8 +26,8 @@ const SHOWN_PROCESSES: usize = 8;
 struct Block {
     ns: IpcNamespace,
     containers: Vec<Container>,
-    /// Its segments, or why it could not be entered.
-    rows: Result<Vec<Row>, String>,
+    /// What it holds, or why it could not be entered.
+    inventory: Result<Inventory, String>,
 }
 
 /// List every namespace.
@@ -40,42 +40,15 @@ pub fn run(format: Format) -> Result<Exit, Failure> {
         ));
     }
     let census = Census::take().map_err(|e| (Exit::Failure, words::no_census(&e)))?;
-    let mut attached = procs::attached_by_namespace();
+    let own = namespace::ipc_namespace().ok();
     let mut names = Names::new();
     let blocks: Vec<Block> = census
         .namespaces
         .into_iter()
-        .map(|ns| {
-            let rows = within(&ns, || {
-                TableEntry::all().map(|entries| {
-                    entries
-                        .into_iter()
-                        .map(|entry| Row {
-                            holds: list::look(&entry),
-                            attached: Vec::new(),
-                            entry,
-                        })
-                        .collect::<Vec<Row>>()
-                })
-            });
-            let rows = match rows {
-                Ok(Ok(mut rows)) => {
-                    let mut by_segment = attached.remove(&ns.inode).unwrap_or_default();
-                    for row in &mut rows {
-                        row.attached = by_segment
-                            .remove(&(row.entry.shmid, row.entry.key))
-                            .unwrap_or_default();
-                    }
-                    Ok(rows)
-                }
-                Ok(Err(e)) => Err(words::not_entered(&Ns(ns.inode).to_string(), &e)),
-                Err(e) => Err(words::not_entered(&Ns(ns.inode).to_string(), &e)),
-            };
-            Block {
-                containers: names.containers(&ns),
-                ns,
-                rows,
-            }
+        .map(|ns| Block {
+            containers: names.containers(&ns),
+            inventory: inventory(&ns, own),
+            ns,
         })
         .collect();
     let users = Users::load();
@@ -87,9 +60,41 @@ pub fn run(format: Format) -> Result<Exit, Failure> {
     Ok(Exit::Ok)
 }
 
+/// What namespace `ns` holds, collected on a thread that entered it;
+/// `own` is this process's namespace, whose objects need no `nsenter`.
+fn inventory(ns: &IpcNamespace, own: Option<u64>) -> Result<Inventory, String> {
+    let entered = within(ns, |via| {
+        let (root, enter_via) = match via {
+            Via::Process(pid) => (Root::of_process(*pid), Some(*pid)),
+            Via::Mount(_) => (Root::here(), None),
+        };
+        let target = Target {
+            ns: Ns(ns.inode),
+            root,
+            enter_via: enter_via.filter(|_| own != Some(ns.inode)),
+        };
+        collect(&target, ns.members.iter().map(|m| m.pid))
+    });
+    let ns = Ns(ns.inode).to_string();
+    match entered {
+        Ok(Ok(inventory)) => Ok(inventory),
+        Ok(Err(e)) => Err(words::not_entered(&ns, &e)),
+        Err(e) => Err(words::not_entered(&ns, &e)),
+    }
+}
+
+/// How many objects of the namespace itself an inventory holds (the
+/// files of a `/dev/shm` belong to a mount, not to it).
+fn objects(inventory: &Inventory) -> usize {
+    inventory.segments.len()
+        + inventory.messages.len()
+        + inventory.semaphores.len()
+        + inventory.posix_messages.as_ref().map_or(0, Vec::len)
+}
+
 /// The finding of a namespace whose objects no process holds, if it is one.
 fn finding(block: &Block) -> Option<String> {
-    let objects = block.rows.as_ref().map_or(0, Vec::len);
+    let objects = block.inventory.as_ref().map_or(0, objects);
     let infra = ns_names::keeper(&block.ns)?;
     let mounts: Vec<&std::path::Path> = block.ns.mounts.iter().map(|m| m.as_path()).collect();
     (objects > 0)
@@ -119,8 +124,8 @@ fn text(blocks: &[Block], unreadable: &[u32], users: &Users) -> String {
                 words::processes_line(&processes, SHOWN_PROCESSES)
             );
         }
-        match &block.rows {
-            Ok(rows) => out += &list::table(Ns(block.ns.inode), rows, users),
+        match &block.inventory {
+            Ok(inventory) => out += &list::table(Ns(block.ns.inode), &rows(inventory), users),
             Err(why) => {
                 let _ = writeln!(out, "{why}");
             }
@@ -160,14 +165,14 @@ fn json(blocks: &[Block], unreadable: &[u32], users: &Users) -> String {
                 .iter()
                 .map(|m| json_string(&m.to_string_lossy()))
                 .collect();
-            let (inventory, error) = match &block.rows {
-                Ok(rows) => (list::segments_json(rows, users), "null".to_owned()),
+            let (inventory, error) = match &block.inventory {
+                Ok(inventory) => (list::segments_json(&rows(inventory), users), "null".to_owned()),
                 Err(why) => ("null".to_owned(), json_string(why)),
             };
             format!(
                 "{{\"ipc_ns\":\"{}\",\"host\":{},\"containers\":[{}],\"processes\":[{}],\"bind_mounts\":[{}],\"segments\":{inventory},\"error\":{error},\"finding\":{}}}",
                 Ns(block.ns.inode),
-                block.ns.inode == shm_common::transport::census::HOST_IPC,
+                block.ns.inode == HOST_IPC,
                 containers.join(","),
                 processes.join(","),
                 mounts.join(","),
@@ -199,4 +204,16 @@ fn container_json(c: &Container) -> String {
         c.origin.id,
         opt(c.name.as_deref())
     )
+}
+
+fn rows(inventory: &Inventory) -> Vec<Row> {
+    inventory
+        .segments
+        .iter()
+        .map(|s| Row {
+            entry: s.entry,
+            holds: s.holds.clone(),
+            attached: s.attached.clone(),
+        })
+        .collect()
 }

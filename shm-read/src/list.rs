@@ -14,6 +14,7 @@ use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::procs::{self, Attached};
 use shm_common::transport::segment::{OpenError, Segment};
 use shm_common::transport::table::TableEntry;
+pub use shm_common::transport::users::Users;
 
 use crate::output::{json_string, Format};
 use crate::Failure;
@@ -30,14 +31,12 @@ pub struct Row {
 pub fn run(format: Format) -> Result<Exit, Failure> {
     let ns = Ns(namespace::ipc_namespace().unwrap_or(0));
     let entries = TableEntry::all().map_err(|e| (Exit::Failure, messages::no_table(&e)))?;
-    let mut attached = procs::attached();
+    let procs = procs::Procs::scan(ns.0, procs::all_pids());
     let rows: Vec<Row> = entries
         .into_iter()
         .map(|entry| Row {
             holds: look(&entry),
-            attached: attached
-                .remove(&(entry.shmid, entry.key))
-                .unwrap_or_default(),
+            attached: procs.attached(entry.shmid, entry.key),
             entry,
         })
         .collect();
@@ -240,32 +239,4 @@ pub fn segments_json(rows: &[Row], users: &Users) -> String {
         })
         .collect();
     format!("[{}]", segments.join(","))
-}
-
-/// User names from `/etc/passwd`, read directly: the binaries are static
-/// and run in images without NSS.
-pub struct Users(Vec<(u32, String)>);
-
-impl Users {
-    pub fn load() -> Self {
-        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-        Self(
-            passwd
-                .lines()
-                .filter_map(|l| {
-                    let mut f = l.split(':');
-                    let name = f.next()?;
-                    Some((f.nth(1)?.parse().ok()?, name.to_owned()))
-                })
-                .collect(),
-        )
-    }
-
-    /// The user's name, or the uid when it has none here (as `ipcs` does).
-    pub fn name(&self, uid: u32) -> String {
-        self.0
-            .iter()
-            .find(|(u, _)| *u == uid)
-            .map_or_else(|| uid.to_string(), |(_, n)| n.clone())
-    }
 }

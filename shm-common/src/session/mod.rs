@@ -3,9 +3,11 @@
 //! an adoption rule; [`find`] is the reader's side (find, attach, follow,
 //! and the facts that explain an absence); [`beacon`] is what a writer
 //! records in its key file, which both read; [`queue`] finds a POSIX
-//! message queue by name and explains its absence.
+//! message queue by name and explains its absence; [`inventory`] collects
+//! everything one IPC namespace holds and flags what was leaked.
 
 pub mod beacon;
 pub mod claim;
 pub mod find;
+pub mod inventory;
 pub mod queue;

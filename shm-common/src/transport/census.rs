@@ -220,27 +220,48 @@ pub enum EnterError {
     Refused(nix::Error),
 }
 
+/// What a namespace was entered by: a process's `/proc/<pid>/ns/ipc`, or
+/// an nsfs bind mount of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// Process `pid`'s namespace link.
+    Process(u32),
+    /// A bind mount of the namespace.
+    Mount(PathBuf),
+}
+
+impl Via {
+    /// The namespace file (`nsenter --ipc=<file>`).
+    pub fn file(&self) -> PathBuf {
+        match self {
+            Self::Process(pid) => PathBuf::from(format!("/proc/{pid}/ns/ipc")),
+            Self::Mount(path) => path.clone(),
+        }
+    }
+}
+
 /// Run `work` on a fresh thread inside IPC namespace `ns`, entered by the
 /// first of its members' `/proc/<pid>/ns/ipc` (or its mounts) that still
-/// is that namespace, and return what it returns. The thread ends with
-/// `work`: nothing else ever runs in the namespace it entered.
+/// is that namespace, and return what it returns; `work` is told which.
+/// The thread ends with `work`: nothing else ever runs in the namespace it
+/// entered.
 pub fn within<T: Send>(
     ns: &IpcNamespace,
-    work: impl FnOnce() -> T + Send,
+    work: impl FnOnce(&Via) -> T + Send,
 ) -> Result<T, EnterError> {
-    let handle = ns
+    let (via, handle) = ns
         .members
         .iter()
-        .map(|m| PathBuf::from(format!("/proc/{}/ns/ipc", m.pid)))
-        .chain(ns.mounts.iter().cloned())
-        .filter_map(|path| File::open(path).ok())
-        .find(|file| file.metadata().is_ok_and(|m| m.ino() == ns.inode))
+        .map(|m| Via::Process(m.pid))
+        .chain(ns.mounts.iter().cloned().map(Via::Mount))
+        .filter_map(|via| File::open(via.file()).ok().map(|file| (via, file)))
+        .find(|(_, file)| file.metadata().is_ok_and(|m| m.ino() == ns.inode))
         .ok_or(EnterError::Gone)?;
     std::thread::scope(|scope| {
         scope
             .spawn(move || {
                 setns(&handle, CloneFlags::CLONE_NEWIPC).map_err(EnterError::Refused)?;
-                Ok(work())
+                Ok(work(&via))
             })
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))

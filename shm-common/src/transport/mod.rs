@@ -15,7 +15,11 @@
 //!   writer's key file.
 //! - [`place`]: where this process runs (a Docker or Podman container, a
 //!   Kubernetes pod, or none), from the marks the engines leave.
-//! - [`mqueue`]: POSIX message queues and the table of this namespace's.
+//! - [`mqueue`]: POSIX message queues and the table of a namespace's.
+//! - [`ipc_tables`]: the message-queue and semaphore-set tables, beside
+//!   [`table`]'s segments; [`posix_shm`]: the files of a `/dev/shm`;
+//!   [`root`]: where a namespace's mounts are seen from; [`users`]: user
+//!   names from `/etc/passwd`.
 //! - [`census`]: every IPC namespace of the machine with the processes and
 //!   mounts that keep it, and work run inside one (`setns` on a thread);
 //!   [`containers`] names a process's container from its cgroup (engine,
@@ -26,15 +30,19 @@ pub mod census;
 pub mod containers;
 pub mod engine_api;
 pub mod file_events;
+pub mod ipc_tables;
 pub mod key;
 pub mod key_file;
 pub mod limits;
 pub mod mqueue;
 pub mod namespace;
 pub mod place;
+pub mod posix_shm;
 pub mod procs;
+pub mod root;
 pub mod segment;
 pub mod signals;
 mod sys;
 pub mod table;
+pub mod users;
 pub mod view;

@@ -19,7 +19,7 @@ use nix::mqueue::{self, MQ_OFlag, MqAttr, MqdT};
 use nix::sys::stat::Mode;
 
 mod table;
-pub use table::{entry, mounted, owner, table, Notify, Owner, QueueEntry, TableError};
+pub use table::{entry, mounted, owner, table, table_in, Notify, Owner, QueueEntry, TableError};
 
 /// Where the mqueue filesystem is mounted by convention.
 pub const MOUNT: &str = "/dev/mqueue";

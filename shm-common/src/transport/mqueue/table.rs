@@ -4,8 +4,10 @@
 
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
 use super::{Attributes, Direction, OpenError, Queue, QueueName, MOUNT};
+use crate::transport::root::Root;
 
 /// A queue's owner and mode, from its file in the mqueue filesystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +23,11 @@ pub struct Owner {
 /// The owner and mode of `name`; `None` when the mqueue filesystem is not
 /// mounted (or the queue is not there).
 pub fn owner(name: &QueueName) -> Option<Owner> {
-    std::fs::symlink_metadata(name.path()).ok().map(|m| Owner {
+    owner_of(&name.path())
+}
+
+fn owner_of(file: &Path) -> Option<Owner> {
+    std::fs::symlink_metadata(file).ok().map(|m| Owner {
         uid: m.uid(),
         gid: m.gid(),
         mode: (m.mode() & 0o777) as u16,
@@ -32,13 +38,11 @@ pub fn owner(name: &QueueName) -> Option<Owner> {
 /// process's mount namespace, so listing shows this IPC namespace's queues
 /// only if it was mounted from within it, as a container's is).
 pub fn mounted() -> bool {
-    std::fs::read_to_string("/proc/self/mounts").is_ok_and(|mounts| {
-        mounts.lines().any(|line| {
-            let mut fields = line.split_whitespace();
-            let (_, at, fstype) = (fields.next(), fields.next(), fields.next());
-            at == Some(MOUNT) && fstype == Some("mqueue")
-        })
-    })
+    mounted_in(&Root::here())
+}
+
+fn mounted_in(root: &Root) -> bool {
+    root.fs_type_at(MOUNT).as_deref() == Some("mqueue")
 }
 
 /// One queue of this namespace, as the mqueue filesystem lists it.
@@ -86,11 +90,21 @@ pub enum TableError {
 
 /// The queues of this IPC namespace, by name.
 pub fn table() -> Result<Vec<QueueEntry>, TableError> {
-    if !mounted() {
+    table_in(&Root::here())
+}
+
+/// The queues of the calling thread's IPC namespace, by name, from the
+/// mqueue filesystem at [`MOUNT`] under `root`: a thread that entered
+/// another IPC namespace passes the root of one of its processes, and
+/// each queue listed there is checked to be the one this thread opens by
+/// that name.
+pub fn table_in(root: &Root) -> Result<Vec<QueueEntry>, TableError> {
+    if !mounted_in(root) {
         return Err(TableError::NotMounted);
     }
+    let dir = root.path(MOUNT);
     let mut entries = Vec::new();
-    for dirent in std::fs::read_dir(MOUNT)? {
+    for dirent in std::fs::read_dir(&dir)? {
         let dirent = dirent?;
         let Some(name) = dirent
             .file_name()
@@ -99,10 +113,11 @@ pub fn table() -> Result<Vec<QueueEntry>, TableError> {
         else {
             continue;
         };
-        if same_queue(&name) == Some(false) {
+        let file = dir.join(dirent.file_name());
+        if same_queue(&name, &file) == Some(false) {
             return Err(TableError::OtherNamespace);
         }
-        if let Some(entry) = entry(&name) {
+        if let Some(entry) = entry_at(&name, &file) {
             entries.push(entry);
         }
     }
@@ -110,11 +125,11 @@ pub fn table() -> Result<Vec<QueueEntry>, TableError> {
     Ok(entries)
 }
 
-/// Whether the file `name` in [`MOUNT`] is the queue this process opens
-/// by that name (the mount is this IPC namespace's); `None` when it cannot
-/// tell (no permission to open it, or it went meanwhile).
-fn same_queue(name: &QueueName) -> Option<bool> {
-    let file = std::fs::symlink_metadata(name.path()).ok()?;
+/// Whether `file` is the queue this thread opens by `name` (its mount is
+/// this IPC namespace's); `None` when it cannot tell (no permission to
+/// open it, or it went meanwhile).
+fn same_queue(name: &QueueName, file: &Path) -> Option<bool> {
+    let file = std::fs::symlink_metadata(file).ok()?;
     match Queue::open(name, Direction::Receive) {
         Ok(queue) => {
             let opened = nix::sys::stat::fstat(queue.as_fd()).ok()?;
@@ -128,8 +143,12 @@ fn same_queue(name: &QueueName) -> Option<bool> {
 
 /// One queue's row; `None` when it went meanwhile.
 pub fn entry(name: &QueueName) -> Option<QueueEntry> {
-    let owner = owner(name)?;
-    let text = std::fs::read_to_string(name.path()).unwrap_or_default();
+    entry_at(name, &name.path())
+}
+
+fn entry_at(name: &QueueName, file: &Path) -> Option<QueueEntry> {
+    let owner = owner_of(file)?;
+    let text = std::fs::read_to_string(file).unwrap_or_default();
     let (qsize, notify) = parse_status(&text);
     let attributes = Queue::open(name, Direction::Receive)
         .ok()

@@ -1,0 +1,115 @@
+//! Whether the process that created an object still runs, decided from
+//! what can be known, and said to be unknown otherwise.
+//!
+//! The kernel keeps a segment's creator pid and shows it in the pid
+//! namespace of whoever reads the table (0 when the creator has no pid
+//! there), so a pid shown is one this process can look up: gone when no
+//! process of the namespace has it, or the one that has it started after
+//! the segment was made (the pid was reused). Message queues and
+//! semaphore sets keep no creator pid, only its uid: their creator is
+//! gone when no process of the namespace running as that uid (real,
+//! effective, saved or filesystem) started before the object was made,
+//! which only a process that sees every process (the initial PID
+//! namespace) can tell. (Kubernetes' pause process, which holds a pod's
+//! namespace from its start, runs as another uid than the pod's programs
+//! as a rule; one that dropped every uid it created an object with is not
+//! recognised as its creator.) This is not liveness of a writer (which never uses pids, see
+//! docs/architecture.md): it only flags leaks for a person to remove.
+
+use std::cell::OnceCell;
+
+use crate::transport::namespace;
+use crate::transport::procs::{Attached, Procs};
+
+/// Start times are whole seconds counted from the boot time, itself
+/// rounded: a process started this much after an object's change time may
+/// still be its creator.
+const SLACK_SECS: i64 = 2;
+
+/// The creator of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Creator {
+    /// It runs, in this namespace.
+    Running(Attached),
+    /// No process of the namespace can be it.
+    Gone,
+    /// Cannot be told, and why.
+    Unknown(Unknown),
+}
+
+/// Why a creator cannot be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// Its pid is not in this process's PID namespace (the kernel shows 0),
+    /// or this process cannot see every process of the IPC namespace.
+    NotInView,
+    /// The kernel keeps no creator pid for this kind, and a process of the
+    /// creator's uid that started before the object was made still runs
+    /// in the namespace.
+    NotRecorded,
+}
+
+/// Judges creators against one scan of the namespace's processes.
+pub struct Judge<'a> {
+    procs: &'a Procs,
+    sees_all: bool,
+    /// Each process's start time and uids, read on first use.
+    processes: OnceCell<Vec<(Option<i64>, [u32; 4])>>,
+}
+
+impl<'a> Judge<'a> {
+    /// A judge over `procs`.
+    pub fn new(procs: &'a Procs) -> Self {
+        Self {
+            procs,
+            sees_all: namespace::sees_every_process(),
+            processes: OnceCell::new(),
+        }
+    }
+
+    /// The creator with pid `cpid` (as this process sees pids; 0 when it
+    /// has none here) of an object changed last at `ctime`.
+    pub fn by_pid(&self, cpid: i32, ctime: i64) -> Creator {
+        let Ok(pid) = u32::try_from(cpid) else {
+            return Creator::Unknown(Unknown::NotInView);
+        };
+        if pid == 0 {
+            return Creator::Unknown(Unknown::NotInView);
+        }
+        match self.procs.member(pid) {
+            Some(process) if self.may_have_made(pid, ctime) => Creator::Running(process),
+            _ => Creator::Gone,
+        }
+    }
+
+    /// The creator, of uid `cuid`, of an object of a kind that records no
+    /// creator pid, changed last at `ctime`.
+    pub fn unrecorded(&self, cuid: u32, ctime: i64) -> Creator {
+        if !self.sees_all {
+            return Creator::Unknown(Unknown::NotInView);
+        }
+        let processes = self.processes.get_or_init(|| {
+            self.procs
+                .members()
+                .iter()
+                .filter_map(|&pid| Some((self.procs.started(pid), self.procs.uids(pid)?)))
+                .collect()
+        });
+        let candidate = processes.iter().any(|(started, uids)| {
+            uids.contains(&cuid) && started.is_none_or(|s| s <= ctime + SLACK_SECS)
+        });
+        if candidate {
+            Creator::Unknown(Unknown::NotRecorded)
+        } else {
+            Creator::Gone
+        }
+    }
+
+    /// Whether process `pid` started early enough to have made an object
+    /// changed last at `ctime` (true when its start cannot be read).
+    fn may_have_made(&self, pid: u32, ctime: i64) -> bool {
+        self.procs
+            .started(pid)
+            .is_none_or(|start| start <= ctime + SLACK_SECS)
+    }
+}
