@@ -8,6 +8,7 @@
 //! ipcbench stream [--secs S] [--rounds R] [--segment BYTES] [--out DIR]
 //!                 [--parts throughput,sizes,wake] [--write-sizes 64,65536]
 //! ipcbench stream-tools --bin-dir DIR --out DIR [--mib N] [--runs N]
+//! ipcbench namespaces --bin-dir DIR [--namespaces N] [--objects N] [--runs N]
 //! ```
 //!
 //! `latency`: ping-pong between this process and a child of the same binary,
@@ -31,6 +32,10 @@
 //!
 //! `stream-tools`: `shm_write --stream` into `shm_read --stream` against
 //! `cat | cat`, for several ring sizes, and the CPU of each waiting side.
+//!
+//! `namespaces`: `shm_read --list --all-namespaces` over many IPC namespaces
+//! against `nsenter ... ipcs` and `lsipc` run in each (needs root, and runs
+//! outside the private namespace the others run in).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -60,6 +65,7 @@ mod cpus;
 mod floor;
 mod latency;
 mod mech;
+mod namespaces;
 mod procs;
 mod rates;
 mod segment;
@@ -69,6 +75,7 @@ use cpus::*;
 use floor::*;
 use latency::*;
 use mech::*;
+use namespaces::*;
 use procs::*;
 use rates::*;
 use segment::*;
@@ -97,10 +104,11 @@ fn main() {
         Some("procs") => procs(&Opts::parse(&args[1..])),
         Some("stream") => stream(&Opts::parse(&args[1..])),
         Some("stream-tools") => stream_tools(&Opts::parse(&args[1..])),
+        Some("namespaces") => namespaces(&Opts::parse(&args[1..])),
         Some("child") => child(&args[1..]),
         Some("stream-child") => stream_child(&args[1..]),
         _ => Err(
-            "usage: ipcbench latency|rates|procs|stream|stream-tools [options] (see the source)"
+            "usage: ipcbench latency|rates|procs|stream|stream-tools|namespaces [options] (see the source)"
                 .into(),
         ),
     };
