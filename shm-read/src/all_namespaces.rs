@@ -7,16 +7,20 @@ use std::fmt::Write as _;
 
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
+use shm_common::cli::inventory;
 use shm_common::cli::messages::namespaces as words;
 use shm_common::session::inventory::{collect, Inventory, Target};
 use shm_common::transport::census::{within, Census, IpcNamespace, Privilege, Via, HOST_IPC};
 use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::place::Place;
+use shm_common::transport::procs::printable;
 use shm_common::transport::root::Root;
+use shm_common::transport::users::Users;
 
-use crate::list::{self, Row, Users};
 use crate::ns_names::{self, Container, Names};
-use crate::output::{json_string, Format};
+use serde_json::{json, Value};
+
+use crate::output::Format;
 use crate::Failure;
 
 /// How many processes a text heading names before it counts the rest.
@@ -106,11 +110,7 @@ fn text(blocks: &[Block], unreadable: &[u32], users: &Users) -> String {
     for block in blocks {
         let ns = Ns(block.ns.inode).to_string();
         let labels = ns_names::labels(&block.ns, &block.containers);
-        let _ = writeln!(
-            out,
-            "{}",
-            words::namespace_heading(&ns, &labels, block.ns.members.len())
-        );
+        let mut heading = words::namespace_heading(&ns, &labels, block.ns.members.len());
         let processes: Vec<(u32, &str)> = block
             .ns
             .members
@@ -118,16 +118,15 @@ fn text(blocks: &[Block], unreadable: &[u32], users: &Users) -> String {
             .map(|m| (m.pid, m.command.as_str()))
             .collect();
         if !processes.is_empty() {
-            let _ = writeln!(
-                out,
-                "{}",
+            heading = format!(
+                "{heading}\n{}",
                 words::processes_line(&processes, SHOWN_PROCESSES)
             );
         }
         match &block.inventory {
-            Ok(inventory) => out += &list::table(Ns(block.ns.inode), &rows(inventory), users),
+            Ok(inv) => out += &inventory::text(inv, &heading, users),
             Err(why) => {
-                let _ = writeln!(out, "{why}");
+                let _ = writeln!(out, "{heading}\n{why}");
             }
         }
         if let Some(finding) = finding(block) {
@@ -141,79 +140,54 @@ fn text(blocks: &[Block], unreadable: &[u32], users: &Users) -> String {
     out
 }
 
+/// `{"namespaces": [...], "unreadable_pids": [...]}`: each namespace the
+/// inventory's object, its `"namespace"` extended with what names it.
 fn json(blocks: &[Block], unreadable: &[u32], users: &Users) -> String {
-    let namespaces: Vec<String> = blocks
+    let namespaces: Vec<Value> = blocks
         .iter()
         .map(|block| {
-            let processes: Vec<String> = block
-                .ns
-                .members
-                .iter()
-                .map(|m| {
-                    format!(
-                        "{{\"pid\":{},\"command\":{},\"container\":{}}}",
-                        m.pid,
-                        json_string(&m.command),
-                        m.origin.as_ref().map_or("null".into(), |o| json_string(&o.id))
-                    )
-                })
-                .collect();
-            let containers: Vec<String> = block.containers.iter().map(container_json).collect();
-            let mounts: Vec<String> = block
-                .ns
-                .mounts
-                .iter()
-                .map(|m| json_string(&m.to_string_lossy()))
-                .collect();
-            let (inventory, error) = match &block.inventory {
-                Ok(inventory) => (list::segments_json(&rows(inventory), users), "null".to_owned()),
-                Err(why) => ("null".to_owned(), json_string(why)),
+            let mut value = match &block.inventory {
+                Ok(inv) => inventory::json(inv, users),
+                Err(why) => json!({
+                    "namespace": {"ipc": Ns(block.ns.inode).to_string(), "inode": block.ns.inode},
+                    "error": why,
+                }),
             };
-            format!(
-                "{{\"ipc_ns\":\"{}\",\"host\":{},\"containers\":[{}],\"processes\":[{}],\"bind_mounts\":[{}],\"segments\":{inventory},\"error\":{error},\"finding\":{}}}",
-                Ns(block.ns.inode),
-                block.ns.inode == HOST_IPC,
-                containers.join(","),
-                processes.join(","),
-                mounts.join(","),
-                finding(block).map_or("null".to_owned(), |f| json_string(&f)),
-            )
+            let described = json!({
+                "host": block.ns.inode == HOST_IPC,
+                "labels": ns_names::labels(&block.ns, &block.containers),
+                "containers": block.containers.iter().map(container_json).collect::<Vec<_>>(),
+                "processes": block.ns.members.iter().map(|m| json!({
+                    "pid": m.pid,
+                    "command": m.command,
+                    "container": m.origin.as_ref().map(|o| o.id.clone()),
+                })).collect::<Vec<_>>(),
+                "bind_mounts": block.ns.mounts.iter().map(|m| printable(&m.to_string_lossy())).collect::<Vec<_>>(),
+                "finding": finding(block),
+            });
+            if let (Some(namespace), Value::Object(more)) =
+                (value.get_mut("namespace").and_then(Value::as_object_mut), described)
+            {
+                namespace.extend(more);
+            }
+            value
         })
         .collect();
-    let unreadable: Vec<String> = unreadable.iter().map(u32::to_string).collect();
     format!(
-        "{{\"namespaces\":[{}],\"unreadable_pids\":[{}]}}\n",
-        namespaces.join(","),
-        unreadable.join(",")
+        "{}\n",
+        json!({"namespaces": namespaces, "unreadable_pids": unreadable})
     )
 }
 
-fn container_json(c: &Container) -> String {
-    let opt = |v: Option<&str>| v.map_or("null".to_owned(), json_string);
-    let pod = c.pod.as_ref().map_or("null".to_owned(), |pod| {
-        format!(
-            "{{\"uid\":{},\"name\":{},\"namespace\":{}}}",
-            opt(c.origin.pod_uid.as_deref()),
-            opt(pod.name.as_deref()),
-            opt(pod.namespace.as_deref())
-        )
-    });
-    format!(
-        "{{\"engine\":\"{}\",\"id\":\"{}\",\"name\":{},\"pod\":{pod}}}",
-        c.origin.engine.name(),
-        c.origin.id,
-        opt(c.name.as_deref())
-    )
-}
-
-fn rows(inventory: &Inventory) -> Vec<Row> {
-    inventory
-        .segments
-        .iter()
-        .map(|s| Row {
-            entry: s.entry,
-            holds: s.holds.clone(),
-            attached: s.attached.clone(),
-        })
-        .collect()
+fn container_json(c: &Container) -> Value {
+    json!({
+        "engine": c.origin.engine.name(),
+        "id": c.origin.id,
+        "name": c.name.as_deref().map(printable),
+        "pod": c.pod.as_ref().map(|pod| json!({
+            "uid": c.origin.pod_uid,
+            "name": pod.name.as_deref().map(printable),
+            "namespace": pod.namespace.as_deref().map(printable),
+        })),
+    })
 }

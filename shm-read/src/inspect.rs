@@ -27,9 +27,11 @@ use shm_common::transport::table::TableEntry;
 use shm_common::transport::view::ReadView;
 
 use crate::flags::{Inspect, Target};
-use crate::list::{kind, look, status, summary, Users};
 use crate::output::{json_string, Format};
 use crate::Failure;
+use shm_common::cli::inventory::{kind, status, summary};
+use shm_common::session::inventory::look;
+use shm_common::transport::users::Users;
 
 /// One word of the segment: offset, name, raw value, meaning.
 struct Field {
@@ -42,7 +44,8 @@ struct Field {
 /// Show the segment.
 pub fn run(args: &Inspect) -> Result<Exit, Failure> {
     let ns = Ns(namespace::ipc_namespace().unwrap_or(0));
-    let entries = TableEntry::all().map_err(|e| (Exit::Failure, messages::no_table(&e)))?;
+    let entries = TableEntry::all()
+        .map_err(|e| (Exit::Failure, messages::no_table("/proc/sysvipc/shm", &e)))?;
     let (entry, what) = match &args.target {
         Target::Shmid(shmid) => (
             entries.into_iter().find(|e| e.shmid == *shmid),

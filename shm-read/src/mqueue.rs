@@ -17,10 +17,10 @@ use shm_common::transport::namespace::{self, Ns};
 use shm_common::transport::signals::StopSignals;
 
 use crate::flags::Mqueue;
-use crate::list::Users;
 use crate::output::{self, json_string, Format};
 use crate::report::{Condition, Reporter};
 use crate::Failure;
+use shm_common::transport::users::Users;
 
 /// Receive until the end marker, `--count`, `--once`, a stop signal or
 /// `--timeout`.

@@ -125,7 +125,7 @@ fn list_agrees_with_ipcs_and_says_what_each_segment_holds() {
     let json = read(&sandbox, &["--list", "--format", "json"]);
     assert_json(&sandbox, &json);
     assert!(
-        json.contains(&format!("\"ipc_ns\":\"ipc:[{}]\"", sandbox.ipc_ns())),
+        json.contains(&format!("\"ipc\":\"ipc:[{}]\"", sandbox.ipc_ns())),
         "{json}"
     );
 }

@@ -367,7 +367,7 @@ fn list_shows_the_queues_after_the_segments() {
         String::from_utf8(out.stdout).unwrap()
     };
     assert!(
-        list(&[]).ends_with("\nno message queues in this IPC namespace\n"),
+        list(&[]).contains("\nno POSIX message queues in this IPC namespace\n"),
         "{}",
         list(&[])
     );
@@ -375,7 +375,7 @@ fn list_shows_the_queues_after_the_segments() {
     poll_until(DEADLINE, || list(&[]).contains("10/10").then_some(())).expect("a full queue");
     let text = list(&[]);
     let section = &text[text
-        .find("message queues (/dev/mqueue): 1 queue(s)")
+        .find("POSIX message queues (/dev/mqueue): 1 queue(s)")
         .expect(&text)..];
     let row = section.lines().nth(2).unwrap();
     let cells: Vec<&str> = row.split_whitespace().collect();
@@ -384,9 +384,10 @@ fn list_shows_the_queues_after_the_segments() {
         ["/ch6_ipc", "root", "644", "10240", "10/10", "1024", "none"],
         "{text}"
     );
-    let json = list(&["--format", "json"]);
-    assert!(
-        json.contains(r#""mqueues":[{"name":"/ch6_ipc","owner":"root","uid":0,"gid":0,"perms":"644","qsize":10240,"messages":10,"maxmsg":10,"msgsize":1024,"notify":{"how":0,"signo":0,"pid":0}}]"#),
+    let json: serde_json::Value = serde_json::from_str(&list(&["--format", "json"])).unwrap();
+    assert_eq!(
+        json["posix-messages"],
+        serde_json::json!([{"name":"/ch6_ipc","owner":"root","uid":0,"gid":0,"perms":"0644","size":10240,"msgs":10,"maxmsg":10,"msgsize":1024,"notify":{"how":0,"signo":0,"pid":0}}]),
         "{json}"
     );
 
@@ -415,7 +416,7 @@ fn list_shows_the_queues_after_the_segments() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.ends_with("\nmessage queues: /dev/mqueue is the mqueue filesystem of another IPC namespace (mounted outside this one), so this namespace's queues cannot be listed; mount it again from within this namespace: `mount -t mqueue mqueue /dev/mqueue`\n"),
+        text.contains("\nPOSIX message queues: /dev/mqueue is the mqueue filesystem of another IPC namespace (mounted outside this one), so this namespace's queues cannot be listed; mount it again from within this namespace: `mount -t mqueue mqueue /dev/mqueue`\n"),
         "{text}"
     );
     let mut missing = sandbox.reader(&["--inspect", "--mqueue", "/nope"]);
@@ -432,7 +433,7 @@ fn list_shows_the_queues_after_the_segments() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.ends_with("\nmessage queues: /dev/mqueue is not mounted, so they cannot be listed; mount it with `mkdir -p /dev/mqueue && mount -t mqueue mqueue /dev/mqueue` (as root; every container has it mounted)\n"),
+        text.contains("\nPOSIX message queues: /dev/mqueue is not mounted, so they cannot be listed; mount it with `mkdir -p /dev/mqueue && mount -t mqueue mqueue /dev/mqueue` (as root; every container has it mounted)\n"),
         "{text}"
     );
 }

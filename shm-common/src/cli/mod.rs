@@ -1,10 +1,12 @@
 //! The command-line layer both binaries share (feature `cli`): flags and
 //! their parsers, the exit statuses, every error with its status and
-//! sentence, every other sentence, and the writes to stdout and stderr
+//! sentence, every other sentence, the listing of what an IPC namespace
+//! holds (text and JSON), and the writes to stdout and stderr
 //! that return their errors.
 
 pub mod console;
 pub mod exit;
 pub mod failure;
 pub mod flags;
+pub mod inventory;
 pub mod messages;

@@ -51,14 +51,11 @@ impl Root {
 }
 
 fn fs_type_in(mounts: &str, at: &str) -> Option<String> {
-    mounts
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let (_, point, fstype) = (fields.next(), fields.next()?, fields.next()?);
-            (point == at).then(|| fstype.to_owned())
-        })
-        .last()
+    mounts.lines().rev().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let (_, point, fstype) = (fields.next(), fields.next()?, fields.next()?);
+        (point == at).then(|| fstype.to_owned())
+    })
 }
 
 #[cfg(test)]

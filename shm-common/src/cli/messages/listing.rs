@@ -1,8 +1,9 @@
 //! `--list` and `--inspect`.
 
-/// The kernel's segment table cannot be read (no `/proc` mounted?).
-pub fn no_table(e: &std::io::Error) -> String {
-    format!("cannot read /proc/sysvipc/shm ({e}): --list and --inspect need /proc mounted, as it is in every container")
+/// One of the kernel's IPC tables (`path`) cannot be read (no `/proc`
+/// mounted?).
+pub fn no_table(path: &str, e: &std::io::Error) -> String {
+    format!("cannot read {path} ({e}): --list and --inspect need /proc mounted, as it is in every container")
 }
 
 /// `--inspect` found no segment.

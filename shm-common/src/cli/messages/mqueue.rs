@@ -88,12 +88,12 @@ pub fn stopped(
 
 /// `--list` where the mqueue filesystem is not mounted.
 pub fn not_mounted() -> String {
-    format!("message queues: {MOUNT} is not mounted, so they cannot be listed; {MOUNT_FIX}")
+    format!("POSIX message queues: {MOUNT} is not mounted, so they cannot be listed; {MOUNT_FIX}")
 }
 
 /// `--list` with no queue in this namespace.
 pub fn no_queues() -> &'static str {
-    "no message queues in this IPC namespace"
+    "no POSIX message queues in this IPC namespace"
 }
 
 /// The owner and mode of a queue, as errors and listings show them.
@@ -120,7 +120,7 @@ pub fn no_message(name: &QueueName, limit: std::time::Duration, received: u64) -
 
 /// The heading of `--list`'s message-queue section.
 pub fn queues_heading(count: usize) -> String {
-    format!("message queues ({MOUNT}): {count} queue(s)")
+    format!("POSIX message queues ({MOUNT}): {count} queue(s)")
 }
 
 /// A queue's `mq_notify` registration, for `--list`.
@@ -199,11 +199,11 @@ pub fn inspected(
 /// `--list` where `/dev/mqueue` belongs to another IPC namespace.
 pub fn foreign_mount() -> String {
     format!(
-        "message queues: {MOUNT} is the mqueue filesystem of another IPC namespace (mounted outside this one), so this namespace's queues cannot be listed; mount it again from within this namespace: `mount -t mqueue mqueue {MOUNT}`"
+        "POSIX message queues: {MOUNT} is the mqueue filesystem of another IPC namespace (mounted outside this one), so this namespace's queues cannot be listed; mount it again from within this namespace: `mount -t mqueue mqueue {MOUNT}`"
     )
 }
 
 /// `--list` where `/dev/mqueue` cannot be read.
 pub fn unreadable_mount(e: &std::io::Error) -> String {
-    format!("message queues: cannot read {MOUNT}: {e}")
+    format!("POSIX message queues: cannot read {MOUNT}: {e}")
 }

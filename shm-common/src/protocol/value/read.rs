@@ -71,6 +71,13 @@ pub enum ReadError {
 /// assert_eq!((value.payload.as_slice(), value.counter), (&b"goodbye"[..], 2));
 /// ```
 pub fn read(view: ReadView<'_>) -> Result<Value, ReadError> {
+    read_prefix(view, usize::MAX).map(|(value, _)| value)
+}
+
+/// Read the latest value's record and the payload's length, copying at
+/// most `limit` bytes of the payload into [`Value::payload`]: a listing
+/// copies none, since a payload may be as large as its segment.
+pub fn read_prefix(view: ReadView<'_>, limit: usize) -> Result<(Value, usize), ReadError> {
     if view.bytes() < MIN_SEGMENT_SIZE {
         return Err(ReadError::TooSmall {
             bytes: view.bytes(),
@@ -88,7 +95,7 @@ pub fn read(view: ReadView<'_>) -> Result<Value, ReadError> {
             *r = v.load(w);
         }
         let len = (record[word::LEN - word::RECORD.start] as usize).min(cap);
-        let mut payload = vec![0u8; len];
+        let mut payload = vec![0u8; len.min(limit)];
         v.copy_bytes(word::PAYLOAD, &mut payload);
         (record, payload)
     })
@@ -103,7 +110,8 @@ pub fn read(view: ReadView<'_>) -> Result<Value, ReadError> {
         state::STOPPED => true,
         _ => return Err(ReadError::Corrupt("unknown writer state")),
     };
-    Ok(Value {
+    let len = at(word::LEN) as usize;
+    let value = Value {
         seq,
         counter: at(word::COUNTER),
         published: Timestamp::from_word(at(word::PUBLISHED)),
@@ -112,7 +120,8 @@ pub fn read(view: ReadView<'_>) -> Result<Value, ReadError> {
         writer_pid: at(word::WRITER_PID) as u32,
         writer_ipc_ns: at(word::WRITER_IPC_NS),
         payload,
-    })
+    };
+    Ok((value, len))
 }
 
 /// When the writer last gave a sign of life, by its clock (for people:
@@ -158,6 +167,10 @@ mod tests {
             (64, 2, true)
         );
         assert!(heartbeat(v.read()).age(Timestamp::now()).is_ok());
+        let (record, len) = read_prefix(v.read(), 0).unwrap();
+        assert_eq!((record.payload.len(), len, record.counter), (0, 64, 2));
+        let (prefix, _) = read_prefix(v.read(), 3).unwrap();
+        assert_eq!(prefix.payload, b"xxx");
     }
 
     #[test]

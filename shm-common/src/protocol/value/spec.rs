@@ -40,11 +40,12 @@ fn length(raw: u64, view: ReadView<'_>) -> String {
     format!("{raw} bytes (capacity {})", capacity(view.bytes()))
 }
 
+/// The record only: the payload, up to the segment's size, is not copied.
 fn summary(view: ReadView<'_>, now: Timestamp) -> Look {
-    match read::read(view) {
-        Ok(value) => Look::Holds(format!(
+    match read::read_prefix(view, 0) {
+        Ok((value, len)) => Look::Holds(format!(
             "value: {} bytes, #{}, writer pid {} {}, heartbeat {}",
-            value.payload.len(),
+            len,
             value.counter,
             value.writer_pid,
             if value.stopped { "stopped" } else { "running" },

@@ -1,0 +1,193 @@
+//! The JSON listing: `lsipc --json`'s table names (`sharedmemory`,
+//! `messages`, `semaphores`, `posix-messages`) and its lower-cased column
+//! names, so scripts written for `lsipc` port over, beside our own fields
+//! (`holds`, `attached`, `creator`, `orphan`, `ipcrm`). Numbers are JSON
+//! numbers, times Unix seconds (`null` for never, where `lsipc` prints
+//! nothing), permissions octal text as `lsipc --numeric-perms` prints them.
+
+use serde_json::{json, Value};
+
+use super::{age_secs, creator_word, enter, ipcrm, kind, status, summary, Object};
+use crate::session::inventory::{Creator, Inventory, MessageRow, SegmentRow, SemaphoreRow};
+use crate::transport::mqueue::TableError;
+use crate::transport::procs::{printable, Attached};
+use crate::transport::users::Users;
+
+/// One namespace as a JSON object: `"namespace"` (which a listing of many
+/// namespaces extends with its own fields), then one array per table, or
+/// `null` and the reason beside it where a table cannot be read.
+pub fn json(inv: &Inventory, users: &Users) -> Value {
+    let target = &inv.target;
+    let (posix_messages, posix_messages_why) = match &inv.posix_messages {
+        Ok(queues) => (
+            queues
+                .iter()
+                .map(|q| {
+                    let attr = |f: fn(&crate::transport::mqueue::Attributes) -> i64| {
+                        q.attributes.as_ref().map(f)
+                    };
+                    json!({
+                        "name": printable(q.name.as_str()),
+                        "perms": perms(q.owner.mode),
+                        "owner": users.name(q.owner.uid),
+                        "uid": q.owner.uid,
+                        "gid": q.owner.gid,
+                        "size": q.qsize,
+                        "msgs": attr(|a| a.curmsgs),
+                        "maxmsg": attr(|a| a.maxmsg),
+                        "msgsize": attr(|a| a.msgsize),
+                        "notify": {"how": q.notify.how, "signo": q.notify.signo, "pid": q.notify.pid},
+                    })
+                })
+                .collect(),
+            Value::Null,
+        ),
+        Err(e) => (Value::Null, Value::from(why_no_queues(e))),
+    };
+    let (posix_shm, posix_shm_why) = match &inv.posix_shm {
+        Ok(files) => (
+            files
+                .iter()
+                .map(|row| {
+                    let f = &row.file;
+                    json!({
+                        "name": printable(&f.name),
+                        "perms": perms(f.mode),
+                        "owner": users.name(f.uid),
+                        "uid": f.uid,
+                        "gid": f.gid,
+                        "size": f.size,
+                        "rss": f.resident,
+                        "mtime": f.mtime,
+                        "mapped": processes(&row.mapped),
+                    })
+                })
+                .collect(),
+            Value::Null,
+        ),
+        Err(e) => (Value::Null, Value::from(e.to_string())),
+    };
+    json!({
+        "namespace": {
+            "ipc": target.ns.to_string(),
+            "inode": target.ns.0,
+            "enter": target.enter_via.map(enter),
+        },
+        "sharedmemory": inv.segments.iter().map(|r| segment(inv, r, users)).collect::<Vec<_>>(),
+        "messages": inv.messages.iter().map(|r| message(inv, r, users)).collect::<Vec<_>>(),
+        "semaphores": inv.semaphores.iter().map(|r| semaphore(inv, r, users)).collect::<Vec<_>>(),
+        "posix-messages": posix_messages,
+        "posix-messages-unavailable": posix_messages_why,
+        "posix-sharedmemory": posix_shm,
+        "posix-sharedmemory-unavailable": posix_shm_why,
+    })
+}
+
+fn segment(inv: &Inventory, row: &SegmentRow, users: &Users) -> Value {
+    let (e, m) = (&row.entry, &row.entry.more);
+    let status = status(e);
+    json!({
+        "key": e.key.to_string(),
+        "id": e.shmid,
+        "perms": perms(e.mode),
+        "owner": users.name(e.uid),
+        "uid": e.uid,
+        "gid": m.gid,
+        "cuid": m.cuid,
+        "cgid": m.cgid,
+        "size": e.size,
+        "nattch": e.nattch,
+        "status": (!status.is_empty()).then(|| status.join(",")),
+        "ctime": time(m.ctime),
+        "attach": time(m.atime),
+        "detach": time(m.dtime),
+        "cpid": m.cpid,
+        "lpid": m.lpid,
+        "command": creator_command(&row.creator),
+        "rss": m.rss,
+        "swap": m.swap,
+        "kind": kind(row.holds.as_ref()),
+        "holds": summary(row.holds.as_ref()),
+        "attached": processes(&row.attached),
+        "creator": creator_word(&row.creator),
+        "orphan": row.orphan,
+        "age": age_secs(m.ctime),
+        "ipcrm": row.orphan.then(|| ipcrm(&inv.target, Object::Segment, e.shmid)),
+    })
+}
+
+fn message(inv: &Inventory, row: &MessageRow, users: &Users) -> Value {
+    let e = &row.entry;
+    json!({
+        "key": e.key.to_string(),
+        "id": e.msqid,
+        "perms": perms(e.mode),
+        "owner": users.name(e.uid),
+        "uid": e.uid,
+        "gid": e.gid,
+        "cuid": e.cuid,
+        "cgid": e.cgid,
+        "usedbytes": e.cbytes,
+        "msgs": e.qnum,
+        "send": time(e.stime),
+        "recv": time(e.rtime),
+        "ctime": time(e.ctime),
+        "lspid": e.lspid,
+        "lrpid": e.lrpid,
+        "creator": creator_word(&row.creator),
+        "orphan": row.orphan,
+        "age": age_secs(e.ctime),
+        "ipcrm": row.orphan.then(|| ipcrm(&inv.target, Object::Queue, e.msqid)),
+    })
+}
+
+fn semaphore(inv: &Inventory, row: &SemaphoreRow, users: &Users) -> Value {
+    let e = &row.entry;
+    json!({
+        "key": e.key.to_string(),
+        "id": e.semid,
+        "perms": perms(e.mode),
+        "owner": users.name(e.uid),
+        "uid": e.uid,
+        "gid": e.gid,
+        "cuid": e.cuid,
+        "cgid": e.cgid,
+        "nsems": e.nsems,
+        "otime": time(e.otime),
+        "ctime": time(e.ctime),
+        "creator": creator_word(&row.creator),
+        "orphan": row.orphan,
+        "age": age_secs(e.ctime),
+        "ipcrm": row.orphan.then(|| ipcrm(&inv.target, Object::Semaphores, e.semid)),
+    })
+}
+
+/// Permission bits as `lsipc --numeric-perms` prints them (`0644`).
+fn perms(mode: u16) -> String {
+    format!("{mode:04o}")
+}
+
+/// A kernel time: Unix seconds, `None` (null) for never.
+fn time(secs: i64) -> Option<i64> {
+    (secs != 0).then_some(secs)
+}
+
+/// The creator's command, while it runs (`lsipc`'s `command`).
+fn creator_command(creator: &Creator) -> Option<&str> {
+    match creator {
+        Creator::Running(process) => Some(&process.command),
+        _ => None,
+    }
+}
+
+fn processes(procs: &[Attached]) -> Vec<Value> {
+    procs
+        .iter()
+        .map(|a| json!({"pid": a.pid, "command": a.command, "container": a.container}))
+        .collect()
+}
+
+/// Why POSIX queues cannot be listed, as text for a script's log.
+fn why_no_queues(e: &TableError) -> String {
+    e.to_string()
+}
