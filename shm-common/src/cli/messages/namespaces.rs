@@ -26,10 +26,9 @@ pub fn all_namespaces_refused(have: Privilege, place: Place) -> String {
         missing.push("the host's PID namespace (to see other containers' processes in /proc)");
     }
     let fix = match place {
-        Place::Host if have.host_pid => {
-            "run it as root: sudo shm_read --list --all-namespaces".to_owned()
-        }
-        Place::Host => "run it in the host's PID namespace as root: sudo nsenter --target 1 --pid --mount shm_read --list --all-namespaces".to_owned(),
+        Place::Host if !have.root => "run it as root: sudo shm_read --list --all-namespaces".to_owned(),
+        Place::Host if !have.sys_admin => "run it as root with CAP_SYS_ADMIN, outside whatever drops that capability (setpriv --bounding-set, capsh --drop, systemd's CapabilityBoundingSet=)".to_owned(),
+        Place::Host => "run it as root from a shell in the host's PID namespace, outside any `unshare --pid` or container: sudo shm_read --list --all-namespaces".to_owned(),
         Place::Docker => "run its container with `docker run --rm --pid host --cap-add SYS_ADMIN --cap-add SYS_PTRACE --security-opt apparmor=unconfined <image> shm_read --list --all-namespaces`, or run it on the host with sudo".to_owned(),
         Place::Podman => "run its container with `podman run --rm --pid host --cap-add SYS_ADMIN,SYS_PTRACE --security-opt apparmor=unconfined <image> shm_read --list --all-namespaces` as root, or run it on the host with sudo".to_owned(),
         Place::Kubernetes => format!(
@@ -113,7 +112,7 @@ pub fn orphan_namespace(objects: usize, infra: Option<&str>, mounts: &[&Path]) -
         (None, Some(path)) => format!(
             "only the bind mount {} keeps it: remove the objects with the lines above, or `umount {}` to free the namespace and every object in it",
             printable(&path.to_string_lossy()),
-            printable(&path.to_string_lossy())
+            shell_word(&printable(&path.to_string_lossy()))
         ),
         (None, None) => "nothing visible keeps it".to_owned(),
     };
@@ -134,4 +133,27 @@ pub fn unreadable_processes(pids: &[u32]) -> String {
 /// A namespace that could not be entered.
 pub fn not_entered(ns: &str, why: &dyn std::fmt::Display) -> String {
     format!("IPC namespace {ns} could not be entered ({why}); its objects are not listed")
+}
+
+/// `word` as one shell word: as it is when it holds only characters no
+/// shell treats specially, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_paths_for_the_shell() {
+        assert_eq!(shell_word("/run/ipcns/a"), "/run/ipcns/a");
+        assert_eq!(shell_word("/tmp/ipc ns"), "'/tmp/ipc ns'");
+        assert_eq!(shell_word("/tmp/it's"), "'/tmp/it'\\''s'");
+    }
 }

@@ -1,0 +1,308 @@
+//! `shm_read --list --all-namespaces` against real IPC namespaces made with
+//! `unshare`: each listed with its objects and its processes, attachments
+//! matched within a namespace only, a namespace kept by a bind mount alone
+//! reported, and the refusal without privilege. The machine running the
+//! tests has IPC namespaces of its own (other tests' sandboxes, containers):
+//! every check looks for the namespaces the test made, by the inode of its
+//! processes' `/proc/<pid>/ns/ipc`, never at the whole list.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use shm_tests::{bin, c_program, poll_until, require_root, Sandbox, DEADLINE};
+
+/// `shm_read --list --all-namespaces` with `more` flags, run on the host.
+fn list_all(more: &[&str]) -> Output {
+    Command::new(bin("shm_read"))
+        .args(["--list", "--all-namespaces"])
+        .args(more)
+        .output()
+        .expect("run shm_read")
+}
+
+/// The JSON listing, parsed; fails the test unless it exits 0.
+fn listing() -> Value {
+    let out = list_all(&["--format", "json"]);
+    assert!(
+        out.status.success(),
+        "shm_read --list --all-namespaces failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the listing is one JSON document")
+}
+
+/// The namespace object with `inode`, if listed.
+fn namespace(doc: &Value, inode: u64) -> Option<&Value> {
+    doc["namespaces"]
+        .as_array()
+        .expect("a namespaces array")
+        .iter()
+        .find(|ns| ns["namespace"]["inode"] == inode)
+}
+
+/// The pids a namespace object lists as its processes.
+fn pids(ns: &Value) -> Vec<u64> {
+    ns["namespace"]["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pid"].as_u64().unwrap())
+        .collect()
+}
+
+/// A shell snippet run in `sandbox`, which must succeed.
+fn sh_ok(sandbox: &Sandbox, script: &str) {
+    let out = sandbox.sh(script);
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn five_namespaces_are_listed_with_their_objects_and_processes() {
+    let sandboxes: Vec<Sandbox> = (0..5).map(|_| Sandbox::new()).collect();
+    for (i, sandbox) in sandboxes.iter().enumerate() {
+        sh_ok(
+            sandbox,
+            &format!(
+                "for n in $(seq {}); do ipcmk -M 4096; done && ipcmk -Q && ipcmk -S 2",
+                i + 1
+            ),
+        );
+    }
+    let writer = sandboxes[0].writer(&[]);
+    let attached = |doc: &Value| {
+        let ns = namespace(doc, sandboxes[0].ipc_ns())?;
+        ns["sharedmemory"]
+            .as_array()?
+            .iter()
+            .any(|s| {
+                s["attached"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["pid"] == writer.pid())
+            })
+            .then_some(())
+    };
+    let doc = poll_until(DEADLINE, || {
+        let doc = listing();
+        attached(&doc).map(|_| doc)
+    })
+    .expect("the writer's segment listed with the writer attached");
+    for (i, sandbox) in sandboxes.iter().enumerate() {
+        let ns = namespace(&doc, sandbox.ipc_ns())
+            .unwrap_or_else(|| panic!("sandbox {i}'s namespace is not listed"));
+        let writer_segment = usize::from(i == 0);
+        assert_eq!(
+            ns["sharedmemory"].as_array().unwrap().len(),
+            i + 1 + writer_segment
+        );
+        assert_eq!(ns["messages"].as_array().unwrap().len(), 1);
+        assert_eq!(ns["semaphores"].as_array().unwrap()[0]["nsems"], 2);
+        assert!(pids(ns).contains(&u64::from(sandbox.pid())), "{ns}");
+        assert_eq!(ns["namespace"]["host"], false);
+        assert_eq!(ns["namespace"]["finding"], Value::Null);
+        assert_eq!(
+            ns["namespace"]["enter"],
+            format!("nsenter --ipc=/proc/{}/ns/ipc", pids(ns)[0])
+        );
+    }
+    assert!(
+        pids(namespace(&doc, sandboxes[0].ipc_ns()).unwrap()).contains(&u64::from(writer.pid()))
+    );
+
+    let out = list_all(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for sandbox in &sandboxes {
+        let heading = format!("IPC namespace ipc:[{}]: no container;", sandbox.ipc_ns());
+        let at = text
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no {heading:?} in {text}"));
+        let processes = text[at..].lines().nth(1).unwrap();
+        assert!(
+            processes.contains(&format!("pid {} sleep", sandbox.pid())),
+            "{processes}"
+        );
+    }
+}
+
+#[test]
+fn a_process_of_another_namespace_with_the_same_shmid_is_not_attached() {
+    let dir = tempdir("same-shmid");
+    let key_file = dir.join("key");
+    let key_file = key_file.to_str().unwrap();
+    let (a, b) = (Sandbox::new(), Sandbox::new());
+    let writer = a.writer(&["--key-file", key_file]);
+    writer.wait_stderr("shmid");
+    // The same key and shmid 0 in b, created and left by a program that
+    // exits: nobody there is attached.
+    let plant = b
+        .command(c_program("shm_plant"))
+        .args(["put", key_file, "4096", "0600"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        plant.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plant.stderr)
+    );
+    let doc = listing();
+    let segment = |sandbox: &Sandbox| {
+        let ns = namespace(&doc, sandbox.ipc_ns()).expect("the sandbox's namespace is listed");
+        ns["sharedmemory"].as_array().unwrap()[0].clone()
+    };
+    let (in_a, in_b) = (segment(&a), segment(&b));
+    assert_eq!((&in_a["id"], &in_a["key"]), (&in_b["id"], &in_b["key"]));
+    let attached_pids = |s: &Value| -> Vec<Value> {
+        s["attached"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["pid"].clone())
+            .collect()
+    };
+    assert_eq!(attached_pids(&in_a), vec![Value::from(writer.pid())]);
+    assert_eq!(attached_pids(&in_b), Vec::<Value>::new());
+    assert_eq!(in_b["orphan"], true);
+    let ipcrm = in_b["ipcrm"]
+        .as_str()
+        .expect("an ipcrm line for the orphan");
+    assert_eq!(
+        ipcrm,
+        format!("nsenter --ipc=/proc/{}/ns/ipc ipcrm -m 0", b.pid())
+    );
+
+    // The line removes b's segment, and only b's.
+    let out = Command::new("sh").args(["-c", ipcrm]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(b.segments().is_empty());
+    assert_eq!(a.segments().len(), 1);
+    drop(writer);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_namespace_kept_only_by_a_bind_mount_is_a_finding() {
+    require_root();
+    let dir = tempdir("bound");
+    let file = dir.join("ipc ns");
+    // In a mount namespace of its own, so the bind mount (and with it the
+    // IPC namespace and its segment) goes when the shell ends.
+    let script = format!(
+        "touch \"$1\" && unshare --ipc=\"$1\" true && nsenter --ipc=\"$1\" ipcmk -M 4096 >/dev/null && \
+         stat -L -c %i \"$1\" && exec {} --list --all-namespaces --format json",
+        bin("shm_read").display()
+    );
+    let out = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            &script,
+            "sh",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (inode, json) = stdout.split_once('\n').unwrap();
+    let doc: Value = serde_json::from_str(json).unwrap();
+    let ns = namespace(&doc, inode.trim().parse().unwrap()).expect("the bound namespace is listed");
+    assert_eq!(ns["namespace"]["processes"], Value::Array(vec![]));
+    assert_eq!(ns["namespace"]["bind_mounts"][0], file.to_str().unwrap());
+    assert_eq!(ns["sharedmemory"].as_array().unwrap().len(), 1);
+    let finding = ns["namespace"]["finding"].as_str().expect("a finding");
+    assert!(finding.contains("1 object(s) but no process"), "{finding}");
+    assert!(
+        finding.contains(&format!("umount {}", file.display())),
+        "{finding}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn without_privilege_it_names_what_is_missing_and_the_fix() {
+    let sandbox = Sandbox::new();
+    let nobody = sandbox
+        .command_as(65534, 65534, bin("shm_read"))
+        .args(["--list", "--all-namespaces"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&nobody.stderr);
+    assert_eq!(nobody.status.code(), Some(4), "{stderr}");
+    assert!(nobody.stdout.is_empty());
+    assert!(
+        stderr.contains("this process lacks root, CAP_SYS_ADMIN"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sudo shm_read --list --all-namespaces"),
+        "{stderr}"
+    );
+
+    let no_cap = sandbox
+        .command("setpriv")
+        .args(["--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"])
+        .arg(bin("shm_read"))
+        .args(["--list", "--all-namespaces"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&no_cap.stderr);
+    assert_eq!(no_cap.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("this process lacks CAP_SYS_ADMIN"),
+        "{stderr}"
+    );
+
+    let own_pids = sandbox
+        .command("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--"])
+        .arg(bin("shm_read"))
+        .args(["--list", "--all-namespaces"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&own_pids.stderr);
+    assert_eq!(own_pids.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("this process lacks the host's PID namespace"),
+        "{stderr}"
+    );
+
+    // The fix, followed: root with CAP_SYS_ADMIN in the host's PID namespace.
+    let root = sandbox
+        .command(bin("shm_read"))
+        .args(["--list", "--all-namespaces", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        root.status.success(),
+        "{}",
+        String::from_utf8_lossy(&root.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&root.stdout).unwrap();
+    assert!(namespace(&doc, sandbox.ipc_ns()).is_some());
+}
+
+/// A fresh directory under the system's temporary directory.
+fn tempdir(what: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("shm-all-ns-{}-{what}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
