@@ -230,7 +230,7 @@ fn a_namespace_kept_only_by_a_bind_mount_is_a_finding() {
     let finding = ns["namespace"]["finding"].as_str().expect("a finding");
     assert!(finding.contains("1 object(s) but no process"), "{finding}");
     assert!(
-        finding.contains(&format!("umount {}", file.display())),
+        finding.contains(&format!("umount '{}'", file.display())),
         "{finding}"
     );
     std::fs::remove_dir_all(dir).unwrap();
