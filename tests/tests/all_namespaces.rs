@@ -6,39 +6,11 @@
 //! every check looks for the namespaces the test made, by the inode of its
 //! processes' `/proc/<pid>/ns/ipc`, never at the whole list.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
+use shm_tests::namespaces::{list_all, listing, namespace};
 use shm_tests::{bin, c_program, poll_until, require_root, Sandbox, DEADLINE};
-
-/// `shm_read --list --all-namespaces` with `more` flags, run on the host.
-fn list_all(more: &[&str]) -> Output {
-    Command::new(bin("shm_read"))
-        .args(["--list", "--all-namespaces"])
-        .args(more)
-        .output()
-        .expect("run shm_read")
-}
-
-/// The JSON listing, parsed; fails the test unless it exits 0.
-fn listing() -> Value {
-    let out = list_all(&["--format", "json"]);
-    assert!(
-        out.status.success(),
-        "shm_read --list --all-namespaces failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the listing is one JSON document")
-}
-
-/// The namespace object with `inode`, if listed.
-fn namespace(doc: &Value, inode: u64) -> Option<&Value> {
-    doc["namespaces"]
-        .as_array()
-        .expect("a namespaces array")
-        .iter()
-        .find(|ns| ns["namespace"]["inode"] == inode)
-}
 
 /// The pids a namespace object lists as its processes.
 fn pids(ns: &Value) -> Vec<u64> {
