@@ -295,6 +295,10 @@ const RULES: &[(&str, Class, &str)] = &[
     ("\"age_ms\":", Class::Decimal, "<ms>"),
     ("last publish ", Class::Decimal, "<age>"),
     ("(container ", Class::Hex, "<container>"),
+    ("made ", Class::Digits, "<age>"),
+    ("ipcrm -m ", Class::Digits, "<shmid>"),
+    ("ipcrm -q ", Class::Digits, "<msqid>"),
+    ("ipcrm -s ", Class::Digits, "<semid>"),
 ];
 
 /// The rows of `--inspect` whose value changes from run to run: their hex
@@ -320,6 +324,8 @@ const VARIABLE_FIELDS: &[&str] = &[
 ///   `pid N`, `shmid N`, `"seq":N`, `"age_ms":N.N`, `last publish N.Ns ago`, ...);
 /// - `(container fa7bb9401450)` in `--list`: `(container <container>)`;
 /// - `real    0m0.104s` (from `time`): `real <duration>`;
+/// - an orphan's age (`made 3s ago`) and the id in its `ipcrm` line;
+/// - the size of the key file's row in `--list`'s `/dev/shm` block;
 /// - the `--inspect` rows in [`VARIABLE_FIELDS`]: their hex word and the
 ///   numbers of their decoded value; every `--inspect` row has its columns
 ///   joined by single blanks.
@@ -344,7 +350,18 @@ pub fn normalize(line: &str) -> String {
             s = "real <duration>".to_owned();
         }
     }
-    inspect_row(&s).unwrap_or(s)
+    inspect_row(&s).or_else(|| key_file_row(&s)).unwrap_or(s)
+}
+
+/// `--list`'s row for the key file in `/dev/shm`, columns joined by single
+/// blanks, its size (the writer's beacon, whose length follows its pid and
+/// namespace) replaced.
+fn key_file_row(s: &str) -> Option<String> {
+    let mut columns: Vec<&str> = s.split_whitespace().collect();
+    (columns.first() == Some(&"shm_file") && columns.len() >= 5).then(|| {
+        columns[3] = "<bytes>";
+        columns.join(" ")
+    })
 }
 
 /// Compare what the doc shows with what was printed, line by line, after

@@ -388,14 +388,18 @@ fn variable_parts_match_in_their_places_only() {
          now time: 1795381884\n\
          0x08000002 0          root       600        4096       1\n\
          {\"published\":\"2026-11-23T23:51:42.785723095Z\",\"writer_pid\":24985,\"age_ms\":303.047,\"skipped\":0,\"key\":\"0x08280002\",\"shmid\":0}\n\
-         real    0m0.104s",
+         real    0m0.104s\n\
+                    orphan: 4096 bytes, made 3s ago, creator gone, unused; remove with: ipcrm -m 0\n\
+         shm_file             root       600        97         4096        -",
     );
     let run = lines(
         "shm_write: key 0x082c0002 shmid 32768 size 4096 mode 0600 key-file /dev/shm/shm_file ipc-ns ipc:[4026532179] pid 17: segment created\n\
          now time: 1796409364\n\
          0x082c0002 32768      root       600        4096       1                       \n\
          {\"published\":\"2026-12-04T18:36:05.9Z\",\"writer_pid\":4134,\"age_ms\":3,\"skipped\":0,\"key\":\"0x082c0002\",\"shmid\":1}\n\
-         real\t0m1.5s",
+         real\t0m1.5s\n\
+                    orphan: 4096 bytes, made 0s ago, creator gone, unused; remove with: ipcrm -m 32768\n\
+         shm_file             root       600        104        4096        -",
     );
     compare(&doc, &run).unwrap();
 }

@@ -134,6 +134,19 @@ pub fn all_pids() -> Vec<u32> {
         .collect()
 }
 
+/// The command line of process `pid`, its arguments joined by spaces and
+/// escaped ([`printable`]); `None` when it cannot be read or is empty (a
+/// kernel thread, a zombie).
+pub fn command_line(pid: u32) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<String> = raw
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| printable(&String::from_utf8_lossy(a)))
+        .collect();
+    (!args.is_empty()).then(|| args.join(" "))
+}
+
 /// Process `pid` named by its command and container.
 fn describe(pid: u32) -> Attached {
     let command = std::fs::read(format!("/proc/{pid}/comm"))

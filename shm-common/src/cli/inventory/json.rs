@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::{age_secs, creator_word, enter, ipcrm, kind, status, summary, Object};
 use crate::session::inventory::{Creator, Inventory, MessageRow, SegmentRow, SemaphoreRow};
+use crate::transport::key::Key;
 use crate::transport::mqueue::TableError;
 use crate::transport::procs::{printable, Attached};
 use crate::transport::users::Users;
@@ -83,22 +84,61 @@ pub fn json(inv: &Inventory, users: &Users) -> Value {
     })
 }
 
+/// What every System V object has: the columns `ipcs` shows for all three
+/// kinds, and our verdict on its creator.
+struct Common<'a> {
+    object: Object,
+    key: Key,
+    id: i32,
+    mode: u16,
+    /// Owner's uid and gid, creator's uid and gid.
+    ids: [u32; 4],
+    ctime: i64,
+    creator: &'a Creator,
+    orphan: bool,
+}
+
+/// The object's common columns, then `own`'s.
+fn object(inv: &Inventory, c: Common<'_>, users: &Users, own: Value) -> Value {
+    let [uid, gid, cuid, cgid] = c.ids;
+    let mut value = json!({
+        "key": c.key.to_string(),
+        "id": c.id,
+        "perms": perms(c.mode),
+        "owner": users.name(uid),
+        "uid": uid,
+        "gid": gid,
+        "cuid": cuid,
+        "cgid": cgid,
+        "ctime": time(c.ctime),
+        "creator": creator_word(c.creator),
+        "orphan": c.orphan,
+        "age": age_secs(c.ctime),
+        "ipcrm": c.orphan.then(|| ipcrm(&inv.target, c.object, c.id)),
+    });
+    if let (Value::Object(all), Value::Object(own)) = (&mut value, own) {
+        all.extend(own);
+    }
+    value
+}
+
 fn segment(inv: &Inventory, row: &SegmentRow, users: &Users) -> Value {
     let (e, m) = (&row.entry, &row.entry.more);
     let status = status(e);
-    json!({
-        "key": e.key.to_string(),
-        "id": e.shmid,
-        "perms": perms(e.mode),
-        "owner": users.name(e.uid),
-        "uid": e.uid,
-        "gid": m.gid,
-        "cuid": m.cuid,
-        "cgid": m.cgid,
+    let common = Common {
+        object: Object::Segment,
+        key: e.key,
+        id: e.shmid,
+        mode: e.mode,
+        ids: [e.uid, m.gid, m.cuid, m.cgid],
+        ctime: m.ctime,
+        creator: &row.creator,
+        orphan: row.orphan,
+    };
+    let own = json!({
         "size": e.size,
         "nattch": e.nattch,
         "status": (!status.is_empty()).then(|| status.join(",")),
-        "ctime": time(m.ctime),
         "attach": time(m.atime),
         "detach": time(m.dtime),
         "cpid": m.cpid,
@@ -109,57 +149,47 @@ fn segment(inv: &Inventory, row: &SegmentRow, users: &Users) -> Value {
         "kind": kind(row.holds.as_ref()),
         "holds": summary(row.holds.as_ref()),
         "attached": processes(&row.attached),
-        "creator": creator_word(&row.creator),
-        "orphan": row.orphan,
-        "age": age_secs(m.ctime),
-        "ipcrm": row.orphan.then(|| ipcrm(&inv.target, Object::Segment, e.shmid)),
-    })
+    });
+    object(inv, common, users, own)
 }
 
 fn message(inv: &Inventory, row: &MessageRow, users: &Users) -> Value {
     let e = &row.entry;
-    json!({
-        "key": e.key.to_string(),
-        "id": e.msqid,
-        "perms": perms(e.mode),
-        "owner": users.name(e.uid),
-        "uid": e.uid,
-        "gid": e.gid,
-        "cuid": e.cuid,
-        "cgid": e.cgid,
+    let common = Common {
+        object: Object::Queue,
+        key: e.key,
+        id: e.msqid,
+        mode: e.mode,
+        ids: [e.uid, e.gid, e.cuid, e.cgid],
+        ctime: e.ctime,
+        creator: &row.creator,
+        orphan: row.orphan,
+    };
+    let own = json!({
         "usedbytes": e.cbytes,
         "msgs": e.qnum,
         "send": time(e.stime),
         "recv": time(e.rtime),
-        "ctime": time(e.ctime),
         "lspid": e.lspid,
         "lrpid": e.lrpid,
-        "creator": creator_word(&row.creator),
-        "orphan": row.orphan,
-        "age": age_secs(e.ctime),
-        "ipcrm": row.orphan.then(|| ipcrm(&inv.target, Object::Queue, e.msqid)),
-    })
+    });
+    object(inv, common, users, own)
 }
 
 fn semaphore(inv: &Inventory, row: &SemaphoreRow, users: &Users) -> Value {
     let e = &row.entry;
-    json!({
-        "key": e.key.to_string(),
-        "id": e.semid,
-        "perms": perms(e.mode),
-        "owner": users.name(e.uid),
-        "uid": e.uid,
-        "gid": e.gid,
-        "cuid": e.cuid,
-        "cgid": e.cgid,
-        "nsems": e.nsems,
-        "otime": time(e.otime),
-        "ctime": time(e.ctime),
-        "creator": creator_word(&row.creator),
-        "orphan": row.orphan,
-        "age": age_secs(e.ctime),
-        "ipcrm": row.orphan.then(|| ipcrm(&inv.target, Object::Semaphores, e.semid)),
-    })
+    let common = Common {
+        object: Object::Semaphores,
+        key: e.key,
+        id: e.semid,
+        mode: e.mode,
+        ids: [e.uid, e.gid, e.cuid, e.cgid],
+        ctime: e.ctime,
+        creator: &row.creator,
+        orphan: row.orphan,
+    };
+    let own = json!({"nsems": e.nsems, "otime": time(e.otime)});
+    object(inv, common, users, own)
 }
 
 /// Permission bits as `lsipc --numeric-perms` prints them (`0644`).
@@ -172,10 +202,10 @@ fn time(secs: i64) -> Option<i64> {
     (secs != 0).then_some(secs)
 }
 
-/// The creator's command, while it runs (`lsipc`'s `command`).
+/// The creator's command line, while it runs (`lsipc`'s `command`).
 fn creator_command(creator: &Creator) -> Option<&str> {
     match creator {
-        Creator::Running(process) => Some(&process.command),
+        Creator::Running { command_line, .. } => Some(command_line),
         _ => None,
     }
 }

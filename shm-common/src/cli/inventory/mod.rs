@@ -75,8 +75,38 @@ fn age_secs(since: i64) -> u64 {
 /// A machine word for a creator.
 fn creator_word(creator: &Creator) -> &'static str {
     match creator {
-        Creator::Running(_) => "running",
+        Creator::Running { .. } => "running",
         Creator::Gone => "gone",
         Creator::Unknown(_) => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::namespace::Ns;
+    use crate::transport::root::Root;
+
+    #[test]
+    fn ipcrm_enters_another_namespace() {
+        let here = Target {
+            ns: Ns(1),
+            root: Root::here(),
+            enter_via: None,
+        };
+        assert_eq!(ipcrm(&here, Object::Segment, 3), "ipcrm -m 3");
+        let there = Target {
+            enter_via: Some(42),
+            root: Root::of_process(42),
+            ..here
+        };
+        assert_eq!(
+            ipcrm(&there, Object::Queue, 0),
+            "nsenter --ipc=/proc/42/ns/ipc ipcrm -q 0"
+        );
+        assert_eq!(
+            ipcrm(&there, Object::Semaphores, 7),
+            "nsenter --ipc=/proc/42/ns/ipc ipcrm -s 7"
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::{age_secs, ipcrm, status, summary, Object};
 use crate::cli::messages::mqueue as queue_text;
 use crate::session::inventory::{Inventory, ShmFileRow};
+use crate::transport::key::Key;
 use crate::transport::mqueue::{QueueEntry, TableError};
 use crate::transport::posix_shm::SHM_DIR;
 use crate::transport::procs::{printable, Attached};
@@ -33,21 +34,38 @@ pub fn text(inv: &Inventory, heading: &str, users: &Users) -> String {
     out
 }
 
+/// The heading of the columns every kind starts with (`ipcs`'s), the id
+/// named `id`.
+fn head(id: &str) -> String {
+    format!("{:<10} {:<10} {:<10} {:<10}", "key", id, "owner", "perms")
+}
+
+/// The columns every kind starts with: key, id, owner, perms.
+fn ident(key: Key, id: i32, uid: u32, mode: u16, users: &Users) -> String {
+    format!(
+        "{:<10} {:<10} {:<10} {:<10o}",
+        key.to_string(),
+        id,
+        users.name(uid),
+        mode
+    )
+}
+
 fn segments(out: &mut String, inv: &Inventory, users: &Users) {
     let _ = writeln!(
         out,
-        "{:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10}  holds",
-        "key", "shmid", "owner", "perms", "bytes", "nattch", "status"
+        "{} {:<10} {:<10} {:<10}  holds",
+        head("shmid"),
+        "bytes",
+        "nattch",
+        "status"
     );
     for row in &inv.segments {
         let e = &row.entry;
         let _ = writeln!(
             out,
-            "{:<10} {:<10} {:<10} {:<10o} {:<10} {:<10} {:<10}  {}",
-            e.key.to_string(),
-            e.shmid,
-            users.name(e.uid),
-            e.mode,
+            "{} {:<10} {:<10} {:<10}  {}",
+            ident(e.key, e.shmid, e.uid, e.mode, users),
             e.size,
             e.nattch,
             status(e).join(" "),
@@ -71,18 +89,18 @@ fn messages(out: &mut String, inv: &Inventory, users: &Users) {
     }
     let _ = writeln!(
         out,
-        "{:<10} {:<10} {:<10} {:<10} {:<10} {:<10} {:<10} lrpid",
-        "key", "msqid", "owner", "perms", "used-bytes", "messages", "lspid"
+        "{} {:<10} {:<10} {:<10} lrpid",
+        head("msqid"),
+        "used-bytes",
+        "messages",
+        "lspid"
     );
     for row in &inv.messages {
         let e = &row.entry;
         let _ = writeln!(
             out,
-            "{:<10} {:<10} {:<10} {:<10o} {:<10} {:<10} {:<10} {}",
-            e.key.to_string(),
-            e.msqid,
-            users.name(e.uid),
-            e.mode,
+            "{} {:<10} {:<10} {:<10} {}",
+            ident(e.key, e.msqid, e.uid, e.mode, users),
             e.cbytes,
             e.qnum,
             e.lspid,
@@ -105,20 +123,13 @@ fn semaphores(out: &mut String, inv: &Inventory, users: &Users) {
     if inv.semaphores.is_empty() {
         return;
     }
-    let _ = writeln!(
-        out,
-        "{:<10} {:<10} {:<10} {:<10} nsems",
-        "key", "semid", "owner", "perms"
-    );
+    let _ = writeln!(out, "{} nsems", head("semid"));
     for row in &inv.semaphores {
         let e = &row.entry;
         let _ = writeln!(
             out,
-            "{:<10} {:<10} {:<10} {:<10o} {}",
-            e.key.to_string(),
-            e.semid,
-            users.name(e.uid),
-            e.mode,
+            "{} {}",
+            ident(e.key, e.semid, e.uid, e.mode, users),
             e.nsems
         );
         if row.orphan {

@@ -19,7 +19,7 @@
 use std::cell::OnceCell;
 
 use crate::transport::namespace;
-use crate::transport::procs::{Attached, Procs};
+use crate::transport::procs::{self, Attached, Procs};
 
 /// Start times are whole seconds counted from the boot time, itself
 /// rounded: a process started this much after an object's change time may
@@ -30,7 +30,13 @@ const SLACK_SECS: i64 = 2;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Creator {
     /// It runs, in this namespace.
-    Running(Attached),
+    Running {
+        /// The process, named.
+        process: Attached,
+        /// Its command line, arguments joined by spaces and escaped
+        /// (what `lsipc` shows as `COMMAND`).
+        command_line: String,
+    },
     /// No process of the namespace can be it.
     Gone,
     /// Cannot be told, and why.
@@ -77,7 +83,10 @@ impl<'a> Judge<'a> {
             return Creator::Unknown(Unknown::NotInView);
         }
         match self.procs.member(pid) {
-            Some(process) if self.may_have_made(pid, ctime) => Creator::Running(process),
+            Some(process) if self.may_have_made(pid, ctime) => Creator::Running {
+                command_line: procs::command_line(pid).unwrap_or_else(|| process.command.clone()),
+                process,
+            },
             _ => Creator::Gone,
         }
     }
