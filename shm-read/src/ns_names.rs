@@ -40,7 +40,8 @@ impl Names {
         }
     }
 
-    /// The distinct containers of `ns`'s processes, named.
+    /// The distinct containers of `ns`'s processes, named, in the order of
+    /// their lowest pids (the container that made the namespace first).
     pub fn containers(&mut self, ns: &IpcNamespace) -> Vec<Container> {
         let mut first: BTreeMap<&Origin, &Member> = BTreeMap::new();
         for member in &ns.members {
@@ -48,14 +49,19 @@ impl Names {
                 first.entry(origin).or_insert(member);
             }
         }
-        first
+        let mut containers: Vec<(u32, Container)> = first
             .into_iter()
-            .map(|(origin, member)| Container {
-                name: self.name(origin),
-                pod: (origin.engine == Engine::Kubernetes).then(|| pod_of(ns, origin, member)),
-                origin: origin.clone(),
+            .map(|(origin, member)| {
+                let container = Container {
+                    name: self.name(origin),
+                    pod: (origin.engine == Engine::Kubernetes).then(|| pod_of(ns, origin, member)),
+                    origin: origin.clone(),
+                };
+                (member.pid, container)
             })
-            .collect()
+            .collect();
+        containers.sort_by_key(|(pid, _)| *pid);
+        containers.into_iter().map(|(_, c)| c).collect()
     }
 
     /// The name of a Docker or Podman container, asked once.
