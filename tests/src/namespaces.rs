@@ -8,6 +8,15 @@ use serde_json::Value;
 
 use crate::bin;
 
+/// The JSON listing as a container runs it from the project image.
+pub const IN_CONTAINER: [&str; 5] = [
+    "/bin/shm_read",
+    "--list",
+    "--all-namespaces",
+    "--format",
+    "json",
+];
+
 /// `shm_read --list --all-namespaces` with `more` flags, run on the host.
 pub fn list_all(more: &[&str]) -> Output {
     Command::new(bin("shm_read"))

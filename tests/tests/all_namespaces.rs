@@ -208,17 +208,26 @@ fn a_namespace_kept_only_by_a_bind_mount_is_a_finding() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[test]
-fn without_privilege_it_names_what_is_missing_and_the_fix() {
-    let sandbox = Sandbox::new();
-    let nobody = sandbox
-        .command_as(65534, 65534, bin("shm_read"))
+/// Run `shm_read --list --all-namespaces` through `cmd` (the wrapper that
+/// takes a privilege away); its stderr, after checking that it was refused
+/// with exit 4 and nothing on stdout.
+fn refused(cmd: &mut Command) -> String {
+    let out = cmd
+        .arg(bin("shm_read"))
         .args(["--list", "--all-namespaces"])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&nobody.stderr);
-    assert_eq!(nobody.status.code(), Some(4), "{stderr}");
-    assert!(nobody.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(out.stdout.is_empty());
+    stderr
+}
+
+#[test]
+fn without_privilege_it_names_what_is_missing_and_the_fix() {
+    let sandbox = Sandbox::new();
+    let as_nobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    let stderr = refused(sandbox.command("setpriv").args(as_nobody));
     assert!(
         stderr.contains("this process lacks root, CAP_SYS_ADMIN"),
         "{stderr}"
@@ -228,29 +237,15 @@ fn without_privilege_it_names_what_is_missing_and_the_fix() {
         "{stderr}"
     );
 
-    let no_cap = sandbox
-        .command("setpriv")
-        .args(["--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"])
-        .arg(bin("shm_read"))
-        .args(["--list", "--all-namespaces"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&no_cap.stderr);
-    assert_eq!(no_cap.status.code(), Some(4), "{stderr}");
+    let no_cap = ["--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"];
+    let stderr = refused(sandbox.command("setpriv").args(no_cap));
     assert!(
         stderr.contains("this process lacks CAP_SYS_ADMIN"),
         "{stderr}"
     );
 
-    let own_pids = sandbox
-        .command("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "--"])
-        .arg(bin("shm_read"))
-        .args(["--list", "--all-namespaces"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&own_pids.stderr);
-    assert_eq!(own_pids.status.code(), Some(4), "{stderr}");
+    let own_pids = ["--pid", "--fork", "--mount-proc", "--"];
+    let stderr = refused(sandbox.command("unshare").args(own_pids));
     assert!(
         stderr.contains("this process lacks the host's PID namespace"),
         "{stderr}"

@@ -10,7 +10,7 @@ use std::time::Duration;
 use shm_tests::doc_examples::{compare, shown};
 use shm_tests::docker::{compose_command, require_engine, ComposeProject, Docker, IMAGE};
 use shm_tests::engine::{poll_engine, stderr_of, stdout_of, Container, Engine};
-use shm_tests::namespaces::{ipc_inode, listing, namespace};
+use shm_tests::namespaces::{ipc_inode, listing, namespace, IN_CONTAINER};
 use shm_tests::{bin, texts_after, workspace, DEADLINE};
 
 #[macro_use]
@@ -518,13 +518,7 @@ fn all_namespaces_shows_containers_joined_with_ipc_container_in_one_block_by_nam
             "apparmor=unconfined",
         ],
         &image,
-        &[
-            "/bin/shm_read",
-            "--list",
-            "--all-namespaces",
-            "--format",
-            "json",
-        ],
+        &IN_CONTAINER,
     );
     assert!(out.status.success(), "{out:?}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use shm_tests::docker::{root_dev_shm_image, IMAGE};
 use shm_tests::engine::{poll_engine, unique, Container, Engine, IpcHolder};
-use shm_tests::namespaces::{ipc_inode, namespace};
+use shm_tests::namespaces::{ipc_inode, namespace, IN_CONTAINER};
 use shm_tests::podman::{require_podman, Podman};
 use shm_tests::{poll_until, startup_key, workspace, DEADLINE};
 
@@ -392,13 +392,7 @@ fn kube_play_runs_the_inventory_pod() {
                 "no-new-privileges",
             ],
             &image,
-            &[
-                "/bin/shm_read",
-                "--list",
-                "--all-namespaces",
-                "--format",
-                "json",
-            ],
+            &IN_CONTAINER,
         );
         assert!(out.status.success(), "{out:?}");
         String::from_utf8_lossy(&out.stdout).into_owned()
