@@ -49,7 +49,7 @@ pub struct Args {
     /// While waiting (following, --stream or --mqueue): when no writer is found, also say every way to share its IPC namespace (Docker, Podman, Compose, Kubernetes, --ipc host, a host shell, a restarted writer container)
     #[arg(long, conflicts_with_all = ["list", "inspect"])]
     pub explain: bool,
-    /// List every System V segment of this IPC namespace: what it holds, who is attached
+    /// List everything this IPC namespace holds (segments: what each holds, who is attached; message queues, semaphore sets, POSIX queues; /dev/shm files apart), leaks flagged with the ipcrm line that removes each
     #[arg(long, conflicts_with_all = ["inspect", "once", "count", "on_change", "timeout"])]
     pub list: bool,
     /// With --list: every IPC namespace of the machine (each container's, the host's), each with its processes; needs root with CAP_SYS_ADMIN in the host's PID namespace
@@ -104,7 +104,7 @@ pub enum Mode {
     Follow(Follow),
     /// Copy a stream to stdout (`--stream`).
     Stream(Stream),
-    /// List the segments (`--list`).
+    /// List what the namespace holds (`--list`).
     List(Format),
     /// List every IPC namespace's objects (`--list --all-namespaces`).
     ListAll(Format),

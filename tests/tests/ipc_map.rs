@@ -109,6 +109,11 @@ fn list_shows_every_kind_and_flags_only_what_leaked() {
     let root_queue = make(&sandbox, 0, &["msg"]);
     let lost_set = make(&sandbox, USER, &["sem", "2"]);
     assert!(sandbox.sh("touch /dev/mqueue/jobs").status.success());
+    // A file named with terminal escapes is listed escaped.
+    assert!(sandbox
+        .sh("touch \"/dev/shm/$(printf 'a\\033[2Jb')\"")
+        .status
+        .success());
     let (mapper, _) = make_held(&sandbox, &["map", "/frames", "8192"]);
 
     let text = list(&sandbox, &[]);
@@ -174,6 +179,8 @@ fn list_shows_every_kind_and_flags_only_what_leaked() {
         "{frames}"
     );
     assert!(text.contains("they belong to that mount, not to the IPC namespace"));
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains("\na\\u{1b}[2Jb "), "{text}");
 
     let json = list_json(&sandbox);
     assert_eq!(row(&json, "sharedmemory", written)["creator"], "running");
@@ -211,7 +218,10 @@ fn list_shows_every_kind_and_flags_only_what_leaked() {
         assert_eq!(r["ipcrm"], command.as_str(), "{r}");
     }
     assert_eq!(json["posix-messages"][0]["name"], "/jobs", "{json}");
-    let file = &json["posix-sharedmemory"][0];
+    let file = json["posix-sharedmemory"]
+        .as_array()
+        .and_then(|files| files.iter().find(|f| f["name"] == "frames"))
+        .unwrap_or_else(|| panic!("no frames: {json}"));
     assert_eq!(
         (&file["name"], &file["size"]),
         (&Value::from("frames"), &Value::from(8192))
@@ -366,4 +376,43 @@ fn json_has_lsipcs_tables_columns_and_values() {
         shared["size"].is_number() && shared["ctime"].is_number(),
         "{shared}"
     );
+}
+
+/// `--list` says how long a value is without copying it: a 128 MiB value
+/// is listed by a reader whose address space has room for the segment and
+/// 64 MiB more, not for a copy of the value. (Before: `--list` copied the
+/// whole payload to count its bytes.)
+#[test]
+fn list_counts_a_large_value_without_copying_it() {
+    const MIB: usize = 1 << 20;
+    let (size, len) = (130 * MIB, 128 * MIB);
+    let sandbox = Sandbox::new();
+    let (writer, mut stdin) = Proc::spawn_piped(sandbox.command(bin("shm_write")).args([
+        "--stdin",
+        "--binary",
+        "--size",
+        &size.to_string(),
+    ]));
+    let chunk = vec![b'v'; MIB];
+    for _ in 0..len / MIB {
+        std::io::Write::write_all(&mut stdin, &chunk).unwrap();
+    }
+    drop(stdin);
+    writer.wait_stderr("segment created");
+    let listed = format!("value: {len} bytes");
+    poll_until(DEADLINE, || {
+        list(&sandbox, &[]).contains(&listed).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no {listed}: {}", list(&sandbox, &[])));
+    let out = sandbox
+        .command("prlimit")
+        .arg(format!("--as={}", size + 64 * MIB))
+        .arg("--")
+        .arg(bin("shm_read"))
+        .arg("--list")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains(&listed), "{text}");
 }

@@ -7,10 +7,11 @@
 
 use serde_json::{json, Value};
 
-use super::{age_secs, creator_word, enter, ipcrm, kind, status, summary, Object};
-use crate::session::inventory::{Creator, Inventory, MessageRow, SegmentRow, SemaphoreRow};
+use super::{age_secs, creator_word, enter, ipcrm, kind, status, summary, Object, NO_PROCESS};
+use crate::session::inventory::{
+    Creator, Inventory, MessageRow, SegmentRow, SemaphoreRow, Unlisted,
+};
 use crate::transport::key::Key;
-use crate::transport::mqueue::TableError;
 use crate::transport::procs::{printable, Attached};
 use crate::transport::users::Users;
 
@@ -43,7 +44,7 @@ pub fn json(inv: &Inventory, users: &Users) -> Value {
                 .collect(),
             Value::Null,
         ),
-        Err(e) => (Value::Null, Value::from(why_no_queues(e))),
+        Err(e) => (Value::Null, Value::from(unlisted(e))),
     };
     let (posix_shm, posix_shm_why) = match &inv.posix_shm {
         Ok(files) => (
@@ -66,13 +67,13 @@ pub fn json(inv: &Inventory, users: &Users) -> Value {
                 .collect(),
             Value::Null,
         ),
-        Err(e) => (Value::Null, Value::from(e.to_string())),
+        Err(e) => (Value::Null, Value::from(unlisted(e))),
     };
     json!({
         "namespace": {
             "ipc": target.ns.to_string(),
             "inode": target.ns.0,
-            "enter": target.enter_via.map(enter),
+            "enter": target.enter_via.as_deref().map(enter),
         },
         "sharedmemory": inv.segments.iter().map(|r| segment(inv, r, users)).collect::<Vec<_>>(),
         "messages": inv.messages.iter().map(|r| message(inv, r, users)).collect::<Vec<_>>(),
@@ -217,7 +218,10 @@ fn processes(procs: &[Attached]) -> Vec<Value> {
         .collect()
 }
 
-/// Why POSIX queues cannot be listed, as text for a script's log.
-fn why_no_queues(e: &TableError) -> String {
-    e.to_string()
+/// Why POSIX objects are not listed, as text for a script's log.
+fn unlisted(e: &Unlisted<impl std::fmt::Display>) -> String {
+    match e {
+        Unlisted::NoProcess => NO_PROCESS.to_owned(),
+        Unlisted::Failed(e) => e.to_string(),
+    }
 }

@@ -12,7 +12,10 @@ pub use text::{heading_here, text};
 
 use crate::protocol::clock::Timestamp;
 use crate::protocol::describe::Holds;
+use std::path::Path;
+
 use crate::session::inventory::{Creator, Target};
+use crate::transport::procs::printable;
 use crate::transport::table::TableEntry;
 
 /// The `ipcs -m` status words of a segment.
@@ -40,6 +43,11 @@ pub fn summary(holds: Option<&Holds>) -> String {
     )
 }
 
+/// Why a namespace's POSIX objects are not listed when no process of it
+/// was given to see its mounts through.
+const NO_PROCESS: &str =
+    "no process of this IPC namespace to see its mounts through (its /dev/mqueue and /dev/shm belong to its processes' mount namespace)";
+
 /// The kinds `ipcrm` removes by id.
 #[derive(Debug, Clone, Copy)]
 enum Object {
@@ -56,15 +64,24 @@ fn ipcrm(target: &Target, object: Object, id: i32) -> String {
         Object::Queue => "-q",
         Object::Semaphores => "-s",
     };
-    match target.enter_via {
-        Some(pid) => format!("{} ipcrm {flag} {id}", enter(pid)),
+    match &target.enter_via {
+        Some(file) => format!("{} ipcrm {flag} {id}", enter(file)),
         None => format!("ipcrm {flag} {id}"),
     }
 }
 
-/// The `nsenter` prefix that enters the IPC namespace of process `pid`.
-fn enter(pid: u32) -> String {
-    format!("nsenter --ipc=/proc/{pid}/ns/ipc")
+/// The `nsenter` prefix that enters the IPC namespace through `file`,
+/// quoted for a shell where it needs it, control characters escaped.
+fn enter(file: &Path) -> String {
+    let path = printable(&file.to_string_lossy());
+    let plain = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@=,".contains(c));
+    if plain {
+        format!("nsenter --ipc={path}")
+    } else {
+        format!("nsenter '--ipc={}'", path.replace('\'', "'\\''"))
+    }
 }
 
 /// Seconds from `since` (Unix seconds) to now; 0 for a time ahead.
@@ -87,19 +104,53 @@ mod tests {
     use crate::transport::namespace::Ns;
     use crate::transport::root::Root;
 
+    /// A namespace seen through no process: its POSIX objects are said to
+    /// be unlisted, in text and JSON, rather than shown from this root.
+    #[test]
+    fn a_namespace_without_a_process_lists_no_posix_objects() {
+        use crate::session::inventory::{Inventory, Unlisted};
+        use crate::transport::users::Users;
+        let inv = Inventory {
+            target: Target {
+                ns: Ns(9),
+                root: None,
+                enter_via: Some("/run/ipcns/a".into()),
+            },
+            segments: Vec::new(),
+            messages: Vec::new(),
+            semaphores: Vec::new(),
+            posix_messages: Err(Unlisted::NoProcess),
+            posix_shm: Err(Unlisted::NoProcess),
+        };
+        let users = Users::default();
+        let shown = text(&inv, "IPC namespace ipc:[9]", &users);
+        assert!(
+            shown.contains(&format!(
+                "\nPOSIX message queues: not listed: {NO_PROCESS}\n"
+            )),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&format!(
+                "\nPOSIX shared memory (/dev/shm): not listed: {NO_PROCESS}\n"
+            )),
+            "{shown}"
+        );
+        let value = json(&inv, &users);
+        assert_eq!(value["posix-messages"], serde_json::Value::Null);
+        assert_eq!(value["posix-sharedmemory-unavailable"], NO_PROCESS);
+        assert_eq!(value["namespace"]["enter"], "nsenter --ipc=/run/ipcns/a");
+    }
+
     #[test]
     fn ipcrm_enters_another_namespace() {
         let here = Target {
             ns: Ns(1),
-            root: Root::here(),
+            root: Some(Root::here()),
             enter_via: None,
         };
         assert_eq!(ipcrm(&here, Object::Segment, 3), "ipcrm -m 3");
-        let there = Target {
-            enter_via: Some(42),
-            root: Root::of_process(42),
-            ..here
-        };
+        let there = Target::of_process(Ns(1), 42);
         assert_eq!(
             ipcrm(&there, Object::Queue, 0),
             "nsenter --ipc=/proc/42/ns/ipc ipcrm -q 0"
@@ -107,6 +158,15 @@ mod tests {
         assert_eq!(
             ipcrm(&there, Object::Semaphores, 7),
             "nsenter --ipc=/proc/42/ns/ipc ipcrm -s 7"
+        );
+        let mounted = Target {
+            enter_via: Some("/run/ipc ns/it's".into()),
+            root: None,
+            ..here
+        };
+        assert_eq!(
+            ipcrm(&mounted, Object::Segment, 1),
+            r"nsenter '--ipc=/run/ipc ns/it'\''s' ipcrm -m 1"
         );
     }
 }

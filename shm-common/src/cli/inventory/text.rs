@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::{age_secs, ipcrm, status, summary, Object};
+use super::{age_secs, ipcrm, status, summary, Object, NO_PROCESS};
 use crate::cli::messages::mqueue as queue_text;
-use crate::session::inventory::{Inventory, ShmFileRow};
+use crate::session::inventory::{Inventory, ShmFileRow, Unlisted};
 use crate::transport::key::Key;
 use crate::transport::mqueue::{QueueEntry, TableError};
 use crate::transport::posix_shm::SHM_DIR;
@@ -152,13 +152,11 @@ fn orphan(out: &mut String, what: &str, ctime: i64, remove: &str) {
 }
 
 /// The POSIX message queues' block: its rows, or one line saying why none.
-fn posix_queues(queues: &Result<Vec<QueueEntry>, TableError>, users: &Users) -> String {
+fn posix_queues(queues: &Result<Vec<QueueEntry>, Unlisted<TableError>>, users: &Users) -> String {
     let queues = match queues {
-        Ok(queues) if queues.is_empty() => return format!("\n{}\n", queue_text::no_queues()),
-        Ok(queues) => queues,
-        Err(TableError::NotMounted) => return format!("\n{}\n", queue_text::not_mounted()),
-        Err(TableError::OtherNamespace) => return format!("\n{}\n", queue_text::foreign_mount()),
-        Err(TableError::Io(e)) => return format!("\n{}\n", queue_text::unreadable_mount(e)),
+        Ok(queues) if !queues.is_empty() => queues,
+        Ok(_) => return format!("\n{}\n", queue_text::no_queues()),
+        Err(e) => return format!("\n{}\n", unlisted_queues(e)),
     };
     let mut out = format!("\n{}\n", queue_text::queues_heading(queues.len()));
     let _ = writeln!(
@@ -186,11 +184,26 @@ fn posix_queues(queues: &Result<Vec<QueueEntry>, TableError>, users: &Users) -> 
     out
 }
 
+/// Why no POSIX message queue is listed.
+fn unlisted_queues(e: &Unlisted<TableError>) -> String {
+    match e {
+        Unlisted::NoProcess => format!("POSIX message queues: not listed: {NO_PROCESS}"),
+        Unlisted::Failed(TableError::NotMounted) => queue_text::not_mounted(),
+        Unlisted::Failed(TableError::OtherNamespace) => queue_text::foreign_mount(),
+        Unlisted::Failed(TableError::Io(e)) => queue_text::unreadable_mount(e),
+    }
+}
+
 /// The files of `/dev/shm`, said to belong to the mount.
-fn posix_shm(files: &Result<Vec<ShmFileRow>, std::io::Error>, users: &Users) -> String {
+fn posix_shm(files: &Result<Vec<ShmFileRow>, Unlisted<std::io::Error>>, users: &Users) -> String {
     let files = match files {
         Ok(files) => files,
-        Err(e) => return format!("\nPOSIX shared memory: cannot read {SHM_DIR}: {e}\n"),
+        Err(Unlisted::NoProcess) => {
+            return format!("\nPOSIX shared memory ({SHM_DIR}): not listed: {NO_PROCESS}\n")
+        }
+        Err(Unlisted::Failed(e)) => {
+            return format!("\nPOSIX shared memory: cannot read {SHM_DIR}: {e}\n")
+        }
     };
     let mut out = format!(
         "\nPOSIX shared memory, files of {SHM_DIR} (they belong to that mount, not to the IPC namespace): {}\n",

@@ -122,3 +122,41 @@ impl<'a> Judge<'a> {
             .is_none_or(|start| start <= ctime + SLACK_SECS)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::clock::Timestamp;
+
+    /// Against this test process, the one member of the scan.
+    #[test]
+    fn judges_by_pid_start_time_and_uid() {
+        let me = std::process::id();
+        let procs = Procs::scan(namespace::ipc_namespace().unwrap(), [me]);
+        let judge = Judge::new(&procs);
+        let now = Timestamp::now().secs;
+        assert!(matches!(
+            judge.by_pid(me as i32, now),
+            Creator::Running { process, .. } if process.pid == me
+        ));
+        // Made long before this process started: its pid was reused.
+        assert_eq!(judge.by_pid(me as i32, 1_000), Creator::Gone);
+        assert_eq!(judge.by_pid(0x3fff_ffff, now), Creator::Gone);
+        assert_eq!(judge.by_pid(0, now), Creator::Unknown(Unknown::NotInView));
+        let uid = nix::unistd::geteuid().as_raw();
+        if namespace::sees_every_process() {
+            let other_uid = uid.wrapping_add(4242);
+            assert_eq!(
+                judge.unrecorded(uid, now),
+                Creator::Unknown(Unknown::NotRecorded)
+            );
+            assert_eq!(judge.unrecorded(uid, 1_000), Creator::Gone);
+            assert_eq!(judge.unrecorded(other_uid, now), Creator::Gone);
+        } else {
+            assert_eq!(
+                judge.unrecorded(uid, now),
+                Creator::Unknown(Unknown::NotInView)
+            );
+        }
+    }
+}

@@ -14,6 +14,8 @@
 
 pub mod creator;
 
+use std::path::PathBuf;
+
 use crate::protocol::describe::{describe, Holds};
 use crate::transport::ipc_tables::{MsgEntry, SemEntry};
 use crate::transport::mqueue::{self, QueueEntry, TableError};
@@ -31,11 +33,14 @@ pub use creator::Creator;
 pub struct Target {
     /// Its inode: only processes of this namespace count as its own.
     pub ns: Ns,
-    /// Where its `/dev/mqueue` and `/dev/shm` are seen from.
-    pub root: Root,
-    /// A process of it whose `/proc/<pid>/ns/ipc` enters it (`nsenter`),
-    /// or `None` for the namespace this process runs in.
-    pub enter_via: Option<u32>,
+    /// Where its `/dev/mqueue` and `/dev/shm` are seen from; `None` when
+    /// no process of it is there to see them through (a namespace kept by
+    /// a bind mount alone), and its POSIX objects are not listed.
+    pub root: Option<Root>,
+    /// The file that enters it (`nsenter --ipc=<file>`: `/proc/<pid>/ns/ipc`
+    /// of one of its processes, or a bind mount of it), or `None` for the
+    /// namespace this process runs in.
+    pub enter_via: Option<PathBuf>,
 }
 
 impl Target {
@@ -43,10 +48,30 @@ impl Target {
     pub fn here() -> std::io::Result<Self> {
         Ok(Self {
             ns: Ns(namespace::thread_ipc_namespace()?),
-            root: Root::here(),
+            root: Some(Root::here()),
             enter_via: None,
         })
     }
+
+    /// The IPC namespace of process `pid`, under its root, entered through
+    /// its `/proc/<pid>/ns/ipc`.
+    pub fn of_process(ns: Ns, pid: u32) -> Self {
+        Self {
+            ns,
+            root: Some(Root::of_process(pid)),
+            enter_via: Some(PathBuf::from(format!("/proc/{pid}/ns/ipc"))),
+        }
+    }
+}
+
+/// Why a namespace's POSIX objects are not listed.
+#[derive(Debug)]
+pub enum Unlisted<E> {
+    /// No process of the namespace to see its mounts through
+    /// ([`Target::root`] is `None`).
+    NoProcess,
+    /// Looking failed.
+    Failed(E),
 }
 
 /// What one IPC namespace holds.
@@ -62,9 +87,9 @@ pub struct Inventory {
     pub semaphores: Vec<SemaphoreRow>,
     /// POSIX message queues, or why they cannot be listed (no mqueue
     /// filesystem mounted at `/dev/mqueue` under the root).
-    pub posix_messages: Result<Vec<QueueEntry>, TableError>,
+    pub posix_messages: Result<Vec<QueueEntry>, Unlisted<TableError>>,
     /// The files of `/dev/shm` under the root, or why it cannot be read.
-    pub posix_shm: Result<Vec<ShmFileRow>, std::io::Error>,
+    pub posix_shm: Result<Vec<ShmFileRow>, Unlisted<std::io::Error>>,
 }
 
 /// A System V segment.
@@ -174,21 +199,31 @@ pub fn collect(
             }
         })
         .collect();
-    let posix_shm = posix_shm::files(&target.root).map(|files| {
-        files
-            .into_iter()
-            .map(|file| ShmFileRow {
-                mapped: procs.mapping(file.dev, file.ino),
-                file,
-            })
-            .collect()
-    });
+    let posix_shm = target
+        .root
+        .as_ref()
+        .map_or(Err(Unlisted::NoProcess), |root| {
+            let files = posix_shm::files(root).map_err(Unlisted::Failed)?;
+            Ok(files
+                .into_iter()
+                .map(|file| ShmFileRow {
+                    mapped: procs.mapping(file.dev, file.ino),
+                    file,
+                })
+                .collect())
+        });
+    let posix_messages = target
+        .root
+        .as_ref()
+        .map_or(Err(Unlisted::NoProcess), |root| {
+            mqueue::table_in(root).map_err(Unlisted::Failed)
+        });
     Ok(Inventory {
         target: target.clone(),
         segments,
         messages,
         semaphores,
-        posix_messages: mqueue::table_in(&target.root),
+        posix_messages,
         posix_shm,
     })
 }
