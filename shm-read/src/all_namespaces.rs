@@ -68,14 +68,14 @@ pub fn run(format: Format) -> Result<Exit, Failure> {
 /// `own` is this process's namespace, whose objects need no `nsenter`.
 fn inventory(ns: &IpcNamespace, own: Option<u64>) -> Result<Inventory, String> {
     let entered = within(ns, |via| {
-        let (root, enter_via) = match via {
-            Via::Process(pid) => (Root::of_process(*pid), Some(*pid)),
-            Via::Mount(_) => (Root::here(), None),
+        let (root, file) = match via {
+            Via::Process(pid) => (Some(Root::of_process(*pid)), via.file()),
+            Via::Mount(path) => (None, path.clone()),
         };
         let target = Target {
             ns: Ns(ns.inode),
             root,
-            enter_via: enter_via.filter(|_| own != Some(ns.inode)),
+            enter_via: (own != Some(ns.inode)).then_some(file),
         };
         collect(&target, ns.members.iter().map(|m| m.pid))
     });

@@ -6,7 +6,8 @@
 //! every check looks for the namespaces the test made, by the inode of its
 //! processes' `/proc/<pid>/ns/ipc`, never at the whole list.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use shm_tests::namespaces::{list_all, listing, namespace};
@@ -167,13 +168,16 @@ fn a_namespace_kept_only_by_a_bind_mount_is_a_finding() {
     let dir = tempdir("bound");
     let file = dir.join("ipc ns");
     // In a mount namespace of its own, so the bind mount (and with it the
-    // IPC namespace and its segment) goes when the shell ends.
+    // IPC namespace and its segment) goes when the shell ends. The shell
+    // lists, then runs the line it is given back and counts the segments
+    // left in the bound namespace.
     let script = format!(
         "touch \"$1\" && unshare --ipc=\"$1\" true && nsenter --ipc=\"$1\" ipcmk -M 4096 >/dev/null && \
-         stat -L -c %i \"$1\" && exec {} --list --all-namespaces --format json",
+         stat -L -c %i \"$1\" && {} --list --all-namespaces --format json && \
+         read -r line && eval \"$line\" && nsenter --ipc=\"$1\" tail -n +2 /proc/sysvipc/shm | wc -l",
         bin("shm_read").display()
     );
-    let out = Command::new("unshare")
+    let mut shell = Command::new("unshare")
         .args([
             "--mount",
             "--propagation",
@@ -185,26 +189,44 @@ fn a_namespace_kept_only_by_a_bind_mount_is_a_finding() {
             "sh",
         ])
         .arg(&file)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let (inode, json) = stdout.split_once('\n').unwrap();
-    let doc: Value = serde_json::from_str(json).unwrap();
+    let mut stdout = BufReader::new(shell.stdout.take().unwrap());
+    let (mut inode, mut json) = (String::new(), String::new());
+    stdout.read_line(&mut inode).unwrap();
+    stdout.read_line(&mut json).unwrap();
+    let doc: Value = serde_json::from_str(&json).expect("the listing");
     let ns = namespace(&doc, inode.trim().parse().unwrap()).expect("the bound namespace is listed");
     assert_eq!(ns["namespace"]["processes"], Value::Array(vec![]));
     assert_eq!(ns["namespace"]["bind_mounts"][0], file.to_str().unwrap());
-    assert_eq!(ns["sharedmemory"].as_array().unwrap().len(), 1);
+    let quoted = format!("'--ipc={}'", file.display());
+    assert_eq!(ns["namespace"]["enter"], format!("nsenter {quoted}"));
+    // No process to see its /dev/shm and /dev/mqueue through: not listed.
+    assert_eq!(ns["posix-sharedmemory"], Value::Null);
+    assert!(ns["posix-sharedmemory-unavailable"].is_string());
     let finding = ns["namespace"]["finding"].as_str().expect("a finding");
     assert!(finding.contains("1 object(s) but no process"), "{finding}");
     assert!(
         finding.contains(&format!("umount '{}'", file.display())),
         "{finding}"
     );
+    let segments = ns["sharedmemory"].as_array().unwrap();
+    assert_eq!(segments.len(), 1);
+    let ipcrm = segments[0]["ipcrm"]
+        .as_str()
+        .expect("an orphan's ipcrm line");
+    assert_eq!(ipcrm, format!("nsenter {quoted} ipcrm -m 0"));
+
+    // Its line, followed, removes it from the bound namespace.
+    let mut stdin = shell.stdin.take().unwrap();
+    writeln!(stdin, "{ipcrm}").unwrap();
+    drop(stdin);
+    let mut left = String::new();
+    stdout.read_to_string(&mut left).unwrap();
+    assert!(shell.wait().unwrap().success());
+    assert_eq!(left.trim(), "0");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::cli::shell::shell_word;
 use crate::transport::census::Privilege;
 use crate::transport::place::Place;
 use crate::transport::procs::printable;
@@ -133,27 +134,4 @@ pub fn unreadable_processes(pids: &[u32]) -> String {
 /// A namespace that could not be entered.
 pub fn not_entered(ns: &str, why: &dyn std::fmt::Display) -> String {
     format!("IPC namespace {ns} could not be entered ({why}); its objects are not listed")
-}
-
-/// `word` as one shell word: as it is when it holds only characters no
-/// shell treats specially, else in single quotes.
-fn shell_word(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_paths_for_the_shell() {
-        assert_eq!(shell_word("/run/ipcns/a"), "/run/ipcns/a");
-        assert_eq!(shell_word("/tmp/ipc ns"), "'/tmp/ipc ns'");
-        assert_eq!(shell_word("/tmp/it's"), "'/tmp/it'\\''s'");
-    }
 }
