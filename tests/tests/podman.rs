@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use shm_tests::docker::{root_dev_shm_image, IMAGE};
 use shm_tests::engine::{poll_engine, unique, Container, Engine, IpcHolder};
-use shm_tests::namespaces::{ipc_inode, namespace, IN_CONTAINER};
+use shm_tests::namespaces::{ipc_inode, listing, namespace, IN_CONTAINER};
 use shm_tests::podman::{require_podman, Podman};
 use shm_tests::{poll_until, startup_key, workspace, DEADLINE};
 
@@ -440,4 +440,60 @@ fn the_inventory_daemonset_asks_for_the_pods_privileges() {
     let pod = privileges(INVENTORY_MANIFEST);
     assert!(pod.contains(&"hostPID: true".to_owned()), "{pod:?}");
     assert_eq!(privileges(INVENTORY_DAEMONSET), pod);
+}
+
+/// A pod whose only other container made a segment and was killed: the
+/// infra container alone keeps the namespace, and the listing says so.
+#[test]
+fn all_namespaces_reports_a_pod_namespace_kept_only_by_its_infra_container() {
+    let podman = Podman::new();
+    let image = podman.image(IMAGE);
+    let pod = unique("pod");
+    podman.build_infra_image();
+    podman.ok(&["pod", "create", "--network", "none", "--name", &pod]);
+    let in_pod = format!("--pod={pod}");
+    // A writer killed as the OOM killer would, once its segment is there.
+    // (bounded: at most 200 looks).
+    let killed = "/bin/shm_write & n=0; \
+                  until /bin/shm_read --once >/dev/null 2>&1 || [ $n -ge 200 ]; do n=$((n+1)); sleep 0.1; done; \
+                  kill -KILL $!";
+    let maker = podman.named("maker");
+    podman.ok(&[
+        "run",
+        "--name",
+        &maker.name,
+        &in_pod,
+        &image,
+        "sh",
+        "-c",
+        killed,
+    ]);
+    let infra = podman
+        .ok(&["pod", "inspect", "--format", "{{.InfraContainerID}}", &pod])
+        .trim()
+        .to_owned();
+    let pid: u32 = podman
+        .ok(&["inspect", "--format", "{{.State.Pid}}", &infra])
+        .trim()
+        .parse()
+        .unwrap();
+
+    let doc = listing();
+    let ns = namespace(&doc, ipc_inode(pid)).expect("the pod's namespace is listed");
+    let commands: Vec<&str> = ns["namespace"]["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(commands, ["catatonit"]);
+    assert_eq!(ns["namespace"]["containers"][0]["id"], infra.as_str());
+    assert_eq!(ns["sharedmemory"].as_array().unwrap().len(), 1);
+    let finding = ns["namespace"]["finding"].as_str().expect("a finding");
+    assert!(
+        finding.contains(
+            "holds 1 object(s) but no process: only the pod's infra container (catatonit) keeps it"
+        ),
+        "{finding}"
+    );
 }
