@@ -295,3 +295,88 @@ fn tempdir(what: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Cgroup directories made for a test and the process moved into the
+/// last: on drop the process is killed, then the directories removed
+/// (deepest first).
+struct Cgroups(Vec<std::path::PathBuf>, Option<std::process::Child>);
+
+impl Drop for Cgroups {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.1 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for dir in self.0.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+#[test]
+fn a_kubernetes_pods_namespace_is_named_by_its_pod() {
+    require_root();
+    // A process as the kubelet leaves one: in a pod's cgroup
+    // (`kubepods/besteffort/pod<uid>/<container id>`), with the pod's name
+    // as HOSTNAME and its service account's namespace file mounted.
+    let uid = format!("5e1f0c2a-0000-4abc-8def-{:012x}", std::process::id());
+    let id = format!("{:064x}", u64::from(std::process::id()) << 20);
+    let base = std::path::PathBuf::from("/sys/fs/cgroup/pids/kubepods");
+    let dirs = vec![
+        base.clone(),
+        base.join("besteffort"),
+        base.join(format!("besteffort/pod{uid}")),
+        base.join(format!("besteffort/pod{uid}/{id}")),
+    ];
+    for dir in &dirs {
+        let _ = std::fs::create_dir(dir);
+    }
+    let mut cgroups = Cgroups(dirs, None);
+    let script =
+        "mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && \
+                  echo shop > /run/secrets/kubernetes.io/serviceaccount/namespace && \
+                  ipcmk -M 4096 >/dev/null && echo ready && exec sleep 100000";
+    let mut pod = Command::new("unshare")
+        .args([
+            "--ipc",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .env("HOSTNAME", "web-7f9c")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = pod.stdout.take().unwrap();
+    let pid = pod.id();
+    cgroups.1 = Some(pod);
+    let mut ready = String::new();
+    BufReader::new(stdout).read_line(&mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let procs = cgroups.0.last().unwrap().join("cgroup.procs");
+    std::fs::write(&procs, pid.to_string()).unwrap();
+
+    let doc = listing();
+    let inode = shm_tests::namespaces::ipc_inode(pid);
+    let ns = namespace(&doc, inode).expect("the pod's namespace is listed");
+    let container = &ns["namespace"]["containers"][0];
+    assert_eq!(container["engine"], "kubernetes");
+    assert_eq!(container["id"], id.as_str());
+    assert_eq!(container["pod"]["uid"], uid.as_str());
+    assert_eq!(container["pod"]["name"], "web-7f9c");
+    assert_eq!(container["pod"]["namespace"], "shop");
+    let label = format!("pod shop/web-7f9c (uid {uid})");
+    assert_eq!(ns["namespace"]["labels"][0], label.as_str());
+    let text = String::from_utf8_lossy(&list_all(&[]).stdout).into_owned();
+    let heading = format!("IPC namespace ipc:[{inode}]: {label}; 1 process(es)");
+    assert!(
+        text.lines().any(|l| l == heading),
+        "no {heading:?} in {text}"
+    );
+
+    drop(cgroups);
+}

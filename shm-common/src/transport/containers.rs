@@ -4,7 +4,7 @@
 //! the container shows them (its `HOSTNAME`, its service account's
 //! namespace file). Facts only, read as this process may read them.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 /// The engine that made a container, as its cgroup path tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -99,8 +99,9 @@ pub struct Pod {
     pub namespace: Option<String>,
 }
 
-/// Where the kubelet mounts a pod's service account.
-const SERVICE_ACCOUNT_NAMESPACE: &str = "var/run/secrets/kubernetes.io/serviceaccount/namespace";
+/// Where the kubelet mounts a pod's service account, below `var/run`,
+/// which most images make a symlink to `/run`.
+const SERVICE_ACCOUNT_NAMESPACE: &str = "secrets/kubernetes.io/serviceaccount/namespace";
 
 impl Pod {
     /// The pod of process `pid`, read from its environment and its root.
@@ -110,13 +111,30 @@ impl Pod {
             .split(|b| *b == 0)
             .find_map(|var| var.strip_prefix(b"HOSTNAME="))
             .map(|n| String::from_utf8_lossy(n).into_owned());
-        let namespace = std::fs::read_to_string(
-            Path::new(&format!("/proc/{pid}/root")).join(SERVICE_ACCOUNT_NAMESPACE),
-        )
-        .ok()
-        .map(|n| n.trim().to_owned());
-        Self { name, namespace }
+        Self {
+            name,
+            namespace: service_account_namespace(pid),
+        }
     }
+}
+
+/// The namespace file of a service account mounted in process `pid`'s
+/// root. Through `/proc/<pid>/root`, an absolute symlink resolves against
+/// this process's root, not the container's: so `var/run` is followed only
+/// when it is a directory there, and `run` (where it points) is tried
+/// first.
+fn service_account_namespace(pid: u32) -> Option<String> {
+    let root = PathBuf::from(format!("/proc/{pid}/root"));
+    let var_run = root.join("var/run");
+    let under = std::iter::once(root.join("run")).chain(
+        std::fs::symlink_metadata(&var_run)
+            .is_ok_and(|m| m.is_dir())
+            .then_some(var_run),
+    );
+    under
+        .filter_map(|dir| std::fs::read_to_string(dir.join(SERVICE_ACCOUNT_NAMESPACE)).ok())
+        .map(|n| n.trim().to_owned())
+        .find(|n| !n.is_empty())
 }
 
 #[cfg(test)]
