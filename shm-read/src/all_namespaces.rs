@@ -51,7 +51,7 @@ pub fn run(format: Format) -> Result<Exit, Failure> {
         .into_iter()
         .map(|ns| Block {
             containers: names.containers(&ns),
-            inventory: inventory(&ns, own),
+            inventory: inventory(&ns, own, &census.unreadable),
             ns,
         })
         .collect();
@@ -65,8 +65,10 @@ pub fn run(format: Format) -> Result<Exit, Failure> {
 }
 
 /// What namespace `ns` holds, collected on a thread that entered it;
-/// `own` is this process's namespace, whose objects need no `nsenter`.
-fn inventory(ns: &IpcNamespace, own: Option<u64>) -> Result<Inventory, String> {
+/// `own` is this process's namespace, whose objects need no `nsenter`;
+/// `unreadable` the processes whose namespace could not be read, which may
+/// be its own (their objects' creators are then unknown, never gone).
+fn inventory(ns: &IpcNamespace, own: Option<u64>, unreadable: &[u32]) -> Result<Inventory, String> {
     let entered = within(ns, |via| {
         let (root, file) = match via {
             Via::Process(pid) => (Some(Root::of_process(*pid)), via.file()),
@@ -77,7 +79,8 @@ fn inventory(ns: &IpcNamespace, own: Option<u64>) -> Result<Inventory, String> {
             root,
             enter_via: (own != Some(ns.inode)).then_some(file),
         };
-        collect(&target, ns.members.iter().map(|m| m.pid))
+        let members = ns.members.iter().map(|m| m.pid);
+        collect(&target, members.chain(unreadable.iter().copied()))
     });
     let ns = Ns(ns.inode).to_string();
     match entered {

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use clap::Parser;
-use shm_common::cli::exit::{Exit, Tool};
 use shm_common::cli::flags::{parse_duration, parse_queue_name, KeyArgs};
 use shm_common::protocol::mqueue::END;
 use shm_common::transport::key::Key;
@@ -19,8 +18,7 @@ use crate::output::Format;
     about = "Print the time or value a shm_write publishes in System V shared memory",
     long_about = "Print the time (or value) a shm_write, or the classic C shm_write, publishes in \
         System V shared memory, one flushed line per interval or, with --on-change, per change. \
-        Never creates a key file or a segment: when none is there it says why on stderr and waits.",
-    after_help = exit_help()
+        Never creates a key file or a segment: when none is there it says why on stderr and waits."
 )]
 pub struct Args {
     #[command(flatten)]
@@ -228,21 +226,4 @@ impl Args {
             })
         }
     }
-}
-
-fn exit_help() -> String {
-    Exit::help(
-        Tool::Reader,
-        &[
-            Exit::Ok,
-            Exit::Failure,
-            Exit::Usage,
-            Exit::NoWriter,
-            Exit::Permission,
-            Exit::BadSegment,
-            Exit::Conflict,
-            Exit::Interrupted,
-            Exit::Output,
-        ],
-    )
 }

@@ -16,7 +16,7 @@ mod stream;
 
 use std::process::ExitCode;
 
-use shm_common::cli::exit::Exit;
+use shm_common::cli::exit::{Exit, Tool};
 use shm_common::cli::failure;
 pub use shm_common::cli::failure::Failure;
 use shm_common::cli::messages;
@@ -25,7 +25,8 @@ use shm_common::transport::signals::StopSignals;
 use crate::flags::{Args, Mode};
 
 fn main() -> ExitCode {
-    let mode = shm_common::cli::flags::parse::<Args>("shm_read").mode();
+    let mode =
+        shm_common::cli::flags::parse::<Args>(Tool::Reader, env!("SHM_TOOLS_BUILD_COMMIT")).mode();
     run(mode)
         .unwrap_or_else(|failure| failure::report("shm_read", failure))
         .into()

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use clap::Parser;
-use shm_common::cli::exit::{Exit, Tool};
 use shm_common::cli::flags::{parse_duration, parse_mode, parse_queue_name, parse_size, KeyArgs};
 use shm_common::protocol::mqueue::END;
 use shm_common::transport::mqueue::QueueName;
@@ -18,8 +17,7 @@ use shm_common::transport::mqueue::QueueName;
         System V shared-memory segment.\n\n\
         Bytes 0..128 hold the text the classic C shm_write writes (the time, or the value's first \
         127 bytes), so C readers keep working; a seqlock-protected header follows for shm_read. \
-        The segment is removed on SIGTERM, SIGINT and SIGHUP.",
-    after_help = exit_help()
+        The segment is removed on SIGTERM, SIGINT and SIGHUP."
 )]
 pub struct Args {
     #[command(flatten)]
@@ -157,20 +155,4 @@ impl Args {
             })
         }
     }
-}
-
-fn exit_help() -> String {
-    Exit::help(
-        Tool::Writer,
-        &[
-            Exit::Ok,
-            Exit::Failure,
-            Exit::Usage,
-            Exit::Permission,
-            Exit::BadSegment,
-            Exit::Conflict,
-            Exit::Interrupted,
-            Exit::Output,
-        ],
-    )
 }

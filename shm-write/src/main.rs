@@ -11,7 +11,7 @@ mod value;
 
 use std::process::ExitCode;
 
-use shm_common::cli::exit::Exit;
+use shm_common::cli::exit::{Exit, Tool};
 use shm_common::cli::failure;
 pub use shm_common::cli::failure::Failure;
 use shm_common::cli::messages;
@@ -20,7 +20,8 @@ use shm_common::transport::signals::StopSignals;
 use crate::flags::{Args, Mode};
 
 fn main() -> ExitCode {
-    let mode = shm_common::cli::flags::parse::<Args>("shm_write").mode();
+    let mode =
+        shm_common::cli::flags::parse::<Args>(Tool::Writer, env!("SHM_TOOLS_BUILD_COMMIT")).mode();
     match run(mode) {
         Ok(()) => Exit::Ok,
         Err(failure) => failure::report("shm_write", failure),

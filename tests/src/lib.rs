@@ -52,6 +52,55 @@ pub fn bin(name: &str) -> PathBuf {
     .join(name)
 }
 
+/// Run `cmd`, fail the test unless it succeeds (showing all it printed),
+/// and return its stdout.
+pub fn run_ok(mut cmd: impl std::borrow::BorrowMut<Command>) -> String {
+    let cmd = cmd.borrow_mut();
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        show_output(&out)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A command's exit status, stdout and stderr, for a failure message.
+pub fn show_output(out: &Output) -> String {
+    format!(
+        "{}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A directory of the test's own under the system's temporary directory,
+/// removed with everything in it however the test ends.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new, empty directory whose name says `what` it is for.
+    pub fn new(what: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "shm-{what}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Set the permission bits of `path` to `mode`.
 pub(crate) fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,7 +27,7 @@ use std::time::Duration;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use shm_tests::doc_examples::{all_blocks, compare, doc_files, normalize, test_exists, Block};
-use shm_tests::{bin, c_program, poll_until, Sandbox, DEADLINE};
+use shm_tests::{bin, c_program, poll_until, Sandbox, TempDir, DEADLINE};
 
 /// Starts the shell's own lines in the combined output: never in a doc.
 const MARK: &str = "\u{1f}doc-test";
@@ -165,34 +165,17 @@ impl Drop for Shell {
     }
 }
 
-/// A temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(what: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "shm-docs-{}-{what}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(dir.join("bin")).unwrap();
-        std::fs::create_dir_all(dir.join("work")).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A temporary directory with `bin/` and `work/`, removed when dropped.
+fn block_dir(what: &str) -> TempDir {
+    let dir = TempDir::new(&format!("docs-{what}"));
+    std::fs::create_dir_all(dir.0.join("bin")).unwrap();
+    std::fs::create_dir_all(dir.0.join("work")).unwrap();
+    dir
 }
 
 /// Run a block in a fresh sandbox; what differs from the doc.
 fn run_block(block: &Block) -> Result<(), String> {
-    let dir = TempDir::new(&block.line.to_string());
+    let dir = block_dir(&block.line.to_string());
     let (bin_dir, work) = (dir.0.join("bin"), dir.0.join("work"));
     for name in ["shm_write", "shm_read"] {
         std::os::unix::fs::symlink(bin(name), bin_dir.join(name)).unwrap();

@@ -416,3 +416,37 @@ fn list_counts_a_large_value_without_copying_it() {
     assert!(out.status.success(), "{out:?}");
     assert!(text.contains(&listed), "{text}");
 }
+
+/// A lister that may not look at every process (here one that is not
+/// root, which may not read other users' `/proc/<pid>/maps` or namespace)
+/// flags nothing it cannot prove: root's live creator is out of its sight,
+/// and so are root's processes, one of which might have made root's queue.
+/// (Whether it may judge its own uid's queue depends on the machine: a
+/// process that switched to that uid, as `nsenter --setuid` makes them, is
+/// hidden from it too.) Root flags that queue.
+#[test]
+fn a_lister_that_cannot_see_every_process_flags_nothing_it_cannot_prove() {
+    let sandbox = Sandbox::new();
+    let (_creator, held) = make_held(&sandbox, &["shm", "4096", "hold"]);
+    let own_queue = make(&sandbox, USER, &["msg"]);
+    let root_queue = make(&sandbox, 0, &["msg"]);
+    let out = sandbox
+        .command_as(USER, USER, bin("shm_read"))
+        .args(["--list", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (table, id) in [("sharedmemory", held), ("messages", root_queue)] {
+        let r = row(&theirs, table, id);
+        let verdict = (&r["creator"], &r["orphan"]);
+        assert_eq!(
+            verdict,
+            (&Value::from("unknown"), &Value::from(false)),
+            "{r}"
+        );
+    }
+    let ours = list_json(&sandbox);
+    assert_eq!(row(&ours, "sharedmemory", held)["creator"], "running");
+    assert_eq!(row(&ours, "messages", own_queue)["orphan"], true);
+}

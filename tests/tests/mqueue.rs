@@ -64,7 +64,9 @@ fn raw_and_json_formats() {
     let mut json = sandbox.reader(&["--mqueue", "/ch6_ipc", "--format", "json", "--count", "2"]);
     let mut producer = c_producer(&sandbox);
     assert_eq!(json.exit().code(), Some(0), "{:?}", json.stderr());
-    let first = &texts_after(&producer.stdout(), "Produced: ")[0];
+    // The producer prints each line after sending it: wait for the first.
+    let first = producer.wait_stdout(|l| l.starts_with("Produced: "));
+    let first = first.trim_start_matches("Produced: ");
     let line = &json.stdout()[0];
     assert!(
         line.starts_with(&format!(

@@ -6,16 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
-use shm_tests::{target_dir, workspace};
-
-/// A directory of the test's own, removed however the test ends.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use shm_tests::{target_dir, workspace, TempDir};
 
 /// The newest modification time of the files under `path`.
 fn newest(path: &Path) -> SystemTime {
@@ -35,10 +26,8 @@ fn build_static_prints_the_target_directory_it_was_given() {
     // in a directory of our own: cargo finds it up to date (no rebuild, so
     // the test is cheap), and a printed path outside the link is wrong.
     let target = target_dir();
-    let temp =
-        TempDir(std::env::temp_dir().join(format!("shm-build-static-{}", std::process::id())));
+    let temp = TempDir::new("build-static");
     let dir = &temp.0;
-    std::fs::create_dir_all(dir).unwrap();
     std::os::unix::fs::symlink(&target, dir.join("elsewhere")).unwrap();
     // Relative, as typed in a shell: taken from the caller's directory.
     let out = Command::new(workspace().join("scripts/build-static"))

@@ -11,6 +11,44 @@ pub enum Tool {
     Reader,
 }
 
+impl Tool {
+    /// The program's name, as installed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Writer => "shm_write",
+            Tool::Reader => "shm_read",
+        }
+    }
+
+    /// The statuses the tool exits with: the one list its `--help` and
+    /// its man page explain.
+    pub fn statuses(self) -> &'static [Exit] {
+        match self {
+            Tool::Writer => &[
+                Exit::Ok,
+                Exit::Failure,
+                Exit::Usage,
+                Exit::Permission,
+                Exit::BadSegment,
+                Exit::Conflict,
+                Exit::Interrupted,
+                Exit::Output,
+            ],
+            Tool::Reader => &[
+                Exit::Ok,
+                Exit::Failure,
+                Exit::Usage,
+                Exit::NoWriter,
+                Exit::Permission,
+                Exit::BadSegment,
+                Exit::Conflict,
+                Exit::Interrupted,
+                Exit::Output,
+            ],
+        }
+    }
+}
+
 /// Why a tool exits.
 #[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +94,7 @@ impl Exit {
 
     /// What the status means from `tool` (the two tools give some
     /// statuses for different reasons).
-    fn meaning(self, tool: Tool) -> &'static str {
+    pub(super) fn meaning(self, tool: Tool) -> &'static str {
         match (self, tool) {
             (Exit::Ok, Tool::Writer) => "success: --count reached, the input ended with --exit-at-eof, a stream delivered, or stopped by SIGTERM/SIGINT/SIGHUP",
             (Exit::Ok, Tool::Reader) => "success: --count reached, --once read a live writer, a stream received whole, or stopped by SIGTERM/SIGINT/SIGHUP",
@@ -78,9 +116,9 @@ impl Exit {
 
     /// The "Exit status" section of `tool`'s `--help`, for the statuses it
     /// uses.
-    pub fn help(tool: Tool, used: &[Exit]) -> String {
+    pub fn help(tool: Tool) -> String {
         let mut text = String::from("Exit status:\n");
-        for exit in used {
+        for exit in tool.statuses() {
             text += &format!("  {}  {}\n", exit.code(), exit.meaning(tool));
         }
         text

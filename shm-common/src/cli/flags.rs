@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::console;
-use super::exit::Exit;
+use super::exit::{Exit, Tool};
+use super::{console, generate, messages};
 
 use crate::transport::key::{DEFAULT_KEY_FILE, DEFAULT_PROJ_ID};
 use crate::transport::mqueue::QueueName;
@@ -23,17 +23,41 @@ pub struct KeyArgs {
     pub proj_id: u8,
 }
 
-/// Parse the command line of `tool`, or end the process as clap would,
-/// but with the tool's name before an error (`shm_read: error: ...`, exit
-/// 2), and with `--help` and `--version` failing with [`Exit::Output`] when
-/// stdout cannot take them (clap ignores that failure).
-pub fn parse<T: clap::Parser>(tool: &str) -> T {
-    let e = match T::try_parse() {
-        Ok(args) => return args,
+/// `tool`'s command line as clap knows it: the flags of `T`, the version
+/// with the `commit` it was built from, the exit statuses after `--help`,
+/// and `--generate` (the man page and completions are made from this).
+pub fn command<T: clap::CommandFactory>(tool: Tool, commit: &str) -> clap::Command {
+    T::command()
+        .version(messages::manual::version(commit))
+        .after_help(Exit::help(tool))
+        .arg(generate::arg())
+}
+
+/// Parse the command line of `tool`, built from `commit`, or end the
+/// process as clap would, but with the tool's name before an error
+/// (`shm_read: error: ...`, exit 2), with `--help` and `--version` failing
+/// with [`Exit::Output`] when stdout cannot take them (clap ignores that
+/// failure), and with `--generate` printing what it names.
+pub fn parse<T: clap::Parser>(tool: Tool, commit: &str) -> T {
+    let mut command = command::<T>(tool, commit);
+    let e = match command.try_get_matches_from_mut(std::env::args_os()) {
+        Ok(mut matches) => {
+            if let Some(what) = generate::asked(&matches) {
+                std::process::exit(generate::run(command, tool, what).code().into())
+            }
+            match T::from_arg_matches_mut(&mut matches) {
+                Ok(args) => return args,
+                Err(e) => e.format(&mut command),
+            }
+        }
         Err(e) => e,
     };
     let exit = if e.use_stderr() {
-        let _ = console::say(&format!("{tool}: {}", e.render().to_string().trim_end()));
+        let _ = console::say(&format!(
+            "{}: {}",
+            tool.name(),
+            e.render().to_string().trim_end()
+        ));
         Exit::Usage
     } else {
         match console::print(&e.render().to_string()) {

@@ -32,6 +32,7 @@ pub struct Attached {
 #[derive(Debug, Default)]
 pub struct Procs {
     members: Vec<u32>,
+    hidden: Vec<u32>,
     segments: BTreeMap<(i32, Key), Vec<u32>>,
     files: BTreeMap<(u64, u64), Vec<u32>>,
     described: BTreeMap<u32, Attached>,
@@ -40,16 +41,25 @@ pub struct Procs {
 
 impl Procs {
     /// Of `candidates` (pids as this process sees them), those whose IPC
-    /// namespace is `ns`, and what each maps. A process that exits meanwhile,
-    /// or whose files this process may not read, is left out.
+    /// namespace is `ns`, and what each maps. A process that exits meanwhile
+    /// is left out; one whose namespace or maps this process may not read
+    /// (another user's, for a lister that is not root) is counted
+    /// [hidden](Self::hidden).
     pub fn scan(ns: u64, candidates: impl IntoIterator<Item = u32>) -> Self {
         let mut procs = Self::default();
         for pid in candidates {
-            if namespace::ipc_namespace_of(&pid.to_string()).ok() != Some(ns) {
-                continue;
-            }
-            let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
-                continue;
+            let maps = match namespace::ipc_namespace_of(&pid.to_string()) {
+                Ok(its) if its == ns => std::fs::read_to_string(format!("/proc/{pid}/maps")),
+                Ok(_) => continue,
+                Err(e) => Err(e),
+            };
+            let maps = match maps {
+                Ok(maps) => maps,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(_) => {
+                    procs.hidden.push(pid);
+                    continue;
+                }
             };
             procs.members.push(pid);
             let mut mapped = false;
@@ -72,7 +82,19 @@ impl Procs {
             }
         }
         procs.members.sort_unstable();
+        procs.hidden.sort_unstable();
         procs
+    }
+
+    /// Whether process `pid` was a candidate this process could not look
+    /// at: it may be of the namespace.
+    pub fn hidden(&self, pid: u32) -> bool {
+        self.hidden.binary_search(&pid).is_ok()
+    }
+
+    /// The candidates this process could not look at, in order.
+    pub fn hidden_pids(&self) -> &[u32] {
+        &self.hidden
     }
 
     /// The pids of the namespace's processes, in order.

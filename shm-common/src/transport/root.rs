@@ -5,7 +5,7 @@
 //! `/proc/<pid>/mounts`), which a thread that entered only that IPC
 //! namespace still reaches.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A root directory and the mount table that goes with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +36,6 @@ impl Root {
         self.dir.join(at.trim_start_matches('/'))
     }
 
-    /// The root directory itself.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The type of the file system mounted at `at` (the last mount there,
     /// which hides the ones under it); `None` when nothing is mounted there
     /// or the mount table cannot be read.
@@ -61,6 +56,7 @@ fn fs_type_in(mounts: &str, at: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn paths_and_mount_types() {

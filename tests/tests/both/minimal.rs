@@ -69,7 +69,7 @@ pub fn the_minimal_image_runs_the_writer_the_reader_and_the_listing(engine: &imp
         .unwrap()
         .trim_end_matches(':');
     assert!(
-        joined.contains(&format!("\"ipc_ns\":\"{ns}\"")),
+        joined.contains(&format!("\"ipc\":\"{ns}\"")),
         "{joined} vs {list}"
     );
 }

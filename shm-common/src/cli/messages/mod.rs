@@ -4,6 +4,7 @@
 
 mod diagnosis;
 mod listing;
+pub mod manual;
 pub mod mqueue;
 pub mod namespaces;
 mod signals;

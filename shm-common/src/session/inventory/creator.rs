@@ -5,12 +5,14 @@
 //! namespace of whoever reads the table (0 when the creator has no pid
 //! there), so a pid shown is one this process can look up: gone when no
 //! process of the namespace has it, or the one that has it started after
-//! the segment was made (the pid was reused). Message queues and
+//! the segment was made (the pid was reused); unknown when that process
+//! may not be looked at (another user's, for a lister that is not root). Message queues and
 //! semaphore sets keep no creator pid, only its uid: their creator is
 //! gone when no process of the namespace running as that uid (real,
 //! effective, saved or filesystem) started before the object was made,
 //! which only a process that sees every process (the initial PID
-//! namespace) can tell. (Kubernetes' pause process, which holds a pod's
+//! namespace) can tell, and only when no process it may not look at
+//! (another user's, for a lister that is not root) could be one. (Kubernetes' pause process, which holds a pod's
 //! namespace from its start, runs as another uid than the pod's programs
 //! as a rule; one that dropped every uid it created an object with is not
 //! recognised as its creator.) This is not liveness of a writer (which never uses pids, see
@@ -47,7 +49,8 @@ pub enum Creator {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unknown {
     /// Its pid is not in this process's PID namespace (the kernel shows 0),
-    /// or this process cannot see every process of the IPC namespace.
+    /// or this process cannot see every process of the IPC namespace (it
+    /// runs in a container, or may not read other users' processes).
     NotInView,
     /// The kernel keeps no creator pid for this kind, and a process of the
     /// creator's uid that started before the object was made still runs
@@ -59,8 +62,16 @@ pub enum Unknown {
 pub struct Judge<'a> {
     procs: &'a Procs,
     sees_all: bool,
-    /// Each process's start time and uids, read on first use.
-    processes: OnceCell<Vec<(Option<i64>, [u32; 4])>>,
+    /// Each process's start time and uids, and whether it is a member (or
+    /// only maybe one, hidden), read on first use.
+    processes: OnceCell<Vec<Process>>,
+}
+
+/// What a creator without a pid is recognised by.
+struct Process {
+    started: Option<i64>,
+    uids: Option<[u32; 4]>,
+    member: bool,
 }
 
 impl<'a> Judge<'a> {
@@ -87,31 +98,45 @@ impl<'a> Judge<'a> {
                 command_line: procs::command_line(pid).unwrap_or_else(|| process.command.clone()),
                 process,
             },
+            None if self.procs.hidden(pid) => Creator::Unknown(Unknown::NotInView),
             _ => Creator::Gone,
         }
     }
 
     /// The creator, of uid `cuid`, of an object of a kind that records no
-    /// creator pid, changed last at `ctime`.
+    /// creator pid, changed last at `ctime`: a process of that uid old
+    /// enough is a member (`NotRecorded`), or one that could not be looked
+    /// at may be (`NotInView`), or there is none (`Gone`).
     pub fn unrecorded(&self, cuid: u32, ctime: i64) -> Creator {
         if !self.sees_all {
             return Creator::Unknown(Unknown::NotInView);
         }
         let processes = self.processes.get_or_init(|| {
-            self.procs
-                .members()
-                .iter()
-                .filter_map(|&pid| Some((self.procs.started(pid), self.procs.uids(pid)?)))
+            let member = self.procs.members().iter().map(|&pid| (pid, true));
+            let hidden = self.procs.hidden_pids().iter().map(|&pid| (pid, false));
+            // This process makes no IPC object: it is nobody's creator.
+            let me = std::process::id();
+            member
+                .chain(hidden)
+                .filter(|&(pid, _)| pid != me)
+                .map(|(pid, member)| Process {
+                    started: self.procs.started(pid),
+                    uids: self.procs.uids(pid),
+                    member,
+                })
                 .collect()
         });
-        let candidate = processes.iter().any(|(started, uids)| {
-            uids.contains(&cuid) && started.is_none_or(|s| s <= ctime + SLACK_SECS)
-        });
-        if candidate {
-            Creator::Unknown(Unknown::NotRecorded)
-        } else {
-            Creator::Gone
+        let mut creator = Creator::Gone;
+        for p in processes {
+            let could = p.uids.is_none_or(|uids| uids.contains(&cuid))
+                && p.started.is_none_or(|s| s <= ctime + SLACK_SECS);
+            match (could, p.member) {
+                (true, true) => return Creator::Unknown(Unknown::NotRecorded),
+                (true, false) => creator = Creator::Unknown(Unknown::NotInView),
+                (false, _) => {}
+            }
         }
+        creator
     }
 
     /// Whether process `pid` started early enough to have made an object
@@ -145,13 +170,21 @@ mod tests {
         assert_eq!(judge.by_pid(0, now), Creator::Unknown(Unknown::NotInView));
         let uid = nix::unistd::geteuid().as_raw();
         if namespace::sees_every_process() {
-            let other_uid = uid.wrapping_add(4242);
+            // This process is nobody's creator, whatever its uid.
+            assert_eq!(judge.unrecorded(uid, now), Creator::Gone);
+            let parent = nix::unistd::getppid().as_raw() as u32;
+            let both = Procs::scan(namespace::ipc_namespace().unwrap(), [me, parent]);
+            let judge = Judge::new(&both);
+            let parent_uid = both.uids(parent).unwrap()[1];
             assert_eq!(
-                judge.unrecorded(uid, now),
+                judge.unrecorded(parent_uid, now),
                 Creator::Unknown(Unknown::NotRecorded)
             );
-            assert_eq!(judge.unrecorded(uid, 1_000), Creator::Gone);
-            assert_eq!(judge.unrecorded(other_uid, now), Creator::Gone);
+            assert_eq!(judge.unrecorded(parent_uid, 1_000), Creator::Gone);
+            assert_eq!(
+                judge.unrecorded(parent_uid.wrapping_add(4242), now),
+                Creator::Gone
+            );
         } else {
             assert_eq!(
                 judge.unrecorded(uid, now),

@@ -151,7 +151,9 @@ pub struct CollectError {
 /// Everything the calling thread's IPC namespace holds, `target` naming
 /// it. Of `candidates` (pids as this process sees them, `procs::all_pids()`
 /// for all), those in `target.ns` are its processes: attachments and
-/// creators are looked for among them. Segments are attached read-only
+/// creators are looked for among them (pass too the pids whose namespace
+/// could not be read: they may be its processes, and their creators are
+/// then unknown rather than gone). Segments are attached read-only
 /// for a moment to say what they hold (see
 /// [`describe`](crate::protocol::describe::describe)).
 pub fn collect(
