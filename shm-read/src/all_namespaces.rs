@@ -58,7 +58,7 @@ pub fn run(format: Format) -> Result<Exit, Failure> {
     let users = Users::load();
     let text = match format {
         Format::Json => json(&blocks, &census.unreadable, &users),
-        _ => text(&blocks, &census.unreadable, &users),
+        _ => text(&blocks, &census.unreadable, have.sys_ptrace, &users),
     };
     console::print(&text)?;
     Ok(Exit::Ok)
@@ -108,7 +108,7 @@ fn finding(block: &Block) -> Option<String> {
         .then(|| words::orphan_namespace(objects, (!infra.is_empty()).then_some(infra), &mounts))
 }
 
-fn text(blocks: &[Block], unreadable: &[u32], users: &Users) -> String {
+fn text(blocks: &[Block], unreadable: &[u32], ptrace: bool, users: &Users) -> String {
     let mut out = String::new();
     for block in blocks {
         let ns = Ns(block.ns.inode).to_string();
@@ -138,7 +138,7 @@ fn text(blocks: &[Block], unreadable: &[u32], users: &Users) -> String {
         out.push('\n');
     }
     if !unreadable.is_empty() {
-        let _ = writeln!(out, "{}", words::unreadable_processes(unreadable));
+        let _ = writeln!(out, "{}", words::unreadable_processes(unreadable, ptrace));
     }
     out
 }

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use shm_tests::namespaces::{list_all, listing, namespace};
-use shm_tests::{bin, c_program, poll_until, require_root, Sandbox, DEADLINE};
+use shm_tests::{bin, c_program, poll_until, require_root, Proc, Sandbox, DEADLINE};
 
 /// The pids a namespace object lists as its processes.
 fn pids(ns: &Value) -> Vec<u64> {
@@ -379,4 +379,60 @@ fn a_kubernetes_pods_namespace_is_named_by_its_pod() {
     );
 
     drop(cgroups);
+}
+
+#[test]
+fn processes_it_may_not_read_are_named_with_what_would_let_it() {
+    let sandbox = Sandbox::new();
+    let nobody = Proc::spawn(sandbox.command_as(65534, 65534, "sleep").arg("100000"));
+    let pid = nobody.pid();
+    // nsenter's child is the sleep: wait until it runs as nobody.
+    poll_until(DEADLINE, || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status.contains("Uid:\t65534").then_some(())
+    })
+    .expect("the sleep runs as nobody");
+    let unreadable = |doc: &Value| -> Vec<u64> {
+        doc["unreadable_pids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_u64().unwrap())
+            .collect()
+    };
+    // Root without CAP_SYS_PTRACE may not read the /proc files of another
+    // user's processes (nor of those with more capabilities).
+    let without = |more: &[&str]| {
+        Command::new("setpriv")
+            .args(["--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace", "--"])
+            .arg(bin("shm_read"))
+            .args(["--list", "--all-namespaces"])
+            .args(more)
+            .output()
+            .unwrap()
+    };
+    let json = without(&["--format", "json"]);
+    assert!(json.status.success(), "{json:?}");
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(
+        unreadable(&doc).contains(&u64::from(pid)),
+        "{:?}",
+        unreadable(&doc)
+    );
+    let text = String::from_utf8_lossy(&without(&[]).stdout).into_owned();
+    let note = text
+        .lines()
+        .find(|l| l.starts_with("note: the IPC namespace of"))
+        .expect("a note on the processes it could not read");
+    assert!(note.contains("add CAP_SYS_PTRACE"), "{note}");
+    // With it, that process is read and its namespace listed.
+    let doc = listing();
+    assert!(!unreadable(&doc).contains(&u64::from(pid)));
+    let ns = namespace(&doc, sandbox.ipc_ns()).expect("the sandbox's namespace is listed");
+    assert!(ns["namespace"]["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["pid"] == pid));
+    drop(nobody);
 }

@@ -23,6 +23,9 @@ pub const HOST_IPC: u64 = 0xEFFF_FFFF;
 const HOST_PID: u64 = 0xEFFF_FFFC;
 /// `CAP_SYS_ADMIN`, which `setns` into an IPC namespace needs.
 const CAP_SYS_ADMIN: u32 = 21;
+/// `CAP_SYS_PTRACE`, which reading the `/proc` files of processes with
+/// other uids or more capabilities needs.
+const CAP_SYS_PTRACE: u32 = 19;
 /// `PF_KTHREAD` in `/proc/<pid>/stat`'s flags: a kernel thread.
 const PF_KTHREAD: u64 = 0x0020_0000;
 
@@ -181,6 +184,9 @@ pub struct Privilege {
     pub root: bool,
     /// Holds `CAP_SYS_ADMIN`, without which `setns` fails.
     pub sys_admin: bool,
+    /// Holds `CAP_SYS_PTRACE`, without which some processes' `/proc`
+    /// files may not be read (not needed, but the listing may miss them).
+    pub sys_ptrace: bool,
     /// Runs in the host's PID namespace, without which other containers'
     /// processes are not in `/proc`.
     pub host_pid: bool,
@@ -199,6 +205,7 @@ impl Privilege {
         Self {
             root: nix::unistd::geteuid().is_root(),
             sys_admin: effective & (1 << CAP_SYS_ADMIN) != 0,
+            sys_ptrace: effective & (1 << CAP_SYS_PTRACE) != 0,
             host_pid: pid_ns == Some(HOST_PID),
         }
     }

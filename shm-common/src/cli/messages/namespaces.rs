@@ -120,12 +120,18 @@ pub fn orphan_namespace(objects: usize, infra: Option<&str>, mounts: &[&Path]) -
     format!("note: this namespace holds {objects} object(s) but no process: {keeper}")
 }
 
-/// Processes whose IPC namespace could not be read.
-pub fn unreadable_processes(pids: &[u32]) -> String {
+/// Processes whose IPC namespace could not be read; `ptrace`: whether
+/// this process holds `CAP_SYS_PTRACE` already.
+pub fn unreadable_processes(pids: &[u32], ptrace: bool) -> String {
     let shown: Vec<String> = pids.iter().take(10).map(u32::to_string).collect();
     let more = if pids.len() > 10 { ", ..." } else { "" };
+    let why = if ptrace {
+        "the kernel refused even with CAP_SYS_PTRACE (a security module's rule, or a process that keeps others out), so a namespace only they are in is not listed"
+    } else {
+        "add CAP_SYS_PTRACE, and on AppArmor hosts run unconfined, to see namespaces only they are in"
+    };
     format!(
-        "note: the IPC namespace of {} process(es) could not be read (pid {}{more}): add CAP_SYS_PTRACE, and on AppArmor hosts run unconfined, to see namespaces only they are in",
+        "note: the IPC namespace of {} process(es) could not be read (pid {}{more}): {why}",
         pids.len(),
         shown.join(", ")
     )
