@@ -17,9 +17,9 @@ use shm_common::transport::procs::printable;
 use shm_common::transport::root::Root;
 use shm_common::transport::users::Users;
 
-use crate::ns_names::{self, Container, Names};
 use serde_json::{json, Value};
 
+use crate::ns_names::{self, Container, Names};
 use crate::output::Format;
 use crate::Failure;
 
@@ -85,8 +85,8 @@ fn inventory(ns: &IpcNamespace, own: Option<u64>, unreadable: &[u32]) -> Result<
     let ns = Ns(ns.inode).to_string();
     match entered {
         Ok(Ok(inventory)) => Ok(inventory),
-        Ok(Err(e)) => Err(words::not_entered(&ns, &e)),
-        Err(e) => Err(words::not_entered(&ns, &e)),
+        Ok(Err(e)) => Err(words::not_listed(&ns, &e)),
+        Err(e) => Err(words::not_listed(&ns, &e)),
     }
 }
 

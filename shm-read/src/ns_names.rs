@@ -64,17 +64,27 @@ impl Names {
         containers.into_iter().map(|(_, c)| c).collect()
     }
 
-    /// The name of a Docker or Podman container, asked once.
+    /// The name of a Docker or Podman container, asked once; an engine
+    /// that does not answer is not asked again (each try may cost its
+    /// timeout).
     fn name(&mut self, origin: &Origin) -> Option<String> {
+        if let Some(known) = self.known.get(&origin.id) {
+            return known.clone();
+        }
         let api = match origin.engine {
-            Engine::Docker => self.docker.as_ref(),
-            Engine::Podman => self.podman.as_ref(),
-            Engine::Kubernetes | Engine::Other => None,
-        }?;
-        self.known
-            .entry(origin.id.clone())
-            .or_insert_with(|| api.container_name(&origin.id))
-            .clone()
+            Engine::Docker => &mut self.docker,
+            Engine::Podman => &mut self.podman,
+            Engine::Kubernetes | Engine::Other => return None,
+        };
+        let name = match api.as_ref()?.container_name(&origin.id) {
+            Ok(name) => name,
+            Err(_) => {
+                *api = None;
+                None
+            }
+        };
+        self.known.insert(origin.id.clone(), name.clone());
+        name
     }
 }
 

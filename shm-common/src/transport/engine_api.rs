@@ -38,17 +38,19 @@ impl EngineApi {
             })
     }
 
-    /// The name of container `id` (without Docker's leading `/`), or
-    /// `None` when the engine does not answer, does not know it, or
-    /// answers with something else.
-    pub fn container_name(&self, id: &str) -> Option<String> {
+    /// The name of container `id` (without Docker's leading `/`); `Ok(None)`
+    /// when the engine does not know it or answers with something else, an
+    /// error when it does not answer (a caller stops asking it).
+    pub fn container_name(&self, id: &str) -> std::io::Result<Option<String>> {
         if !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
+            return Ok(None);
         }
-        let body = self.get(&format!("/containers/{id}/json")).ok()??;
-        let doc: serde_json::Value = serde_json::from_slice(&body).ok()?;
-        let name = doc.get("Name")?.as_str()?;
-        Some(name.strip_prefix('/').unwrap_or(name).to_owned())
+        let Some(body) = self.get(&format!("/containers/{id}/json"))? else {
+            return Ok(None);
+        };
+        let doc: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+        let name = doc.as_ref().and_then(|d| d.get("Name")?.as_str());
+        Ok(name.map(|n| n.strip_prefix('/').unwrap_or(n).to_owned()))
     }
 
     /// The body of a `200 OK` answer to `GET path`; `Ok(None)` for any
@@ -102,10 +104,12 @@ mod tests {
         });
         let api = EngineApi::at(&socket).unwrap();
         let id = "a".repeat(64);
-        assert_eq!(api.container_name(&id).as_deref(), Some("web"));
+        assert_eq!(api.container_name(&id).unwrap().as_deref(), Some("web"));
         let request = server.join().unwrap();
         assert!(request.starts_with(&format!("GET /containers/{id}/json HTTP/1.0\r\n")));
-        assert_eq!(api.container_name("../x"), None);
+        assert_eq!(api.container_name("../x").unwrap(), None);
+        // Nobody listens any more: an error, not an unknown container.
+        assert!(api.container_name(&id).is_err());
         assert!(EngineApi::at(dir.join("none.sock")).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }

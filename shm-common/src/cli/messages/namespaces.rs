@@ -137,7 +137,8 @@ pub fn unreadable_processes(pids: &[u32], ptrace: bool) -> String {
     )
 }
 
-/// A namespace that could not be entered.
-pub fn not_entered(ns: &str, why: &dyn std::fmt::Display) -> String {
-    format!("IPC namespace {ns} could not be entered ({why}); its objects are not listed")
+/// A namespace that could not be entered, or whose tables could not be
+/// read once entered.
+pub fn not_listed(ns: &str, why: &dyn std::fmt::Display) -> String {
+    format!("IPC namespace {ns} could not be listed ({why}); its objects are not shown")
 }
