@@ -16,9 +16,14 @@
 //! - `cli` (feature `cli`): the flags both binaries share, every error with
 //!   its exit status and sentence, every other user-facing sentence, and the
 //!   writes to stdout and stderr.
+//!
+//! Beside the binaries, [`channel`] is the facade for programs (and for the
+//! C binding, `shm-c`): the value, the stream and the time record as owned
+//! types, speaking the bytes the binaries speak, without the `cli` feature.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod channel;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod protocol;

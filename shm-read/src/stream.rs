@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use shm_common::cli::console;
 use shm_common::cli::exit::Exit;
 use shm_common::cli::messages::{self, Side};
-use shm_common::protocol::stream::consumer::{self, Consumer};
+use shm_common::protocol::stream::consumer::Consumer;
 use shm_common::protocol::stream::end::{Outcome, StreamEnd};
-use shm_common::protocol::stream::shared::{Backoff, DrainError, Holder, StreamError, BEAT};
+use shm_common::protocol::stream::shared::{Backoff, DrainError, StreamError, BEAT};
 use shm_common::session::find::{Access, Finder};
 use shm_common::transport::file_events::FileWatch;
 use shm_common::transport::key::Key;
@@ -24,8 +24,6 @@ use crate::report::{Condition, Reporter};
 use crate::stop;
 use crate::Failure;
 
-/// The longest a new segment may stay empty before it is refused.
-const SETUP: Duration = Duration::from_secs(2);
 /// A consumer waiting for a producer is woken by the key file's events
 /// (the producer creates it, then its segment, then writes its beacon into
 /// it) and otherwise looks again after a sleep that doubles from
@@ -74,31 +72,9 @@ pub fn run(args: &Stream, signals: &StopSignals) -> Result<Exit, Failure> {
     )
 }
 
-/// Claim the consumer's side, waiting while a producer that has just made
-/// the segment sets it up (microseconds; an empty segment that stays empty
-/// is refused).
+/// Claim the consumer's side (waiting while the producer sets it up).
 fn attach(view: WriteView<'_>, key: Key) -> Result<Consumer<'_>, Failure> {
-    let since = Instant::now();
-    loop {
-        match Consumer::attach(view, std::process::id()) {
-            Ok(consumer) => return Ok(consumer),
-            Err(StreamError::NotReady) if since.elapsed() < SETUP => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            // Before telling anyone to stop the other consumer, make sure
-            // it is alive.
-            Err(StreamError::Busy {
-                pid,
-                holder: Holder::Active,
-            }) => {
-                let holder = consumer::watch_holder(view.read());
-                return Err(refused(&StreamError::Busy { pid, holder }, key, 0));
-            }
-            Err(e) => {
-                return Err(refused(&e, key, 0));
-            }
-        }
-    }
+    Consumer::attach_when_ready(view, std::process::id()).map_err(|e| refused(&e, key, 0))
 }
 
 /// Wait for the producer's segment, saying why it is not there; asleep
@@ -157,10 +133,9 @@ fn consume(consumer: &mut Consumer<'_>, segment: &Segment) -> Result<Exit, Failu
             return Err(failure);
         }
     };
-    if outcome.removes_segment() {
+    let _ = consumer.conclude(outcome, || {
         let _ = segment.mark_for_removal();
-    }
-    let _ = consumer.end(outcome);
+    });
     match outcome {
         Outcome::Complete => Ok(Exit::Ok),
         Outcome::Interrupted(end) => Err((

@@ -3,7 +3,6 @@
 //! received every byte, then remove the segment.
 
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use shm_common::cli::console;
@@ -15,6 +14,7 @@ use shm_common::protocol::stream::{
     shared::{Backoff, FillError, StreamError, BEAT},
     spec,
 };
+use shm_common::protocol::watch::beating_beside;
 use shm_common::transport::signals::{StopSignals, Wake};
 
 use crate::claim::Protocol;
@@ -30,20 +30,11 @@ pub fn run(args: &Stream, signals: &StopSignals) -> Result<(), Failure> {
         let view = claim.view();
         let mut producer = Producer::create(view, claim.beacon().pid);
         let heartbeat = producer.heartbeat();
-        let stop = AtomicBool::new(false);
-        let outcome = std::thread::scope(|s| {
-            let beater = s.spawn(|| {
-                while !stop.load(Ordering::Relaxed) {
-                    heartbeat.beat();
-                    std::thread::park_timeout(BEAT);
-                }
-            });
-            let outcome = produce(args, signals, &mut producer);
-            // Unparked, the beater ends now rather than after its sleep.
-            stop.store(true, Ordering::Relaxed);
-            beater.thread().unpark();
-            outcome
-        });
+        let outcome = beating_beside(
+            BEAT,
+            || heartbeat.beat(),
+            || produce(args, signals, &mut producer),
+        );
         let (sent, received, consumer) =
             (producer.head(), producer.tail(), producer.consumer_pid());
         match outcome {

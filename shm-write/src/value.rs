@@ -16,18 +16,12 @@ use shm_common::protocol::value::{
     spec,
 };
 use shm_common::session::claim::Claim;
+use shm_common::session::hand_over::{self as handing, Handed};
 use shm_common::transport::signals::{Signal, StopSignals, Wake};
 
 use crate::claim::Protocol;
 use crate::flags::Value;
 use crate::Failure;
-
-/// `--exit-at-eof`: the longest wait, after the last value, for attached
-/// readers to take it before the writer stops (two heartbeats: within a
-/// value's liveness, and a reader polling at the default 1 s sees it too).
-const HAND_OVER: Duration = Duration::from_secs(2);
-/// How often the hand-over looks at the readers.
-const HAND_OVER_POLL: Duration = Duration::from_millis(2);
 
 /// The value's protocol, for the claim.
 const VALUE: Protocol = Protocol::of(&spec::SPEC, "a value");
@@ -304,37 +298,22 @@ fn serve(
 }
 
 /// Before stopping at the end of input: let every reader attached take the
-/// last value, so that none sees the writer stopped first. Done when each
-/// process attached besides this writer sleeps on the last value (an
-/// `--on-change` reader that has printed it), or none is attached; at most
-/// [`HAND_OVER`] (a reader that polls, or is stopped, never sleeps there),
-/// and at once on a stop signal. Attachments are the kernel's count; no pid
-/// is looked at.
+/// last value ([`session::hand_over`](shm_common::session::hand_over)),
+/// and stop at once on a stop signal.
 fn hand_over(
     claim: &Claim,
     publisher: &Publisher<'_>,
     signals: &StopSignals,
 ) -> Result<(), Failure> {
-    publisher.heartbeat();
-    // A reader still asleep on an older value is woken to read the last one
-    // (one attached read-only has not been woken yet); from here on, only a
-    // reader that has read the last value can sleep on it.
-    wake_with(publisher.wake_all())?;
-    let deadline = Instant::now() + HAND_OVER;
-    loop {
-        let Ok(info) = claim.segment().stat() else {
-            return Ok(()); // Removed from outside: nobody left to wait for.
-        };
-        let others = info.nattch.saturating_sub(1);
-        let asleep = publisher.asleep_on_latest().unwrap_or(0) as u64;
-        if others == 0 || asleep >= others || Instant::now() >= deadline {
-            return Ok(());
-        }
-        match signals.sleep(HAND_OVER_POLL) {
-            Ok(Some(signal)) => return stopping(signal).map(drop),
-            Ok(None) => {}
-            Err(e) => return Err((Exit::Failure, messages::signals_failed(e))),
-        }
+    let handed = handing::hand_over(claim, publisher, |pause| match signals.sleep(pause) {
+        Ok(None) => None,
+        Ok(Some(signal)) => Some(Ok(signal)),
+        Err(e) => Some(Err(e)),
+    });
+    match wake_with(handed)? {
+        Handed::Done => Ok(()),
+        Handed::Interrupted(Ok(signal)) => stopping(signal).map(drop),
+        Handed::Interrupted(Err(e)) => Err((Exit::Failure, messages::signals_failed(e))),
     }
 }
 
@@ -411,7 +390,7 @@ fn wake(publisher: &Publisher<'_>) -> Result<(), Failure> {
     wake_with(publisher.wake())
 }
 
-fn wake_with(woken: Result<(), impl std::fmt::Display>) -> Result<(), Failure> {
+fn wake_with<T>(woken: Result<T, impl std::fmt::Display>) -> Result<T, Failure> {
     woken.map_err(|e| (Exit::Failure, format!("waking readers failed: {e}")))
 }
 

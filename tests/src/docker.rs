@@ -29,6 +29,8 @@ pub const ROOT_SHM_IMAGE: &str = "shm-time-rootshm:test";
 /// The project image with Docker in Action's `ch6_ipc` (`tests/c/ch6_ipc.c`,
 /// statically linked) as `/bin/ch6_ipc`, built on [`IMAGE`] by [`ch6_image`].
 pub const CH6_IMAGE: &str = "shm-time-ch6:test";
+/// [`IMAGE`] with a C program over libshmtools ([`shmtools_image`]).
+pub const SHMTOOLS_IMAGE: &str = "shm-time-shmtools:test";
 
 /// The Docker engine (the `docker` client and the engine it talks to).
 pub struct Docker;
@@ -184,6 +186,46 @@ pub fn ch6_image() -> &'static str {
         let _ = std::fs::remove_dir_all(&context);
     });
     CH6_IMAGE
+}
+
+/// [`IMAGE`] with `tests/c/shmtools_check.c` as `/bin/shmtools_check`,
+/// linked statically against `libshmtools.a` (and the C library), so that a
+/// C program over the C API runs beside the tools in any container. Built
+/// once per test process with `docker build`.
+pub fn shmtools_image() -> &'static str {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        images();
+        let prefix = crate::shmtools::prefix();
+        let context = workspace().join(format!("target/shmtools-image-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&context);
+        std::fs::create_dir_all(&context).unwrap();
+        let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+            .args(["-O2", "-static", "-o"])
+            .arg(context.join("shmtools_check"))
+            .arg(workspace().join("tests/c/shmtools_check.c"))
+            .arg(format!("-I{}", prefix.join("include").display()))
+            .arg(prefix.join("lib/libshmtools.a"))
+            .args(["-lpthread", "-ldl", "-lm", "-lrt", "-lutil"])
+            .stderr(Stdio::null())
+            .status()
+            .expect("run the C compiler (cc)");
+        assert!(
+            status.success(),
+            "cc -static failed on tests/c/shmtools_check.c"
+        );
+        std::fs::write(
+            context.join("Dockerfile"),
+            format!("FROM {IMAGE}\nCOPY shmtools_check /bin/shmtools_check\n"),
+        )
+        .unwrap();
+        let dir = context.to_str().unwrap().to_owned();
+        rebuild(SHMTOOLS_IMAGE, || {
+            Docker.ok(&["build", "--quiet", "--tag", SHMTOOLS_IMAGE, &dir]);
+        });
+        let _ = std::fs::remove_dir_all(&context);
+    });
+    SHMTOOLS_IMAGE
 }
 
 fn script(path: &str, args: &[&str], env: &[(&str, &str)]) {

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod namespaces;
 pub mod plant;
 pub mod podman;
+pub mod shmtools;
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
@@ -28,6 +29,19 @@ use nix::unistd::Pid;
 /// A generous deadline for conditions that take milliseconds on a quiet
 /// machine: the CI machines are small and busy.
 pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Deterministic pseudo-random bytes (NULs and all), for data that must
+/// arrive exactly.
+pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect()
+}
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {

@@ -1,14 +1,17 @@
 //! The container story against the real Docker engine: the shared tests of
 //! `both/` (image, walkthrough, users, stop, streams, binaries that need no
 //! libc) on Docker, and what is Docker's own: static linking, the
-//! walkthrough as originally written, health, Compose and restart policies.
+//! walkthrough as originally written, health, Compose and restart policies;
+//! and a C program over libshmtools beside the tools, each in a container.
 //!
 //! These tests fail (they do not skip) when no Docker engine answers.
 
 use std::time::Duration;
 
 use shm_tests::doc_examples::{compare, shown};
-use shm_tests::docker::{compose_command, require_engine, ComposeProject, Docker, IMAGE};
+use shm_tests::docker::{
+    compose_command, require_engine, shmtools_image, ComposeProject, Docker, IMAGE,
+};
 use shm_tests::engine::{poll_engine, stderr_of, stdout_of, Container, Engine};
 use shm_tests::namespaces::{ipc_inode, listing, namespace, IN_CONTAINER};
 use shm_tests::{bin, texts_after, workspace, DEADLINE};
@@ -231,6 +234,59 @@ fn a_reader_under_restart_on_failure_follows_a_restarted_writer() {
     assert!(
         said.contains("timed out after 3s waiting for a live writer (the reason is above)"),
         "{said}"
+    );
+}
+
+// --- programs over libshmtools --------------------------------------------
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_c_program_and_the_tools_in_two_containers_share_a_value_both_ways() {
+    let docker = Docker::new();
+    let image = shmtools_image();
+    // shm_write in one container, the C reader in another that joins it.
+    let writer = docker.run_container(
+        "tool-writer",
+        &["--ipc", "shareable"],
+        image,
+        &["/bin/shm_write", "--value", "from the tool"],
+    );
+    writer.wait_stderr("segment created");
+    let joined = format!("container:{}", writer.name);
+    let out = docker.run_foreground(
+        &["--rm", "--ipc", &joined],
+        image,
+        &["/bin/shmtools_check", "value-read", "64"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out).trim(), hex(b"from the tool"));
+
+    // The C writer in one container (held open by its stdin), shm_read in
+    // another: a value with a NUL and a byte that is not UTF-8.
+    let c_writer = docker.run_container(
+        "c-writer",
+        &["--ipc", "shareable", "-i"],
+        image,
+        &["/bin/shmtools_check", "value-write", &hex(b"from C\0\xff")],
+    );
+    c_writer.wait_stdout(DEADLINE, "the C writer's first value", |lines| {
+        lines.iter().any(|l| l == "published")
+    });
+    let joined = format!("container:{}", c_writer.name);
+    let out = docker.run_foreground(
+        &["--rm", "--ipc", &joined],
+        image,
+        &[READER, "--once", "--format", "json"],
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    // base64 of "from C\0\xff"
+    assert!(
+        stdout_of(&out).contains(r#""value_base64":"ZnJvbSBDAP8=""#),
+        "{}",
+        stdout_of(&out)
     );
 }
 

@@ -7,19 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use shm_tests::{bin, poll_until, Proc, Sandbox, DEADLINE};
-
-/// Deterministic pseudo-random bytes.
-fn bytes(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed as u8
-        })
-        .collect()
-}
+use shm_tests::{bin, noise, poll_until, Proc, Sandbox, DEADLINE};
 
 /// A shell pipeline in the sandbox: `producer_input | shm_write --stream
 /// ARGS` beside `shm_read --stream > out`, the consumer started first or
@@ -75,11 +63,11 @@ fn round_trip(
 #[test]
 fn bytes_arrive_exactly_in_either_start_order() {
     let sandbox = Sandbox::new();
-    let input = bytes(64 << 20, 1);
+    let input = noise(64 << 20, 1);
     let (w, r, out) = round_trip(&sandbox, &input, &[], false);
     assert_eq!((w, r), (0, 0));
     assert!(out == input, "{} bytes out of {}", out.len(), input.len());
-    let input = bytes(8 << 20, 2);
+    let input = noise(8 << 20, 2);
     let (w, r, out) = round_trip(&sandbox, &input, &[], true);
     assert_eq!((w, r), (0, 0));
     assert!(out == input);
@@ -89,7 +77,7 @@ fn bytes_arrive_exactly_in_either_start_order() {
 #[test]
 fn a_tiny_ring_wraps_around_and_empty_input_is_a_clean_end() {
     let sandbox = Sandbox::new();
-    let input = bytes(300_001, 3);
+    let input = noise(300_001, 3);
     let (w, r, out) = round_trip(&sandbox, &input, &["--size", "453"], false);
     assert_eq!((w, r), (0, 0));
     assert!(out == input);
@@ -146,7 +134,7 @@ fn a_killed_producer_leaves_an_exact_prefix_a_failed_consumer_and_no_segment() {
 #[test]
 fn kill_9_of_either_side_at_random_moments_never_passes_for_a_clean_end() {
     let sandbox = Sandbox::new();
-    let input = bytes(64 << 20, 7);
+    let input = noise(64 << 20, 7);
     let dir = std::env::temp_dir().join(format!("shm-stream-kill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (inp, out) = (dir.join("in"), dir.join("out"));

@@ -15,6 +15,15 @@ pub(crate) fn allowed_cpus() -> Vec<usize> {
 }
 
 /// Pin the calling thread to `cpu` (best effort: reported, not fatal).
+/// The first two CPUs this process may run on (a writer's and a
+/// reader's), or none when there are fewer.
+pub(crate) fn two_cpus() -> (Option<usize>, Option<usize>) {
+    match allowed_cpus().as_slice() {
+        [a, b, ..] => (Some(*a), Some(*b)),
+        _ => (None, None),
+    }
+}
+
 pub(crate) fn pin(cpu: Option<usize>) {
     if let Some(cpu) = cpu {
         let mut set = CpuSet::new();

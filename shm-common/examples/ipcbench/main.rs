@@ -9,6 +9,7 @@
 //!                 [--parts throughput,sizes,wake] [--write-sizes 64,65536]
 //! ipcbench stream-tools --bin-dir DIR --out DIR [--mib N] [--runs N]
 //! ipcbench namespaces --bin-dir DIR [--namespaces N] [--objects N] [--runs N]
+//! ipcbench capi --c-bench PATH [--secs S] [--rounds R] [--reads N] [--key-dir DIR]
 //! ```
 //!
 //! `latency`: ping-pong between this process and a child of the same binary,
@@ -36,6 +37,10 @@
 //! `namespaces`: `shm_read --list --all-namespaces` over many IPC namespaces
 //! against `nsenter ... ipcs` and `lsipc` run in each (needs root, and runs
 //! outside the private namespace the others run in).
+//!
+//! `capi`: the C API (libshmtools) beside the protocol sides and the Rust
+//! facade: the ring at 64 B and 64 KiB writes, and a read of the time
+//! record and of a value.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -61,6 +66,7 @@ use shm_common::transport::segment::Segment;
 use shm_common::transport::table::TableEntry;
 use shm_common::transport::view::{ReadView, WriteView};
 
+mod capi;
 mod cpus;
 mod floor;
 mod latency;
@@ -71,6 +77,7 @@ mod rates;
 mod segment;
 mod stream;
 mod stream_tools;
+use capi::*;
 use cpus::*;
 use floor::*;
 use latency::*;
@@ -107,8 +114,10 @@ fn main() {
         Some("namespaces") => namespaces(&Opts::parse(&args[1..])),
         Some("child") => child(&args[1..]),
         Some("stream-child") => stream_child(&args[1..]),
+        Some("capi") => capi(&Opts::parse(&args[1..])),
+        Some("capi-child") => capi_child(&args[1..]),
         _ => Err(
-            "usage: ipcbench latency|rates|procs|stream|stream-tools|namespaces [options] (see the source)"
+            "usage: ipcbench latency|rates|procs|stream|stream-tools|capi|namespaces [options] (see the source)"
                 .into(),
         ),
     };

@@ -12,6 +12,7 @@ use shm_common::protocol::stream::end::Outcome;
 use shm_common::protocol::stream::layout::{state, word as ring_word, DATA, DEFAULT_SEGMENT_SIZE};
 use shm_common::protocol::stream::producer::Producer;
 use shm_common::protocol::stream::shared::{Backoff, BEAT};
+use shm_common::protocol::watch::beating_beside;
 use shm_common::transport::mqueue::{Direction, Queue, QueueName};
 
 /// Segment sizes of the ring-size table.
@@ -26,7 +27,7 @@ const WAKES: usize = 500;
 const WAKE_GAP: Duration = Duration::from_micros(500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Channel {
+pub(crate) enum Channel {
     Ring,
     Pipe,
     /// The minimal ring of `floor.rs`, in a segment of the same size.
@@ -50,10 +51,10 @@ impl Channel {
 
 /// Bytes moved and the wall time from the first write until the reader had
 /// them all.
-struct Flow {
-    bytes: u64,
-    writes: u64,
-    secs: f64,
+pub(crate) struct Flow {
+    pub(crate) bytes: u64,
+    pub(crate) writes: u64,
+    pub(crate) secs: f64,
 }
 
 /// Medians over `rounds` interleaved runs of `size`-byte writes through
@@ -91,11 +92,7 @@ pub(crate) fn stream(opts: &Opts) -> Result<()> {
     let secs = opts.num("secs", 1.0);
     let rounds = opts.num("rounds", 3.0) as usize;
     let segment = opts.num("segment", DEFAULT_SEGMENT_SIZE as f64) as usize;
-    let cpus = allowed_cpus();
-    let pins = match cpus.as_slice() {
-        [a, b, ..] => (Some(*a), Some(*b)),
-        _ => (None, None),
-    };
+    let pins = two_cpus();
     pin(pins.0);
     let dur = Duration::from_secs_f64(secs);
     // `--parts`: which tables, of "throughput", "sizes", "wake" (all by default).
@@ -250,7 +247,7 @@ fn reader(ch: Channel, role: &str, shmid: Option<i32>, cpu: Option<usize>) -> Co
 
 /// What the reader printed on its stdout (its count or its samples), once
 /// it has exited successfully.
-fn report(child: &mut Child) -> Result<String> {
+pub(crate) fn report(child: &mut Child) -> Result<String> {
     let mut text = String::new();
     child
         .stdout
@@ -312,20 +309,15 @@ fn through_ring(
     // The producer beats as `shm_write --stream` does, so the reader
     // never takes it for dead however long the run.
     let heartbeat = producer.heartbeat();
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let beater = s.spawn(|| {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                heartbeat.beat();
-                std::thread::park_timeout(BEAT);
-            }
-        });
-        let sent = send(&mut producer).and_then(|()| producer.finish().map_err(|e| e.to_string()));
-        let reported = sent.and_then(|()| report(&mut child.0));
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        beater.thread().unpark();
-        reported
-    })
+    beating_beside(
+        BEAT,
+        || heartbeat.beat(),
+        || {
+            let sent =
+                send(&mut producer).and_then(|()| producer.finish().map_err(|e| e.to_string()));
+            sent.and_then(|()| report(&mut child.0))
+        },
+    )
 }
 
 /// Run `send` as the producer of a fresh floor ring of `ring` bytes (in a
@@ -368,7 +360,13 @@ fn write_all(producer: &mut Producer<'_>, bytes: &[u8]) -> Result<()> {
 
 /// Write `size`-byte messages for `dur`, then the end; the bytes and the
 /// time until the reader had them all.
-fn flow(ch: Channel, size: usize, ring: usize, dur: Duration, cpu: Option<usize>) -> Result<Flow> {
+pub(crate) fn flow(
+    ch: Channel,
+    size: usize,
+    ring: usize,
+    dur: Duration,
+    cpu: Option<usize>,
+) -> Result<Flow> {
     let msg = vec![0x5au8; size];
     let mut writes = 0u64;
     let mut t0 = Instant::now();

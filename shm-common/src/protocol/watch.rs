@@ -10,7 +10,12 @@
 //! stepped). One look therefore cannot tell a live writer from a dead one:
 //! until the word changes, or the bound passes, the answer is
 //! [`Life::Watching`].
+//!
+//! The writer's half: its word must change at its pace even while the
+//! writer is busy copying or blocked elsewhere, so a thread of its own
+//! beats it ([`keep_beating`], [`beating_beside`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::spec::Life;
@@ -73,6 +78,33 @@ impl<T: PartialEq> Watch<T> {
             }
         }
     }
+}
+
+/// Call `beat` now and then every `period` until `stop` is set; unpark the
+/// thread after setting it to end the wait at once (a beat more, when the
+/// thread is woken early otherwise, is harmless).
+pub fn keep_beating(stop: &AtomicBool, period: Duration, mut beat: impl FnMut()) {
+    while !stop.load(Ordering::Acquire) {
+        beat();
+        std::thread::park_timeout(period);
+    }
+}
+
+/// Run `work` with a thread beside it that calls `beat` every `period`
+/// ([`keep_beating`]), stopped and joined when `work` returns.
+pub fn beating_beside<R>(
+    period: Duration,
+    beat: impl FnMut() + Send,
+    work: impl FnOnce() -> R,
+) -> R {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let beater = s.spawn(|| keep_beating(&stop, period, beat));
+        let result = work();
+        stop.store(true, Ordering::Release);
+        beater.thread().unpark();
+        result
+    })
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 //! ever creating a key file or a segment.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::beacon::{Beacon, BeaconState};
+use crate::transport::coarse;
 use crate::transport::key::Key;
 use crate::transport::key_file::{KeyFile, KeyFileError};
 use crate::transport::namespace::{self, Ns};
@@ -100,7 +101,9 @@ pub struct Finder {
     access: Access,
     own_ns: Ns,
     attached: Option<Segment>,
-    checked: Instant,
+    /// When the attachment was last checked, by the coarse clock: a look
+    /// costs a clock read, and a precise one would double a read's cost.
+    checked: Duration,
     /// Look the key file up again on the next look (after a stale or bad reading).
     suspect: bool,
 }
@@ -114,7 +117,7 @@ impl Finder {
             access,
             own_ns: Ns(namespace::ipc_namespace().unwrap_or(0)),
             attached: None,
-            checked: Instant::now(),
+            checked: coarse::now(),
             suspect: false,
         }
     }
@@ -127,7 +130,9 @@ impl Finder {
     /// The segment, attached if needed, or why there is none. Bounded in
     /// time: never waits for a writer.
     pub fn look(&mut self) -> Result<Result<&Segment, Absent>, FindError> {
-        if self.attached.is_some() && (self.suspect || self.checked.elapsed() >= FOLLOW_CHECK) {
+        if self.attached.is_some()
+            && (self.suspect || coarse::now().saturating_sub(self.checked) >= FOLLOW_CHECK)
+        {
             self.drop_if_replaced();
         }
         if self.attached.is_none() {
@@ -137,6 +142,12 @@ impl Finder {
             }
         }
         Ok(Ok(self.attached.as_ref().expect("attached above")))
+    }
+
+    /// The segment attached by the last look, taken out of the finder (a
+    /// side that keeps it for its own life, such as a stream's consumer).
+    pub fn take(self) -> Option<Segment> {
+        self.attached
     }
 
     /// The reading was stale or bad: on the next look, check whether the
@@ -151,7 +162,7 @@ impl Finder {
     /// `IPC_STAT` per [`FOLLOW_CHECK`], not a key-file lookup.
     fn drop_if_replaced(&mut self) {
         let thorough = std::mem::take(&mut self.suspect);
-        self.checked = Instant::now();
+        self.checked = coarse::now();
         let Some(segment) = &self.attached else {
             return;
         };
@@ -166,7 +177,7 @@ impl Finder {
     }
 
     fn attach(&mut self) -> Result<Result<Segment, Absent>, FindError> {
-        self.checked = Instant::now();
+        self.checked = coarse::now();
         let key_file = match KeyFile::open_for_reader(&self.key_file, self.proj_id) {
             Ok(key_file) => key_file,
             Err(KeyFileError::Missing { .. }) => return Ok(Err(self.absent(None, Ok(None)))),

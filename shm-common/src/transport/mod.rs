@@ -27,6 +27,7 @@
 //!   socket for a container's name.
 
 pub mod census;
+pub mod coarse;
 pub mod containers;
 pub mod engine_api;
 pub mod file_events;

@@ -54,7 +54,34 @@ pub fn watch_holder(read: ReadView<'_>) -> Holder {
     }
 }
 
+/// The longest a new segment may stay empty before
+/// [`Consumer::attach_when_ready`] refuses it.
+pub const SETUP: Duration = Duration::from_millis(2000);
+
 impl<'a> Consumer<'a> {
+    /// [`Consumer::attach`], waiting while a producer that has just made
+    /// the segment sets it up (microseconds; one that stays empty for
+    /// [`SETUP`] is refused), and, before refusing a stream that another
+    /// consumer holds, watching that it is alive ([`watch_holder`]).
+    pub fn attach_when_ready(view: WriteView<'a>, pid: u32) -> Result<Self, StreamError> {
+        let since = std::time::Instant::now();
+        loop {
+            match Self::attach(view, pid) {
+                Err(StreamError::NotReady) if since.elapsed() < SETUP => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(StreamError::Busy {
+                    pid,
+                    holder: Holder::Active,
+                }) => {
+                    let holder = watch_holder(view.read());
+                    return Err(StreamError::Busy { pid, holder });
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Check that `view` holds a stream and claim its consumer's side.
     pub fn attach(view: WriteView<'a>, pid: u32) -> Result<Self, StreamError> {
         let read = view.read();
@@ -206,15 +233,25 @@ impl<'a> Consumer<'a> {
     /// build does not know, or a length that is not what was taken, is an
     /// error.
     ///
-    /// Then mark the segment for removal if
-    /// [`Outcome::removes_segment`] says so, and record the end with
-    /// [`end`](Self::end).
+    /// Then [`conclude`](Self::conclude) with it.
     pub fn outcome(&self) -> Result<Option<Outcome>, StreamError> {
         let producer = self.producer();
         // After the state: bytes committed before the end show in `HEAD`.
         let drained = self.view.read().load_acquire(word::HEAD) == self.tail;
         let final_len = self.view.read().load(word::FINAL);
         end::for_consumer(producer, drained, final_len, self.tail)
+    }
+
+    /// Conclude the stream with `outcome`: first, where
+    /// [`Outcome::removes_segment`] says so, `remove` marks the segment for
+    /// removal (before the producer learns the end, so that the segment
+    /// goes with the last detach even if the producer dies meanwhile), then
+    /// record the end ([`end`](Self::end)).
+    pub fn conclude(&self, outcome: Outcome, remove: impl FnOnce()) -> Result<(), StreamError> {
+        if outcome.removes_segment() {
+            remove();
+        }
+        self.end(outcome)
     }
 
     /// Record how this side ended (the producer of a complete stream then
@@ -345,7 +382,9 @@ mod tests {
         let ended = consumer.outcome().unwrap().unwrap();
         assert_eq!(ended, Outcome::Interrupted(StreamEnd::PeerStopped));
         assert!(!ended.removes_segment());
-        consumer.end(ended).unwrap();
+        let mut removed = false;
+        consumer.conclude(ended, || removed = true).unwrap();
+        assert!(!removed, "the producer stopped: it removes its segment");
         assert_eq!(
             producer.outcome(),
             Ok(Some(Outcome::Interrupted(StreamEnd::PeerStopped)))

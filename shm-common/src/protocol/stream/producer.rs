@@ -256,7 +256,12 @@ mod tests {
         assert_eq!(producer.outcome(), Ok(None));
         let ended = consumer.outcome().unwrap().unwrap();
         assert_eq!(ended, Outcome::Complete);
-        consumer.end(ended).unwrap();
+        let mut removed = false;
+        consumer.conclude(ended, || removed = true).unwrap();
+        assert!(
+            removed,
+            "a complete stream's segment goes with the last detach"
+        );
         assert_eq!(producer.outcome(), Ok(Some(Outcome::Complete)));
         assert!(!producer.is_abandoned());
     }

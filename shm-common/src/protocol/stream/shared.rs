@@ -289,6 +289,17 @@ impl<'a> Heartbeat<'a> {
         Self { view, side }
     }
 
+    /// The producer's heartbeat in `view`, for a thread that holds the
+    /// segment but not the side (the side borrows it elsewhere).
+    pub fn producer(view: WriteView<'a>) -> Self {
+        Self::new(view, Side::Producer)
+    }
+
+    /// The consumer's heartbeat in `view`, as [`Heartbeat::producer`].
+    pub fn consumer(view: WriteView<'a>) -> Self {
+        Self::new(view, Side::Consumer)
+    }
+
     /// Store a heartbeat for this side: the wall clock's nanoseconds, which
     /// the other side only watches for change (readers before that rule
     /// judge its age).

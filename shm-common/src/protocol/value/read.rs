@@ -71,13 +71,30 @@ pub enum ReadError {
 /// assert_eq!((value.payload.as_slice(), value.counter), (&b"goodbye"[..], 2));
 /// ```
 pub fn read(view: ReadView<'_>) -> Result<Value, ReadError> {
-    read_prefix(view, usize::MAX).map(|(value, _)| value)
+    read_reusing(view, Vec::new())
+}
+
+/// [`read`], copying the payload into `payload`'s allocation (its content
+/// is replaced), so that a reader reading in a loop does not allocate:
+/// hand back the last [`Value::payload`].
+pub fn read_reusing(view: ReadView<'_>, payload: Vec<u8>) -> Result<Value, ReadError> {
+    read_up_to(view, payload, usize::MAX).map(|(value, _)| value)
 }
 
 /// Read the latest value's record and the payload's length, copying at
 /// most `limit` bytes of the payload into [`Value::payload`]: a listing
 /// copies none, since a payload may be as large as its segment.
 pub fn read_prefix(view: ReadView<'_>, limit: usize) -> Result<(Value, usize), ReadError> {
+    read_up_to(view, Vec::new(), limit)
+}
+
+/// The record, the payload's first `limit` bytes in `payload`'s
+/// allocation, and the payload's whole length.
+fn read_up_to(
+    view: ReadView<'_>,
+    mut payload: Vec<u8>,
+    limit: usize,
+) -> Result<(Value, usize), ReadError> {
     if view.bytes() < MIN_SEGMENT_SIZE {
         return Err(ReadError::TooSmall {
             bytes: view.bytes(),
@@ -89,15 +106,15 @@ pub fn read_prefix(view: ReadView<'_>, limit: usize) -> Result<(Value, usize), R
         Content::Foreign => return Err(ReadError::NotAValue("no shm_write header")),
     }
     let cap = capacity(view.bytes());
-    let (seq, (record, payload)) = seqlock::read(view, word::SEQ, |v| {
+    let (seq, record) = seqlock::read(view, word::SEQ, |v| {
         let mut record = [0u64; word::RECORD.end - word::RECORD.start];
         for (r, w) in record.iter_mut().zip(word::RECORD) {
             *r = v.load(w);
         }
         let len = (record[word::LEN - word::RECORD.start] as usize).min(cap);
-        let mut payload = vec![0u8; len.min(limit)];
+        payload.resize(len.min(limit), 0);
         v.copy_bytes(word::PAYLOAD, &mut payload);
-        (record, payload)
+        record
     })
     .map_err(|u| ReadError::Unstable { seq: u.seq })?;
     let at = |w: usize| record[w - word::RECORD.start];

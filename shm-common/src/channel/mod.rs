@@ -1,0 +1,77 @@
+//! Channels for programs: the value, the stream and the classic time
+//! record, speaking exactly the bytes `shm_write` and `shm_read` speak, so
+//! a program in one container and `shm_read` (or a C or Python program) in
+//! another interoperate.
+//!
+//! A layer above [`crate::session`], beside the binaries: each channel is
+//! a protocol's writer or reader side over a claimed or found key, owned
+//! (the side and the segment it borrows travel together), with a
+//! background thread that keeps its heartbeat while the program is idle.
+//! Nothing here needs the `cli` feature, prints, or touches signals; every
+//! wait is bounded by the timeout given (and by the peer's liveness).
+//!
+//! - [`ValueWriter`] / [`ValueReader`]: the latest value, any bytes;
+//! - [`StreamWriter`] / [`StreamReader`]: the lossless stream, as
+//!   [`std::io::Write`] and [`std::io::Read`];
+//! - [`read_time`] / [`TimeReader`]: the classic time record's seconds.
+
+mod beat;
+mod error;
+mod stream;
+mod time;
+mod value;
+
+use std::path::Path;
+
+pub use error::{Error, Result};
+pub use stream::{StreamReader, StreamWriter};
+pub use time::{read_time, TimeReader};
+pub use value::{ValueReader, ValueWriter};
+
+use crate::protocol::spec::Spec;
+use crate::session::claim::{Claim, ClaimOptions};
+
+/// Claim `key_file` and `proj_id` for a writer of `spec`'s protocol: a
+/// segment of `size` bytes (0: the protocol's default) and `mode`.
+fn claim(key_file: &Path, proj_id: u8, size: usize, mode: u32, spec: &Spec) -> Result<Claim> {
+    let size = if size == 0 { spec.default_size } else { size };
+    if size < spec.min_size {
+        return Err(Error::InvalidArgument(format!(
+            "a size of {size} bytes is too small for {}: give at least {} (or 0 for the default, {})",
+            spec.phrase, spec.min_size, spec.default_size
+        )));
+    }
+    let mode = u16::try_from(mode)
+        .ok()
+        .filter(|m| m & !0o777 == 0)
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "mode {mode:#o} is not a set of permission bits: give one within 0o777, such as 0o600"
+            ))
+        })?;
+    let options = ClaimOptions {
+        key_file: key_file.to_path_buf(),
+        proj_id,
+        size,
+        mode,
+    };
+    Claim::start(options, spec.adopt).map_err(|e| Error::claim(key_file, &e))
+}
+
+/// The Rust example of docs/programs.md, run as a doctest so that the doc
+/// cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/programs.md")]
+pub struct ProgramsDoc;
+
+// Every channel may move to another thread (a binding's objects do): a
+// channel that stopped being `Send` fails to compile here.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<ValueWriter>();
+    send::<ValueReader>();
+    send::<StreamWriter>();
+    send::<StreamReader>();
+    send::<TimeReader>();
+    send::<Error>();
+};
