@@ -20,13 +20,13 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// Its lower-case name (`docker`, `podman`, `kubernetes`, `container`).
+    /// Its lower-case name (`docker`, `podman`, `kubernetes`, `other`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Docker => "docker",
             Self::Podman => "podman",
             Self::Kubernetes => "kubernetes",
-            Self::Other => "container",
+            Self::Other => "other",
         }
     }
 }
