@@ -50,6 +50,9 @@ pub struct Args {
     /// List everything this IPC namespace holds (segments: what each holds, who is attached; message queues, semaphore sets, POSIX queues; /dev/shm files apart), leaks flagged with the ipcrm line that removes each
     #[arg(long, conflicts_with_all = ["inspect", "once", "count", "on_change", "timeout"])]
     pub list: bool,
+    /// With --list: every IPC namespace of the machine (each container's, the host's), each with its processes; needs root with CAP_SYS_ADMIN in the host's PID namespace
+    #[arg(long, requires = "list")]
+    pub all_namespaces: bool,
     /// Show one segment field by field with byte offsets (the key file's, or --shmid / --key)
     #[arg(long, conflicts_with_all = ["once", "count", "on_change", "timeout"])]
     pub inspect: bool,
@@ -101,6 +104,8 @@ pub enum Mode {
     Stream(Stream),
     /// List what the namespace holds (`--list`).
     List(Format),
+    /// List every IPC namespace's objects (`--list --all-namespaces`).
+    ListAll(Format),
     /// Show one segment (`--inspect`).
     Inspect(Inspect),
     /// Receive from a POSIX message queue (`--mqueue`).
@@ -193,6 +198,8 @@ impl Args {
                 timeout: self.timeout,
                 explain: self.explain,
             })
+        } else if self.list && self.all_namespaces {
+            Mode::ListAll(self.format)
         } else if self.list {
             Mode::List(self.format)
         } else if self.inspect {

@@ -2,11 +2,13 @@
 //! the classic C example does, but never create a segment, flush every
 //! line, and explain on stderr why no writer answers.
 
+mod all_namespaces;
 mod flags;
 mod follow;
 mod inspect;
 mod list;
 mod mqueue;
+mod ns_names;
 mod output;
 mod report;
 mod stop;
@@ -41,6 +43,7 @@ fn run(mode: Mode) -> Result<Exit, Failure> {
         Mode::Mqueue(mqueue) => mqueue::run(&mqueue, &signals()?),
         Mode::InspectQueue(name, format) => mqueue::inspect(&name, format),
         Mode::List(format) => list::run(format),
+        Mode::ListAll(format) => all_namespaces::run(format),
         Mode::Inspect(inspect) => inspect::run(&inspect),
     }
 }

@@ -10,6 +10,7 @@
 pub mod doc_examples;
 pub mod docker;
 pub mod engine;
+pub mod namespaces;
 pub mod plant;
 pub mod podman;
 pub mod python;
@@ -229,12 +230,7 @@ impl Sandbox {
 
     /// Inode of the sandbox's IPC namespace.
     pub fn ipc_ns(&self) -> u64 {
-        let link = std::fs::read_link(format!("/proc/{}/ns/ipc", self.pid())).unwrap();
-        let text = link.to_string_lossy();
-        text.trim_start_matches("ipc:[")
-            .trim_end_matches(']')
-            .parse()
-            .unwrap()
+        namespaces::ipc_inode(self.pid())
     }
 
     /// `program` run inside the sandbox as root.

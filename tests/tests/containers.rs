@@ -8,10 +8,12 @@
 
 use std::time::Duration;
 
+use shm_tests::doc_examples::{compare, shown};
 use shm_tests::docker::{
     compose_command, require_engine, shmtools_image, ComposeProject, Docker, IMAGE,
 };
-use shm_tests::engine::{poll_engine, stderr_of, stdout_of, Engine};
+use shm_tests::engine::{poll_engine, stderr_of, stdout_of, Container, Engine};
+use shm_tests::namespaces::{ipc_inode, listing, namespace, IN_CONTAINER};
 use shm_tests::{bin, texts_after, workspace, DEADLINE};
 
 #[macro_use]
@@ -446,4 +448,161 @@ fn our_reader_without_the_producers_ipc_explains() {
         &shm_tests::engine::output_lines(&out.stderr),
     );
     drop(producer);
+}
+
+// --- every namespace ------------------------------------------------------
+
+/// The namespace object of `container`'s IPC namespace in `doc`, and the
+/// container's full id.
+fn block_of<'d>(
+    doc: &'d serde_json::Value,
+    container: &Container<'_>,
+) -> (&'d serde_json::Value, String) {
+    let pid: u32 = container.inspect("{{.State.Pid}}").parse().unwrap();
+    let ns = namespace(doc, ipc_inode(pid))
+        .unwrap_or_else(|| panic!("{}'s IPC namespace is not listed", container.name));
+    (ns, container.inspect("{{.Id}}"))
+}
+
+/// The (engine, id, name) of each container a namespace object names.
+fn containers_of(ns: &serde_json::Value) -> Vec<(String, String, Option<String>)> {
+    ns["namespace"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["engine"].as_str().unwrap().to_owned(),
+                c["id"].as_str().unwrap().to_owned(),
+                c["name"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn all_namespaces_shows_containers_joined_with_ipc_container_in_one_block_by_name() {
+    let docker = Docker::new();
+    let image = docker.image(IMAGE);
+    let writer = docker.run_container("ns-writer", &["--ipc", "shareable"], &image, &[]);
+    writer.wait_stderr("segment created");
+    let join = format!("container:{}", writer.name);
+    let reader = docker.run_container("ns-reader", &["--ipc", &join], &image, &[READER]);
+    let lone = docker.run_container("ns-lone", &[], &image, &[]);
+    lone.wait_stderr("segment created");
+    // Both attached: the reader has found the writer's segment.
+    let doc = poll_engine(DEADLINE, || {
+        let doc = listing();
+        let (shared, _) = block_of(&doc, &writer);
+        let attached = shared["sharedmemory"][0]["attached"].as_array()?.len();
+        (attached == 2).then_some(doc)
+    })
+    .expect("the writer's segment with the writer and the reader attached");
+
+    let (shared, writer_id) = block_of(&doc, &writer);
+    let (same, reader_id) = block_of(&doc, &reader);
+    assert_eq!(shared, same, "the writer and the reader are in one block");
+    let docker_named =
+        |id: &str, name: &str| ("docker".to_owned(), id.to_owned(), Some(name.to_owned()));
+    let expected = vec![
+        docker_named(&writer_id, &writer.name),
+        docker_named(&reader_id, &reader.name),
+    ];
+    // The writer's container first: it made the namespace.
+    assert_eq!(containers_of(shared), expected);
+    let attached: Vec<&str> = shared["sharedmemory"][0]["attached"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["container"].as_str().unwrap())
+        .collect();
+    assert!(
+        attached.contains(&&writer_id[..12]) && attached.contains(&&reader_id[..12]),
+        "{attached:?}"
+    );
+
+    let (apart, lone_id) = block_of(&doc, &lone);
+    assert_ne!(apart["namespace"]["inode"], shared["namespace"]["inode"]);
+    assert_eq!(
+        containers_of(apart),
+        vec![docker_named(&lone_id, &lone.name)]
+    );
+    assert_eq!(apart["sharedmemory"].as_array().unwrap().len(), 1);
+
+    // The text names both containers on the shared namespace's heading, as
+    // docs/containers.md shows it (the doc's names for the test's, and the
+    // containers' short ids, which differ from run to run, hidden).
+    let doc_step =
+        "sudo shm_read --list --all-namespaces | sed -n '/shm-writer/,/^System V message/p'";
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} --list --all-namespaces | sed -n '/{}/,/^System V message/p'",
+            bin("shm_read").display(),
+            writer.name
+        ))
+        .output()
+        .unwrap();
+    let printed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            hide_ids(
+                &l.replace(&writer.name, "shm-writer")
+                    .replace(&reader.name, "shm-reader"),
+            )
+        })
+        .collect();
+    let shown: Vec<String> = shown(TEST, doc_step).iter().map(|l| hide_ids(l)).collect();
+    compare(&shown, &printed).unwrap_or_else(|e| panic!("docs/containers.md, `$ {doc_step}`: {e}"));
+    let heading = String::from_utf8_lossy(&out.stdout);
+    for (container, id) in [(&writer, &writer_id), (&reader, &reader_id)] {
+        let label = format!("docker container {} ({})", container.name, &id[..12]);
+        assert!(heading.contains(&label), "{label:?} not in {heading}");
+    }
+
+    // The same from a container, with the privileges the doc gives it.
+    let out = docker.run_foreground(
+        &[
+            "--rm",
+            "--pid",
+            "host",
+            "--cap-add",
+            "SYS_ADMIN",
+            "--cap-add",
+            "SYS_PTRACE",
+            "--security-opt",
+            "apparmor=unconfined",
+        ],
+        &image,
+        &IN_CONTAINER,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (shared, _) = block_of(&doc, &writer);
+    let ids = containers_of(shared);
+    let unnamed =
+        |(engine, id, _): &(String, String, Option<String>)| (engine.clone(), id.clone(), None);
+    assert_eq!(ids, expected.iter().map(unnamed).collect::<Vec<_>>());
+}
+
+/// The test that checks docs/containers.md's `--all-namespaces` block.
+const TEST: &str = "all_namespaces_shows_containers_joined_with_ipc_container_in_one_block_by_name";
+
+/// `line` with every container short id in parentheses (`(1a6f5500fe92)`)
+/// as `(<id>)`.
+fn hide_ids(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find('(') {
+        out += &rest[..=at];
+        rest = &rest[at + 1..];
+        let hex = rest.len() >= 13
+            && rest.as_bytes()[12] == b')'
+            && rest[..12].bytes().all(|b| b.is_ascii_hexdigit());
+        if hex {
+            out += "<id>";
+            rest = &rest[12..];
+        }
+    }
+    out + rest
 }

@@ -19,7 +19,8 @@ use std::time::Instant;
 
 use shm_tests::docker::{root_dev_shm_image, IMAGE};
 use shm_tests::engine::{poll_engine, unique, Container, Engine, IpcHolder};
-use shm_tests::podman::Podman;
+use shm_tests::namespaces::{ipc_inode, listing, namespace, IN_CONTAINER};
+use shm_tests::podman::{require_podman, Podman};
 use shm_tests::{poll_until, startup_key, workspace, DEADLINE};
 
 #[macro_use]
@@ -327,4 +328,172 @@ fn kube_play_runs_the_pod_manifest_over_a_root_owned_dev_shm() {
         _ => panic!("writer exit code {code} after podman kube down"),
     }
     assert_nothing_left(&podman);
+}
+
+// --- the inventory pod ----------------------------------------------------
+
+/// The inventory of every IPC namespace, as a pod and as a DaemonSet.
+const INVENTORY_MANIFEST: &str = "docs/examples/inventory-pod.yaml";
+const INVENTORY_DAEMONSET: &str = "docs/examples/inventory-daemonset.yaml";
+const KUBE_INVENTORY: &str = "shm-inventory-inventory";
+
+#[test]
+fn kube_play_runs_the_inventory_pod() {
+    let podman = Podman::new();
+    let image = podman.image(IMAGE);
+    podman.ok(&["tag", &image, KUBE_IMAGE]);
+    podman.build_infra_image();
+    // Something for it to find: a writer in a container of its own.
+    let writer = podman.run_container("inventoried", &["--ipc", "shareable"], &image, &[]);
+    writer.wait_stderr("segment created");
+    let manifest = workspace().join(INVENTORY_MANIFEST);
+    kube_play(&podman, &manifest);
+    let inventory = podman.container(KUBE_INVENTORY);
+    let status = poll_engine(DEADLINE, || {
+        let status = inventory.inspect("{{.State.Status}}");
+        (status == "exited").then_some(inventory.inspect("{{.State.ExitCode}}"))
+    });
+
+    // What the manifest asks for, as Podman ran it.
+    assert_eq!(inventory.inspect("{{.HostConfig.ReadonlyRootfs}}"), "true");
+    let caps = inventory.inspect("{{.EffectiveCaps}}");
+    assert!(
+        caps.contains("CAP_SYS_ADMIN") && caps.contains("CAP_SYS_PTRACE"),
+        "{caps}"
+    );
+    let (stdout, stderr) = inventory.logs();
+    let listing = if honours_host_pid() {
+        assert_eq!(inventory.inspect("{{.HostConfig.PidMode}}"), "host");
+        assert_eq!(status.as_deref(), Some("0"), "{stderr:?}");
+        stdout.join("\n")
+    } else {
+        // Podman before 4.5 drops hostPID: the pod runs in a PID namespace
+        // of its own, and says so, with the refusal's exit status.
+        assert_eq!(status.as_deref(), Some("4"), "{stderr:?}");
+        assert!(
+            stderr[0].contains("this process lacks the host's PID namespace"),
+            "{stderr:?}"
+        );
+        // The manifest's container by hand, with its privileges and the
+        // host's PID namespace.
+        let out = podman.run_foreground(
+            &[
+                "--rm",
+                "--pid",
+                "host",
+                "--read-only",
+                "--user",
+                "0",
+                "--cap-drop",
+                "ALL",
+                "--cap-add",
+                "SYS_ADMIN,SYS_PTRACE",
+                "--security-opt",
+                "no-new-privileges",
+            ],
+            &image,
+            &IN_CONTAINER,
+        );
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    // The JSON listing, with the writer's namespace in it.
+    let doc: serde_json::Value =
+        serde_json::from_str(&listing).expect("the listing is one JSON document");
+    let pid: u32 = writer.inspect("{{.State.Pid}}").parse().unwrap();
+    let ns = namespace(&doc, ipc_inode(pid)).expect("the writer's namespace is listed");
+    let id = writer.inspect("{{.Id}}");
+    assert_eq!(ns["namespace"]["containers"][0]["engine"], "podman");
+    assert_eq!(ns["namespace"]["containers"][0]["id"], id.as_str());
+    let segment = &ns["sharedmemory"][0];
+    assert_eq!(segment["kind"], "time", "{segment}");
+    assert_eq!(segment["attached"][0]["container"], &id[..12]);
+    kube_down(&podman, &manifest);
+}
+
+/// Whether this Podman's `kube play` honours a pod's `hostPID` (4.5 and
+/// later).
+fn honours_host_pid() -> bool {
+    let version = require_podman();
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (4, 5)
+}
+
+/// The DaemonSet's pod template asks for exactly the pod's privileges.
+#[test]
+fn the_inventory_daemonset_asks_for_the_pods_privileges() {
+    let privileges = |path: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(workspace().join(path)).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let start = lines.iter().position(|l| *l == "securityContext:").unwrap();
+        let end = lines.iter().position(|l| *l == "resources:").unwrap();
+        let mut privileges: Vec<String> = lines[start..end].iter().map(|l| l.to_string()).collect();
+        privileges.extend(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("host"))
+                .map(|l| l.to_string()),
+        );
+        privileges
+    };
+    let pod = privileges(INVENTORY_MANIFEST);
+    assert!(pod.contains(&"hostPID: true".to_owned()), "{pod:?}");
+    assert_eq!(privileges(INVENTORY_DAEMONSET), pod);
+}
+
+/// A pod whose only other container made a segment and was killed: the
+/// infra container alone keeps the namespace, and the listing says so.
+#[test]
+fn all_namespaces_reports_a_pod_namespace_kept_only_by_its_infra_container() {
+    let podman = Podman::new();
+    let image = podman.image(IMAGE);
+    let pod = unique("pod");
+    podman.build_infra_image();
+    podman.ok(&["pod", "create", "--network", "none", "--name", &pod]);
+    let in_pod = format!("--pod={pod}");
+    // A writer killed as the OOM killer would, once its segment is there.
+    // (bounded: at most 200 looks).
+    let killed = "/bin/shm_write & n=0; \
+                  until /bin/shm_read --once >/dev/null 2>&1 || [ $n -ge 200 ]; do n=$((n+1)); sleep 0.1; done; \
+                  kill -KILL $!";
+    let maker = podman.named("maker");
+    podman.ok(&[
+        "run",
+        "--name",
+        &maker.name,
+        &in_pod,
+        &image,
+        "sh",
+        "-c",
+        killed,
+    ]);
+    let infra = podman
+        .ok(&["pod", "inspect", "--format", "{{.InfraContainerID}}", &pod])
+        .trim()
+        .to_owned();
+    let pid: u32 = podman
+        .ok(&["inspect", "--format", "{{.State.Pid}}", &infra])
+        .trim()
+        .parse()
+        .unwrap();
+
+    let doc = listing();
+    let ns = namespace(&doc, ipc_inode(pid)).expect("the pod's namespace is listed");
+    let commands: Vec<&str> = ns["namespace"]["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(commands, ["catatonit"]);
+    assert_eq!(ns["namespace"]["containers"][0]["id"], infra.as_str());
+    assert_eq!(ns["sharedmemory"].as_array().unwrap().len(), 1);
+    let finding = ns["namespace"]["finding"].as_str().expect("a finding");
+    assert!(
+        finding.contains(
+            "holds 1 object(s) but no process: only the pod's infra container (catatonit) keeps it"
+        ),
+        "{finding}"
+    );
 }

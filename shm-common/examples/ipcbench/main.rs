@@ -8,6 +8,7 @@
 //! ipcbench stream [--secs S] [--rounds R] [--segment BYTES] [--out DIR]
 //!                 [--parts throughput,sizes,wake] [--write-sizes 64,65536]
 //! ipcbench stream-tools --bin-dir DIR --out DIR [--mib N] [--runs N]
+//! ipcbench namespaces --bin-dir DIR [--namespaces N] [--objects N] [--runs N]
 //! ipcbench capi --c-bench PATH [--secs S] [--rounds R] [--reads N] [--key-dir DIR]
 //! ```
 //!
@@ -32,6 +33,10 @@
 //!
 //! `stream-tools`: `shm_write --stream` into `shm_read --stream` against
 //! `cat | cat`, for several ring sizes, and the CPU of each waiting side.
+//!
+//! `namespaces`: `shm_read --list --all-namespaces` over many IPC namespaces
+//! against `nsenter ... ipcs` and `lsipc` run in each (needs root, and runs
+//! outside the private namespace the others run in).
 //!
 //! `capi`: the C API (libshmtools) beside the protocol sides and the Rust
 //! facade: the ring at 64 B and 64 KiB writes, and a read of the time
@@ -66,6 +71,7 @@ mod cpus;
 mod floor;
 mod latency;
 mod mech;
+mod namespaces;
 mod procs;
 mod rates;
 mod segment;
@@ -76,6 +82,7 @@ use cpus::*;
 use floor::*;
 use latency::*;
 use mech::*;
+use namespaces::*;
 use procs::*;
 use rates::*;
 use segment::*;
@@ -104,12 +111,13 @@ fn main() {
         Some("procs") => procs(&Opts::parse(&args[1..])),
         Some("stream") => stream(&Opts::parse(&args[1..])),
         Some("stream-tools") => stream_tools(&Opts::parse(&args[1..])),
+        Some("namespaces") => namespaces(&Opts::parse(&args[1..])),
         Some("child") => child(&args[1..]),
         Some("stream-child") => stream_child(&args[1..]),
         Some("capi") => capi(&Opts::parse(&args[1..])),
         Some("capi-child") => capi_child(&args[1..]),
         _ => Err(
-            "usage: ipcbench latency|rates|procs|stream|stream-tools|capi [options] (see the source)"
+            "usage: ipcbench latency|rates|procs|stream|stream-tools|capi|namespaces [options] (see the source)"
                 .into(),
         ),
     };

@@ -20,8 +20,16 @@
 //!   [`table`]'s segments; [`posix_shm`]: the files of a `/dev/shm`;
 //!   [`root`]: where a namespace's mounts are seen from; [`users`]: user
 //!   names from `/etc/passwd`.
+//! - [`census`]: every IPC namespace of the machine with the processes and
+//!   mounts that keep it, and work run inside one (`setns` on a thread);
+//!   [`containers`] names a process's container from its cgroup (engine,
+//!   id, Kubernetes pod), and [`engine_api`] asks Docker's or Podman's API
+//!   socket for a container's name.
 
+pub mod census;
 pub mod coarse;
+pub mod containers;
+pub mod engine_api;
 pub mod file_events;
 pub mod ipc_tables;
 pub mod key;

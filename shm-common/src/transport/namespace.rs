@@ -37,7 +37,8 @@ pub fn ipc_namespace_of(pid: &str) -> std::io::Result<u64> {
         .ok_or_else(|| std::io::Error::other(format!("unexpected {path} target {link:?}")))
 }
 
-fn parse_ns_link(link: &str) -> Option<u64> {
+/// The inode of an `ipc:[N]` namespace link (or nsfs mount root).
+pub(crate) fn parse_ns_link(link: &str) -> Option<u64> {
     link.strip_prefix("ipc:[")?.strip_suffix(']')?.parse().ok()
 }
 

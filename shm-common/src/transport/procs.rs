@@ -10,6 +10,7 @@
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
+use super::containers::Origin;
 use super::key::Key;
 use super::namespace;
 
@@ -175,7 +176,8 @@ fn describe(pid: u32) -> Attached {
         .unwrap_or_default();
     let container = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
         .ok()
-        .and_then(|c| container_id(&c));
+        .and_then(|c| Origin::from_cgroup(&c))
+        .map(|o| o.short_id().to_owned());
     Attached {
         pid,
         command,
@@ -269,39 +271,18 @@ fn shm_file(line: &str) -> Option<(u64, u64)> {
     Some((dev, inode))
 }
 
-/// A container id in a cgroup file: the first 64-hex-digit run in a path
-/// (`/docker/<id>`, `docker-<id>.scope`, `libpod-<id>`, `cri-containerd-<id>.scope`).
-fn container_id(cgroup: &str) -> Option<String> {
-    cgroup.lines().find_map(|line| {
-        let path = line.splitn(3, ':').nth(2)?;
-        path.split(|c: char| !c.is_ascii_hexdigit())
-            .find(|run| run.len() == 64)
-            .map(|id| id[..12].to_owned())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn parses_maps_and_cgroups() {
+    fn parses_maps_stat_and_status() {
         let line = "7f1c2a000000-7f1c2a001000 r--s 00000000 00:01 32769                      /SYSV0800abcd (deleted)";
         assert_eq!(sysv_segment(line), Some((32769, Key(0x0800_abcd))));
         assert_eq!(
             sysv_segment("7f00-7f01 r--p 00000000 08:01 1234 /usr/lib/libc.so.6"),
             None
         );
-        let id = "a".repeat(64);
-        assert_eq!(
-            container_id(&format!("0::/system.slice/docker-{id}.scope\n")),
-            Some("a".repeat(12))
-        );
-        assert_eq!(
-            container_id(&format!("12:memory:/docker/{id}\n")),
-            Some("a".repeat(12))
-        );
-        assert_eq!(container_id("0::/user.slice\n"), None);
         let file = "7f00-7f01 rw-s 00000000 00:1a 4711 /dev/shm/frames";
         assert_eq!(
             shm_file(file),

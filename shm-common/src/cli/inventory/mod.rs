@@ -14,6 +14,7 @@ use crate::protocol::clock::Timestamp;
 use crate::protocol::describe::Holds;
 use std::path::Path;
 
+use crate::cli::shell::shell_word;
 use crate::session::inventory::{Creator, Target};
 use crate::transport::procs::printable;
 use crate::transport::table::TableEntry;
@@ -74,14 +75,7 @@ fn ipcrm(target: &Target, object: Object, id: i32) -> String {
 /// quoted for a shell where it needs it, control characters escaped.
 fn enter(file: &Path) -> String {
     let path = printable(&file.to_string_lossy());
-    let plain = path
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@=,".contains(c));
-    if plain {
-        format!("nsenter --ipc={path}")
-    } else {
-        format!("nsenter '--ipc={}'", path.replace('\'', "'\\''"))
-    }
+    format!("nsenter {}", shell_word(&format!("--ipc={path}")))
 }
 
 /// Seconds from `since` (Unix seconds) to now; 0 for a time ahead.

@@ -6,6 +6,7 @@ mod diagnosis;
 mod listing;
 pub mod manual;
 pub mod mqueue;
+pub mod namespaces;
 mod signals;
 mod stream;
 mod writer;
