@@ -350,6 +350,24 @@ fn without_a_writer_each_side_says_so_with_errno_and_the_fix() {
             "{err}"
         );
     }
+    // A segment its writer has created and not yet set up: no live writer
+    // yet (open again), not a segment of another kind.
+    let shmid = shm_tests::plant::plant(&sandbox, "/dev/shm/shm_file", 0o600, &[0; 4096]);
+    let out = c_check(&sandbox, Link::Dynamic, &["value-read", "16"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(
+        err.contains("errno=2:") && err.contains("blank: its writer has not set it up yet"),
+        "{err}"
+    );
+    let removed = sandbox
+        .command("ipcrm")
+        .args(["-m", &shmid.to_string()])
+        .status()
+        .unwrap();
+    assert!(removed.success());
     // A stopped writer is no live writer either.
     let mut writer = sandbox.writer(&["--value", "x"]);
     writer.wait_stderr("segment created");

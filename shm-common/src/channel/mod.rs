@@ -31,6 +31,18 @@ pub use value::{ValueReader, ValueWriter};
 use crate::protocol::spec::Spec;
 use crate::session::claim::{Claim, ClaimOptions};
 
+/// `proj_id`, refused when it is 0: `ftok` takes only its low 8 bits, and
+/// neither tool nor the classic pair can name a key made from 0.
+fn checked(proj_id: u8) -> Result<u8> {
+    if proj_id == 0 {
+        return Err(Error::InvalidArgument(
+            "proj_id 0 names no key the tools can reach: give 1 to 255, such as 8 (the classic pair's)"
+                .to_string(),
+        ));
+    }
+    Ok(proj_id)
+}
+
 /// Claim `key_file` and `proj_id` for a writer of `spec`'s protocol: a
 /// segment of `size` bytes (0: the protocol's default) and `mode`.
 fn claim(key_file: &Path, proj_id: u8, size: usize, mode: u32, spec: &Spec) -> Result<Claim> {
@@ -51,7 +63,7 @@ fn claim(key_file: &Path, proj_id: u8, size: usize, mode: u32, spec: &Spec) -> R
         })?;
     let options = ClaimOptions {
         key_file: key_file.to_path_buf(),
-        proj_id,
+        proj_id: checked(proj_id)?,
         size,
         mode,
     };
@@ -75,3 +87,19 @@ const _: fn() = || {
     send::<TimeReader>();
     send::<Error>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proj_id_zero_is_refused_before_any_key_is_made() {
+        let err = ValueReader::open("/nonexistent/key", 0).err().unwrap();
+        assert!(
+            err.to_string().starts_with("proj_id 0 names no key"),
+            "{err}"
+        );
+        let err = StreamWriter::open("/nonexistent/key", 0, 0).err().unwrap();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    }
+}

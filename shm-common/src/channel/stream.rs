@@ -238,7 +238,11 @@ impl StreamReader {
     /// consumer per stream).
     pub fn open(key_file: impl AsRef<Path>, proj_id: u8) -> Result<Self> {
         let key_file: PathBuf = key_file.as_ref().to_path_buf();
-        let mut finder = Finder::new(key_file.clone(), proj_id, Access::PreferWritable);
+        let mut finder = Finder::new(
+            key_file.clone(),
+            super::checked(proj_id)?,
+            Access::PreferWritable,
+        );
         match finder.look() {
             Ok(Ok(_)) => {}
             Ok(Err(absent)) => return Err(Error::no_writer(absent.key_file, absence(&absent.why))),

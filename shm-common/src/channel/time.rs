@@ -31,7 +31,11 @@ impl TimeReader {
     /// when no segment answers.
     pub fn open(key_file: impl AsRef<Path>, proj_id: u8) -> Result<Self> {
         let mut reader = Self {
-            finder: Finder::new(key_file.as_ref().to_path_buf(), proj_id, Access::ReadOnly),
+            finder: Finder::new(
+                key_file.as_ref().to_path_buf(),
+                super::checked(proj_id)?,
+                Access::ReadOnly,
+            ),
         };
         reader.read()?;
         Ok(reader)

@@ -245,7 +245,11 @@ impl ValueReader {
     /// when no writer holds it (or it stopped).
     pub fn open(key_file: impl AsRef<Path>, proj_id: u8) -> Result<Self> {
         let key_file = key_file.as_ref().to_path_buf();
-        let finder = Finder::new(key_file.clone(), proj_id, Access::PreferWritable);
+        let finder = Finder::new(
+            key_file.clone(),
+            super::checked(proj_id)?,
+            Access::PreferWritable,
+        );
         let mut reader = Self {
             finder,
             key_file,
@@ -330,6 +334,12 @@ impl ValueReader {
         let id = (info.id, info.ctime);
         let value = match read_reusing(segment.view(), std::mem::take(&mut self.scratch)) {
             Ok(value) => value,
+            Err(ReadError::Blank) => {
+                return Err(Error::no_writer(
+                    &self.key_file,
+                    ReadError::Blank.to_string(),
+                ))
+            }
             Err(e) => {
                 if !matches!(e, ReadError::Unstable { .. }) {
                     self.finder.suspect();

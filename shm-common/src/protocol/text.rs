@@ -109,6 +109,14 @@ pub fn read(view: ReadView<'_>) -> Result<[u8; TEXT_LEN], TextError> {
     Err(TextError::Unstable)
 }
 
+/// Whether the text area is empty (its first byte zero): a segment just
+/// created, which no writer has written yet.
+pub fn is_blank(view: ReadView<'_>) -> bool {
+    let mut first = [0u8; 1];
+    view.copy_bytes(WORDS.start, &mut first);
+    first[0] == 0
+}
+
 /// Store `text` into the area (the writer's side).
 pub fn write(view: WriteView<'_>, text: &[u8; TEXT_LEN]) {
     view.store_bytes(WORDS.start, text);

@@ -5,7 +5,7 @@
 use super::layout::{capacity, flags, state, word, MIN_SEGMENT_SIZE};
 use crate::protocol::clock::Timestamp;
 use crate::protocol::header::{self, Content, HeaderError, Kind};
-use crate::protocol::seqlock;
+use crate::protocol::{seqlock, text};
 use crate::transport::view::ReadView;
 
 /// One consistent copy of the value and its record.
@@ -41,9 +41,13 @@ pub enum ReadError {
     /// Not a header of ours, or a newer one.
     #[error(transparent)]
     Header(#[from] HeaderError),
-    /// Another kind (or no header at all).
+    /// Another kind (or no header and a C text).
     #[error("the segment holds {0}, not a value")]
     NotAValue(&'static str),
+    /// No header and no text: a writer has created the segment and not
+    /// set it up yet.
+    #[error("the segment is blank: its writer has not set it up yet")]
+    Blank,
     /// The seqlock stayed odd.
     #[error("the value stayed mid-update (sequence {seq}): the writer is stopped, or was killed, while publishing")]
     Unstable {
@@ -103,6 +107,7 @@ fn read_up_to(
     match header::identify(view)? {
         Content::Ours(Kind::Value) => {}
         Content::Ours(kind) => return Err(ReadError::NotAValue(kind.name())),
+        Content::Foreign if text::is_blank(view) => return Err(ReadError::Blank),
         Content::Foreign => return Err(ReadError::NotAValue("no shm_write header")),
     }
     let cap = capacity(view.bytes());
