@@ -155,7 +155,7 @@ pub struct CollectError {
 /// could not be read: they may be its processes, and their creators are
 /// then unknown rather than gone). Segments are attached read-only
 /// for a moment to say what they hold (see
-/// [`describe`](crate::protocol::describe::describe)).
+/// [`describe`]).
 pub fn collect(
     target: &Target,
     candidates: impl IntoIterator<Item = u32>,
