@@ -266,6 +266,18 @@ impl Sandbox {
             .expect("run sh in sandbox")
     }
 
+    /// `shm_read --list ARGS` in the sandbox, which must succeed: its stdout.
+    pub fn list(&self, args: &[&str]) -> String {
+        let out = self
+            .command(bin("shm_read"))
+            .arg("--list")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// The sandbox's segments, as `/proc/sysvipc/shm` lists them.
     pub fn segments(&self) -> Vec<ShmRow> {
         let out = self.sh("cat /proc/sysvipc/shm");

@@ -10,19 +10,8 @@ use shm_tests::{bin, c_program, poll_until, Proc, Sandbox, DEADLINE};
 /// runs as root).
 const USER: u32 = 1000;
 
-fn list(sandbox: &Sandbox, args: &[&str]) -> String {
-    let out = sandbox
-        .command(bin("shm_read"))
-        .arg("--list")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn list_json(sandbox: &Sandbox) -> Value {
-    serde_json::from_str(&list(sandbox, &["--format", "json"])).unwrap()
+    serde_json::from_str(&sandbox.list(&["--format", "json"])).unwrap()
 }
 
 /// `ipc_make args` run to its end as `uid`: the id of the object it left.
@@ -116,7 +105,7 @@ fn list_shows_every_kind_and_flags_only_what_leaked() {
         .success());
     let (mapper, _) = make_held(&sandbox, &["map", "/frames", "8192"]);
 
-    let text = list(&sandbox, &[]);
+    let text = sandbox.list(&[]);
     assert!(text.starts_with(&format!(
         "IPC namespace ipc:[{}]: 3 segment(s)\n",
         sandbox.ipc_ns()
@@ -232,7 +221,7 @@ fn list_shows_every_kind_and_flags_only_what_leaked() {
     holder.signal(nix::sys::signal::Signal::SIGKILL);
     holder.exit();
     let now = poll_until(DEADLINE, || {
-        remove_line(&under(&list(&sandbox, &[]), SEGMENTS, held))
+        remove_line(&under(&sandbox.list(&[]), SEGMENTS, held))
     });
     assert_eq!(now, Some(format!("ipcrm -m {held}")));
 
@@ -248,7 +237,7 @@ fn list_shows_every_kind_and_flags_only_what_leaked() {
     });
     assert_eq!(ids(&sandbox, "msg"), vec![used_queue, root_queue]);
     assert_eq!(ids(&sandbox, "sem"), Vec::<i32>::new());
-    let text = list(&sandbox, &[]);
+    let text = sandbox.list(&[]);
     assert_eq!(text.matches("orphan: ").count(), 1, "{text}");
 }
 
@@ -401,9 +390,9 @@ fn list_counts_a_large_value_without_copying_it() {
     writer.wait_stderr("segment created");
     let listed = format!("value: {len} bytes");
     poll_until(DEADLINE, || {
-        list(&sandbox, &[]).contains(&listed).then_some(())
+        sandbox.list(&[]).contains(&listed).then_some(())
     })
-    .unwrap_or_else(|| panic!("no {listed}: {}", list(&sandbox, &[])));
+    .unwrap_or_else(|| panic!("no {listed}: {}", sandbox.list(&[])));
     let out = sandbox
         .command("prlimit")
         .arg(format!("--as={}", size + 64 * MIB))

@@ -358,16 +358,7 @@ fn without_the_mqueue_mount_the_owner_is_unknown_and_the_mount_is_named() {
 #[test]
 fn list_shows_the_queues_after_the_segments() {
     let sandbox = Sandbox::with_mqueue();
-    let list = |args: &[&str]| {
-        let out = sandbox
-            .command(shm_tests::bin("shm_read"))
-            .arg("--list")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let list = |args: &[&str]| sandbox.list(args);
     assert!(
         list(&[]).contains("\nno POSIX message queues in this IPC namespace\n"),
         "{}",
