@@ -175,7 +175,7 @@ impl ValueReader {
                     _ => return Err(Error::TimedOut),
                 }
             }
-            let segment = look(&mut self.finder, &self.key_file)?;
+            let segment = look(&mut self.finder, &self.key_file, coarse::now())?;
             // Woken, timed out or interrupted: look again either way.
             let _ = notify::wait(
                 segment.view(),
@@ -205,8 +205,9 @@ impl ValueReader {
         &mut self,
         take: impl FnOnce(ReadView<'_>, SegmentId) -> std::result::Result<(T, Mark), ReadError>,
     ) -> Result<(T, SegmentId)> {
-        let segment = look(&mut self.finder, &self.key_file)?;
-        let info = *segment.info();
+        let coarse_now = coarse::now();
+        let segment = look(&mut self.finder, &self.key_file, coarse_now)?;
+        let info = segment.info();
         let id = (info.id, info.ctime);
         let (taken, mark) = match take(segment.view(), id) {
             Ok(taken) => taken,
@@ -223,7 +224,6 @@ impl ValueReader {
                 return Err(Error::unusable(&self.key_file, e));
             }
         };
-        let coarse_now = coarse::now();
         let recent = matches!(self.live_at, Some((seen, at)) if seen == id && coarse_now.saturating_sub(at) < LIVE_RECHECK);
         if recent && !mark.stopped {
             return Ok((taken, id));
@@ -253,9 +253,10 @@ impl ValueReader {
     }
 }
 
-/// The segment `finder` leads to, or why there is none.
-fn look<'f>(finder: &'f mut Finder, key_file: &Path) -> Result<&'f Segment> {
-    match finder.look() {
+/// The segment `finder` leads to at `now` (by the coarse clock), or why
+/// there is none.
+fn look<'f>(finder: &'f mut Finder, key_file: &Path, now: Duration) -> Result<&'f Segment> {
+    match finder.look_at(now) {
         Ok(Ok(segment)) => Ok(segment),
         Ok(Err(absent)) => Err(Error::no_writer(absent.key_file, absence(&absent.why))),
         Err(e) => Err(Error::find(key_file, &e)),
