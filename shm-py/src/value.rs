@@ -77,6 +77,10 @@ pub(crate) struct ValueReader {
     /// Where `read` copies a value before it becomes `bytes`, kept between
     /// calls so that a read allocates nothing but the `bytes` object.
     scratch: Vec<u8>,
+    /// The last value returned, returned again (`bytes` are immutable, so
+    /// sharing is safe) while the channel finds it unchanged: most reads
+    /// of a latest value find it so, and then copy and allocate nothing.
+    last: Option<Py<PyBytes>>,
 }
 
 #[pymethods]
@@ -91,15 +95,26 @@ impl ValueReader {
         Ok(Self {
             inner: Slot::new(inner),
             scratch: Vec::new(),
+            last: None,
         })
     }
 
     /// The current value. It never waits for a writer, so it keeps the GIL.
+    /// While it is the value last returned, the same `bytes` object is
+    /// returned again, without a copy.
     fn read<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let reader = self.inner.get()?;
         loop {
-            match reader.read_into(&mut self.scratch) {
-                Ok(n) => return Ok(PyBytes::new(py, &self.scratch[..n])),
+            let fresh = match &self.last {
+                Some(last) => match reader.read_into_if_changed(&mut self.scratch) {
+                    Ok(None) => return Ok(last.bind(py).clone()),
+                    Ok(Some(n)) => Ok(n),
+                    Err(e) => Err(e),
+                },
+                None => reader.read_into(&mut self.scratch),
+            };
+            match fresh {
+                Ok(n) => return Ok(self.keep(PyBytes::new(py, &self.scratch[..n]))),
                 Err(channel::Error::TooSmall { needed }) => self.scratch.resize(needed, 0),
                 Err(e) => return Err(to_py(e)),
             }
@@ -117,12 +132,13 @@ impl ValueReader {
         let deadline = wait::deadline(timeout)?;
         let reader = self.inner.get()?;
         let value = wait::sliced(py, deadline, |slice| reader.wait_change(Some(slice)))?;
-        Ok(PyBytes::new(py, &value))
+        Ok(self.keep(PyBytes::new(py, &value)))
     }
 
     /// Detach from the segment; closing twice does nothing.
     fn close(&mut self) {
         self.inner.take();
+        self.last = None;
     }
 
     fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -136,5 +152,14 @@ impl ValueReader {
         _traceback: &Bound<'_, PyAny>,
     ) {
         self.close();
+    }
+}
+
+impl ValueReader {
+    /// `value`, the value just returned, kept for the reads that find it
+    /// unchanged.
+    fn keep<'py>(&mut self, value: Bound<'py, PyBytes>) -> Bound<'py, PyBytes> {
+        self.last = Some(value.clone().unbind());
+        value
     }
 }

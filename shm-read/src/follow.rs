@@ -215,7 +215,7 @@ fn look_at(segment: &Segment, watch: &mut Watch<Sign>, prove: bool) -> Look {
     if header::identify(segment.view()) == Ok(Content::Ours(Kind::Value)) {
         return match value::read::read(segment.view()) {
             Ok(v) => {
-                let life = value::live::life_of(&v, segment.view(), watch, now);
+                let life = value::live::life_of(v.stopped, segment.view(), watch, now);
                 match live(life, v.writer_pid, info, prove) {
                     Ok(()) => {
                         let since = v.published.age(wall).unwrap_or_default();

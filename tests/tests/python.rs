@@ -151,6 +151,147 @@ with shmtools.ValueReader() as reader:
     assert_eq!(succeeded(&mut follower), ["one", "two", "three"]);
 }
 
+/// A reader that serves commands from stdin, one line printed for each:
+/// `until HEX` reads until the value is HEX (NoWriter meanwhile is
+/// retried, 20 s at most), `read` reads once, `wait` takes wait_change,
+/// `gone` reads until NoWriter. A value is printed with whether it is a
+/// new object (not the last one returned) and whether a read right after
+/// returns that same object (the cached one).
+const CACHE_PROBE: &str = r#"
+import sys, time, shmtools
+reader, last = shmtools.ValueReader(), None
+def show(v):
+    global last
+    print(v.hex(), "new" if v is not last else "same", "cached" if reader.read() is v else "copied", flush=True)
+    last = v
+for line in sys.stdin:
+    cmd, *arg = line.split()
+    start = time.monotonic()
+    if cmd == "until":
+        v = None
+        while v is None or v.hex() != arg[0]:
+            if time.monotonic() - start > 20:
+                sys.exit(f"still {v!r} after 20 s")
+            try:
+                v = reader.read()
+            except shmtools.NoWriter:
+                v = None
+        show(v)
+    elif cmd == "read":
+        show(reader.read())
+    elif cmd == "wait":
+        show(reader.wait_change(timeout=20))
+    elif cmd == "gone":
+        try:
+            while time.monotonic() - start < 20:
+                reader.read()
+            print("still live after 20 s", flush=True)
+        except shmtools.NoWriter as e:
+            print("NoWriter", round(time.monotonic() - start, 1), "stopped" in str(e) or "stood still" in str(e), flush=True)
+"#;
+
+/// [`CACHE_PROBE`] running, asked one command at a time.
+struct Probe {
+    proc: Proc,
+    input: std::process::ChildStdin,
+    answers: usize,
+}
+
+impl Probe {
+    fn start(sandbox: &Sandbox) -> Self {
+        let (proc, input) = Proc::spawn_piped(&mut sandbox.python(CACHE_PROBE, &[]));
+        Self {
+            proc,
+            input,
+            answers: 0,
+        }
+    }
+
+    /// The line the probe prints for `command`.
+    fn ask(&mut self, command: &str) -> String {
+        self.input
+            .write_all(format!("{command}\n").as_bytes())
+            .unwrap();
+        self.answers += 1;
+        self.proc.wait_lines(self.answers)[self.answers - 1].clone()
+    }
+
+    /// Read until the value is `value`: check it comes as a new object,
+    /// returned again by the next read.
+    fn until(&mut self, value: &str) {
+        let hex = hex(value.as_bytes());
+        assert_eq!(
+            self.ask(&format!("until {hex}")),
+            format!("{hex} new cached")
+        );
+    }
+}
+
+/// The value's sequence, as `shm_read --once --format json` reports it.
+fn seq(sandbox: &Sandbox) -> u64 {
+    let out = shm_read_once(sandbox, "json");
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    json["seq"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no seq in {json}"))
+}
+
+#[test]
+fn read_returns_the_cached_value_only_while_it_is_the_latest() {
+    let sandbox = Sandbox::new();
+    let (first, mut input) = Proc::spawn_piped(sandbox.command(bin("shm_write")).arg("--stdin"));
+    input.write_all(b"aaaa\n").unwrap();
+    first.wait_stderr("segment created");
+    let mut probe = Probe::start(&sandbox);
+    // Unchanged: the same object again, copied once.
+    probe.until("aaaa");
+    assert_eq!(probe.ask("read"), "61616161 same cached");
+    // Same length, other bytes: the new value, each time.
+    for value in ["bbbb", "abab", "bbbb"] {
+        input.write_all(format!("{value}\n").as_bytes()).unwrap();
+        probe.until(value);
+    }
+    // The same bytes published again are a new value: a new object.
+    let before = seq(&sandbox);
+    input.write_all(b"bbbb\n").unwrap();
+    poll_until(DEADLINE, || (seq(&sandbox) > before).then_some(()))
+        .expect("shm_write published the line");
+    assert_eq!(probe.ask("read"), "62626262 new cached");
+    // wait_change's value is the one the next read returns.
+    input.write_all(b"cccc\n").unwrap();
+    assert_eq!(probe.ask("wait"), "63636363 new cached");
+
+    // A killed writer is NoWriter within the liveness bound, although its
+    // value stays unchanged.
+    first.signal(Signal::SIGKILL);
+    let gone = probe.ask("gone");
+    let words: Vec<&str> = gone.split(' ').collect();
+    assert_eq!(
+        (words[0], words.get(2)),
+        ("NoWriter", Some(&"True")),
+        "{gone}"
+    );
+    let secs: f64 = words[1].parse().unwrap();
+    assert!(secs < 6.0, "{gone}");
+
+    // A new writer takes the segment over: its value, of the same length.
+    let second = sandbox.writer(&["--value", "dddd"]);
+    second.wait_stderr("segment reused");
+    probe.until("dddd");
+    // Its segment removed (ipcrm) and a third writer: a new segment.
+    second.signal(Signal::SIGKILL);
+    let old = sandbox.segments();
+    assert_eq!(old.len(), 1, "{old:?}");
+    let removed = sandbox.sh(&format!("ipcrm -m {}", old[0].shmid));
+    assert!(removed.status.success(), "{removed:?}");
+    let third = sandbox.writer(&["--value", "eeee"]);
+    third.wait_stderr("segment created");
+    probe.until("eeee");
+    drop(probe.input);
+    assert!(probe.proc.exit().success(), "{:?}", probe.proc.stderr());
+}
+
 #[test]
 fn wait_change_times_out_with_the_gil_released() {
     let sandbox = Sandbox::new();

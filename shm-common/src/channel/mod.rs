@@ -20,13 +20,15 @@ mod error;
 mod stream;
 mod time;
 mod value;
+mod value_reader;
 
 use std::path::Path;
 
 pub use error::{Error, Result};
 pub use stream::{StreamReader, StreamWriter};
 pub use time::{read_time, TimeReader};
-pub use value::{ValueReader, ValueWriter};
+pub use value::ValueWriter;
+pub use value_reader::ValueReader;
 
 use crate::protocol::spec::Spec;
 use crate::session::claim::{Claim, ClaimOptions};
@@ -101,5 +103,41 @@ mod tests {
         );
         let err = StreamWriter::open("/nonexistent/key", 0, 0).err().unwrap();
         assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    }
+
+    #[test]
+    fn read_into_if_changed_copies_only_a_value_not_returned_yet() {
+        let dir = std::env::temp_dir().join(format!("channel-changed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("key");
+        let mut writer = ValueWriter::open(&key_file, b'C', 0, 0o600).unwrap();
+        writer.publish(b"one").unwrap();
+        let mut reader = ValueReader::open(&key_file, b'C').unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(reader.read_into_if_changed(&mut buf).unwrap(), Some(3));
+        assert_eq!(&buf[..3], b"one");
+        buf = [0; 8];
+        assert_eq!(reader.read_into_if_changed(&mut buf).unwrap(), None);
+        assert_eq!(buf, [0; 8], "nothing copied");
+        // The same bytes published again are a new value.
+        writer.publish(b"one").unwrap();
+        assert_eq!(reader.read_into_if_changed(&mut buf).unwrap(), Some(3));
+        // A value too large for `buf` counts as not returned.
+        writer.publish(b"three").unwrap();
+        let too_small = reader.read_into_if_changed(&mut buf[..2]);
+        assert!(matches!(too_small, Err(Error::TooSmall { needed: 5 })));
+        assert_eq!(reader.read_into_if_changed(&mut buf).unwrap(), Some(5));
+        // Whatever returned it, a value returned is unchanged after.
+        writer.publish(b"four").unwrap();
+        assert_eq!(reader.read().unwrap(), b"four");
+        assert_eq!(reader.read_into_if_changed(&mut buf).unwrap(), None);
+        // A writer that stopped is no writer, however unchanged its value.
+        writer.close().unwrap();
+        let stopped = reader.read_into_if_changed(&mut buf);
+        assert!(
+            matches!(stopped, Err(Error::NoWriter { .. })),
+            "{stopped:?}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -130,8 +130,15 @@ impl Finder {
     /// The segment, attached if needed, or why there is none. Bounded in
     /// time: never waits for a writer.
     pub fn look(&mut self) -> Result<Result<&Segment, Absent>, FindError> {
+        self.look_at(coarse::now())
+    }
+
+    /// [`look`](Self::look), `now` being the coarse clock's time, read by
+    /// the caller: a reader that times its own checks by the same clock
+    /// reads it once a call (a clock read is a good part of a cheap read).
+    pub fn look_at(&mut self, now: Duration) -> Result<Result<&Segment, Absent>, FindError> {
         if self.attached.is_some()
-            && (self.suspect || coarse::now().saturating_sub(self.checked) >= FOLLOW_CHECK)
+            && (self.suspect || now.saturating_sub(self.checked) >= FOLLOW_CHECK)
         {
             self.drop_if_replaced();
         }

@@ -47,7 +47,11 @@ class ValueReader(_Channel):
 
     def __init__(self, key_file: _Path = "/dev/shm/shm_file", proj_id: int = 8) -> None: ...
     def read(self) -> bytes:
-        """The current value."""
+        """The current value.
+
+        While it is the value last returned, the same ``bytes`` object is
+        returned again, without a copy (checked as every read checks the writer).
+        """
     def wait_change(self, timeout: float | None = None) -> bytes:
         """The next value this reader has not returned yet (at once if there is one).
 

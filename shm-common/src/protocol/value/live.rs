@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::read::{self, Value};
+use super::read;
 use crate::protocol::spec::Life;
 use crate::protocol::watch::Watch;
 use crate::transport::view::ReadView;
@@ -24,17 +24,18 @@ pub fn sign(view: ReadView<'_>) -> (u64, u64) {
     (read::heartbeat_word(view), 0)
 }
 
-/// Whether the writer of `value`, read from `view` and watched by `watch`
-/// (one per segment), is alive at `now`: stopped when it said so,
+/// Whether the writer of a value read from `view` (`stopped`: the value
+/// said it stopped) and watched by `watch` (one per segment), is alive at
+/// `now`: stopped when it said so,
 /// otherwise live while its heartbeat changed at most [`HEARTBEAT_STALE`]
 /// ago, gone once it stayed unchanged longer, [`Life::Watching`] until then.
 pub fn life_of(
-    value: &Value,
+    stopped: bool,
     view: ReadView<'_>,
     watch: &mut Watch<(u64, u64)>,
     now: Instant,
 ) -> Life {
-    if value.stopped {
+    if stopped {
         Life::Stopped
     } else {
         watch.see(sign(view), now).judge(HEARTBEAT_STALE)
@@ -61,22 +62,22 @@ mod tests {
         // An hour in the past, then in the future: each beat changes it.
         v.store(word::HEARTBEAT, 1);
         assert!(matches!(
-            life_of(&value, v.read(), &mut watch, at(0)),
+            life_of(value.stopped, v.read(), &mut watch, at(0)),
             Life::Watching(_)
         ));
         v.store(word::HEARTBEAT, u64::MAX);
         assert_eq!(
-            life_of(&value, v.read(), &mut watch, at(500)),
+            life_of(value.stopped, v.read(), &mut watch, at(500)),
             Life::Live(Duration::ZERO)
         );
         assert!(matches!(
-            life_of(&value, v.read(), &mut watch, at(3600)),
+            life_of(value.stopped, v.read(), &mut watch, at(3600)),
             Life::Stale(_)
         ));
         p.stop();
         let stopped = read::read(v.read()).unwrap();
         assert_eq!(
-            life_of(&stopped, v.read(), &mut watch, at(3700)),
+            life_of(stopped.stopped, v.read(), &mut watch, at(3700)),
             Life::Stopped
         );
     }

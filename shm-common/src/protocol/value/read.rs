@@ -85,6 +85,17 @@ pub fn read_reusing(view: ReadView<'_>, payload: Vec<u8>) -> Result<Value, ReadE
     read_up_to(view, payload, usize::MAX).map(|(value, _)| value)
 }
 
+/// Whether `view` still holds the value read at sequence `seq` (even):
+/// still a value segment, its sequence unchanged, so neither record nor
+/// payload moved (a writer that stopped moved the sequence too). Checked
+/// without copying either: an acquire load of the sequence, which the
+/// writer's release store of an even sequence pairs with.
+pub fn unchanged(view: ReadView<'_>, seq: u64) -> bool {
+    view.bytes() >= MIN_SEGMENT_SIZE
+        && header::identify(view) == Ok(Content::Ours(Kind::Value))
+        && view.load_acquire(word::SEQ) == seq
+}
+
 /// Read the latest value's record and the payload's length, copying at
 /// most `limit` bytes of the payload into [`Value::payload`]: a listing
 /// copies none, since a payload may be as large as its segment.
@@ -193,6 +204,27 @@ mod tests {
         assert_eq!((record.payload.len(), len, record.counter), (0, 64, 2));
         let (prefix, _) = read_prefix(v.read(), 3).unwrap();
         assert_eq!(prefix.payload, b"xxx");
+    }
+
+    #[test]
+    fn unchanged_holds_until_a_publish_or_a_stop() {
+        let words: Vec<AtomicU64> = (0..40).map(|_| AtomicU64::new(0)).collect();
+        let v = WriteView::new(&words);
+        let mut p = Publisher::new(v, WRITER, b"same", false).unwrap();
+        let first = read(v.read()).unwrap();
+        assert!(unchanged(v.read(), first.seq));
+        p.publish(b"same", false).unwrap();
+        assert!(!unchanged(v.read(), first.seq), "equal bytes, a new value");
+        let second = read(v.read()).unwrap();
+        assert!(unchanged(v.read(), second.seq));
+        v.store(word::SEQ, second.seq + 1);
+        assert!(!unchanged(v.read(), second.seq), "mid-update");
+        v.store(word::SEQ, second.seq);
+        p.stop();
+        assert!(!unchanged(v.read(), second.seq));
+        let stopped = read(v.read()).unwrap();
+        crate::protocol::header::stamp(v, Kind::Stream);
+        assert!(!unchanged(v.read(), stopped.seq), "no longer a value");
     }
 
     #[test]
