@@ -93,6 +93,7 @@ const _: fn() = || {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn proj_id_zero_is_refused_before_any_key_is_made() {
@@ -138,6 +139,38 @@ mod tests {
             matches!(stopped, Err(Error::NoWriter { .. })),
             "{stopped:?}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_writer_off_its_cpu_mid_update_for_milliseconds_is_waited_for() {
+        use crate::protocol::value::layout::word;
+        use crate::transport::{key::Key, segment::Segment};
+        use std::os::unix::fs::MetadataExt;
+
+        let dir = std::env::temp_dir().join(format!("channel-mid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("key");
+        let mut writer = ValueWriter::open(&key_file, b'M', 0, 0o600).unwrap();
+        writer.publish(b"before").unwrap();
+        let mut reader = ValueReader::open(&key_file, b'M').unwrap();
+        let meta = std::fs::metadata(&key_file).unwrap();
+        let key = Key::from_file_ids(meta.dev(), meta.ino(), b'M');
+        let segment = Segment::open_writable(key).unwrap();
+        let words = segment.write_view().unwrap();
+        // A publish caught half-way, its writer off the CPU for longer
+        // than the seqlock's own spins and yields last on an idle CPU.
+        let seq = words.read().load(word::SEQ);
+        words.store(word::SEQ, seq + 1);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                words.store(word::SEQ, seq);
+            });
+            assert_eq!(reader.read().unwrap(), b"before");
+        });
+        drop(segment);
+        writer.close().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

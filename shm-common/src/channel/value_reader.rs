@@ -28,6 +28,13 @@ const LIVE_RECHECK: Duration = Duration::from_millis(10);
 /// writer that dies or a segment that goes is noticed this fast (as
 /// `shm_read --on-change` does).
 const CHANGE_WAIT: Duration = Duration::from_millis(100);
+/// How long a read waits for a value that stays mid-update before it says
+/// so: the seqlock gives up within about a millisecond on an idle CPU, and
+/// on a busy machine a writer preempted inside its publish may be off its
+/// CPU for longer. A writer frozen for good is reported after this.
+const MID_UPDATE_PATIENCE: Duration = Duration::from_millis(100);
+/// The pause between looks at a value that stays mid-update.
+const MID_UPDATE_PAUSE: Duration = Duration::from_millis(1);
 
 /// A segment as the kernel names it: its shmid and creation time (a
 /// restarted writer's segment differs even where the shmid is reused).
@@ -189,9 +196,9 @@ impl ValueReader {
 
     /// The latest value from a live writer, and its segment.
     fn latest(&mut self) -> Result<(Value, SegmentId)> {
-        let scratch = std::mem::take(&mut self.scratch);
+        let mut scratch = std::mem::take(&mut self.scratch);
         self.vetted(|view, _| {
-            let value = read_reusing(view, scratch)?;
+            let value = read_reusing(view, std::mem::take(&mut scratch))?;
             let mark = Mark::of(&value);
             Ok((value, mark))
         })
@@ -203,13 +210,25 @@ impl ValueReader {
     /// [`read_into_if_changed`](Self::read_into_if_changed) refuse alike.
     fn vetted<T>(
         &mut self,
-        take: impl FnOnce(ReadView<'_>, SegmentId) -> std::result::Result<(T, Mark), ReadError>,
+        mut take: impl FnMut(ReadView<'_>, SegmentId) -> std::result::Result<(T, Mark), ReadError>,
     ) -> Result<(T, SegmentId)> {
         let coarse_now = coarse::now();
         let segment = look(&mut self.finder, &self.key_file, coarse_now)?;
         let info = segment.info();
         let id = (info.id, info.ctime);
-        let (taken, mark) = match take(segment.view(), id) {
+        let mut mid_update_since = None;
+        let taken = loop {
+            match take(segment.view(), id) {
+                Err(ReadError::Unstable { .. })
+                    if mid_update_since.get_or_insert_with(Instant::now).elapsed()
+                        < MID_UPDATE_PATIENCE =>
+                {
+                    std::thread::sleep(MID_UPDATE_PAUSE)
+                }
+                taken => break taken,
+            }
+        };
+        let (taken, mark) = match taken {
             Ok(taken) => taken,
             Err(ReadError::Blank) => {
                 return Err(Error::no_writer(
