@@ -5,6 +5,7 @@
 mod all_namespaces;
 mod flags;
 mod follow;
+mod hex;
 mod inspect;
 mod list;
 mod mqueue;

@@ -4,6 +4,7 @@
 
 mod claim;
 mod flags;
+mod lines;
 mod mqueue;
 mod stream;
 mod time;

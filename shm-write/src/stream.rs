@@ -11,8 +11,9 @@ use shm_common::cli::messages;
 use shm_common::protocol::stream::{
     end::{Outcome, StreamEnd},
     producer::Producer,
-    shared::{Backoff, FillError, StreamError, BEAT},
+    shared::{FillError, StreamError, BEAT},
     spec,
+    wait::Backoff,
 };
 use shm_common::protocol::watch::beating_beside;
 use shm_common::transport::signals::{StopSignals, Wake};

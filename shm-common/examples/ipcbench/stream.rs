@@ -11,7 +11,8 @@ use shm_common::protocol::stream::consumer::Consumer;
 use shm_common::protocol::stream::end::Outcome;
 use shm_common::protocol::stream::layout::{state, word as ring_word, DATA, DEFAULT_SEGMENT_SIZE};
 use shm_common::protocol::stream::producer::Producer;
-use shm_common::protocol::stream::shared::{Backoff, BEAT};
+use shm_common::protocol::stream::shared::BEAT;
+use shm_common::protocol::stream::wait::Backoff;
 use shm_common::protocol::watch::beating_beside;
 use shm_common::transport::mqueue::{Direction, Queue, QueueName};
 

@@ -59,7 +59,7 @@ impl Mark {
     }
 }
 
-/// A reader of a latest value, written by a [`ValueWriter`] or by
+/// A reader of a latest value, written by a [`ValueWriter`](super::ValueWriter) or by
 /// `shm_write --value`/`--stdin`. It follows the key: a writer that
 /// restarts is found again. A writer whose heartbeat stands still for
 /// three seconds, or that stopped, is [`Error::NoWriter`].

@@ -12,9 +12,10 @@ use nix::errno::Errno;
 use super::end::{self, Outcome};
 use super::layout::{state, word};
 use super::shared::{
-    advance, capacity, sleep_on, span, wake_peer, Abort, Backoff, BeatWatch, DrainError, Heartbeat,
-    Holder, Peer, Side, StreamError, BEAT,
+    advance, capacity, span, Abort, BeatWatch, DrainError, Heartbeat, Holder, Peer, Side,
+    StreamError, BEAT,
 };
+use super::wait::{sleep_on, wake_peer, Backoff};
 use crate::protocol::header::{self, Content, Kind};
 use crate::protocol::text;
 use crate::transport::view::{ReadView, WriteView};

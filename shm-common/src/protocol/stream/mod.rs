@@ -6,7 +6,8 @@
 //! - [`layout`]: where the words sit;
 //! - [`producer`] and [`consumer`]: the two sides ([`producer::Producer`],
 //!   [`consumer::Consumer`]), which never trust the other side's words;
-//! - [`shared`]: what both sides share (waits, cursors, handles, errors);
+//! - [`shared`]: what both sides share (cursors, handles, errors);
+//! - [`wait`]: how a side waits for the other, and wakes it;
 //! - [`end`]: how a stream ends: the liveness rule, delivery, cleanup;
 //! - [`adopt`]: a stream's segment is never taken over while a peer lives;
 //! - [`spec`]: what generic code needs to know of it.
@@ -18,3 +19,4 @@ pub mod layout;
 pub mod producer;
 pub mod shared;
 pub mod spec;
+pub mod wait;

@@ -12,9 +12,9 @@ use nix::errno::Errno;
 use super::end::{self, Outcome};
 use super::layout::{state, word};
 use super::shared::{
-    advance, capacity, sleep_on, span, wake_peer, Abort, Backoff, BeatWatch, FillError, Heartbeat,
-    Peer, Side, StreamError,
+    advance, capacity, span, Abort, BeatWatch, FillError, Heartbeat, Peer, Side, StreamError,
 };
+use super::wait::{sleep_on, wake_peer, Backoff};
 use crate::protocol::header::{self, Kind};
 use crate::protocol::text;
 use crate::transport::view::WriteView;

@@ -1,5 +1,4 @@
-//! What both sides of the ring share: the cursors' arithmetic, how a side
-//! waits, which words are whose (`Side`), what the other side is doing
+//! What both sides of the ring share: the cursors' arithmetic, which words are whose (`Side`), what the other side is doing
 //! ([`Peer`]), the handles a side lends its other threads ([`Heartbeat`],
 //! [`Abort`]) and the errors.
 //!
@@ -13,7 +12,7 @@
 //! before reusing the space. Each side's cursor sits on a cache line only
 //! that side stores to; the two "sleeping" flags, stored only around
 //! sleeps, share a third.
-//! Wake-ups follow [`crate::protocol::notify`]'s rule: a sleeper raises its
+//! Wake-ups (in [`super::wait`]) follow [`crate::protocol::notify`]'s rule: a sleeper raises its
 //! flag, fences, re-checks the cursor and sleeps on it; a side that moved
 //! its cursor fences and wakes only when the other's flag is up. The
 //! producer's small writes put that fence off until it pauses
@@ -340,52 +339,6 @@ impl<'a> Abort<'a> {
     }
 }
 
-/// Looks at the other side's cursor before sleeping on it: a peer in full
-/// flow moves it within microseconds, sooner than a sleep and a wake-up.
-const SPINS: u32 = 64;
-/// `pause`s between two looks: a side that looks without pausing keeps
-/// pulling the cursor's cache line away from the side about to store to
-/// it, which halves the rate of small writes.
-const PAUSES: u32 = 32;
-
-/// How a side waits for the other: a few dozen looks spaced by pauses
-/// (some tens of microseconds in all), then bounded sleeps on the futex.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    spins: u32,
-    left: u32,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self::new(SPINS)
-    }
-}
-
-impl Backoff {
-    /// Look `spins` times before sleeping (0: sleep at once).
-    pub fn new(spins: u32) -> Self {
-        Self { spins, left: spins }
-    }
-
-    /// The other side moved: spin again next time.
-    pub fn reset(&mut self) {
-        self.left = self.spins;
-    }
-
-    /// Pause before the next look; false once it is time to sleep.
-    pub(super) fn spin(&mut self) -> bool {
-        if self.left == 0 {
-            return false;
-        }
-        self.left -= 1;
-        for _ in 0..PAUSES {
-            std::hint::spin_loop();
-        }
-        true
-    }
-}
-
 /// The contiguous part of the ring from offset `at` (a cursor modulo the
 /// capacity) on, at most `len` bytes, as a byte range of the segment.
 pub(super) fn span(at: u64, len: u64, cap: u64) -> Range<usize> {
@@ -402,35 +355,6 @@ pub(super) fn advance(at: u64, n: u64, cap: u64) -> u64 {
     } else {
         next
     }
-}
-
-/// `side` waits for the other side's cursor to move from `seen`: raise
-/// `side`'s flag, fence, and sleep on the cursor while it still reads
-/// `seen` (at most `timeout`).
-pub(super) fn sleep_on(
-    view: WriteView<'_>,
-    side: Side,
-    seen: u64,
-    timeout: Duration,
-) -> Result<(), StreamError> {
-    let (flag, cursor) = (side.sleeping(), side.peer().cursor());
-    view.store(flag, 1);
-    fence(Ordering::SeqCst);
-    let result = if view.read().load(cursor) == seen {
-        view.read().wait(cursor, seen as u32, timeout)
-    } else {
-        Ok(())
-    };
-    view.store(flag, 0);
-    result.map_err(StreamError::Futex)
-}
-
-/// Wake the other side if it sleeps on `side`'s cursor (after a fence).
-pub(super) fn wake_peer(view: WriteView<'_>, side: Side) -> Result<(), StreamError> {
-    if view.read().load(side.peer().sleeping()) != 0 {
-        view.wake(side.cursor()).map_err(StreamError::Futex)?;
-    }
-    Ok(())
 }
 
 /// A zeroed segment of `bytes` for the sides' unit tests.
