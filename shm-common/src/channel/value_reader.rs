@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::error::{absence, Error, Result};
-use crate::protocol::notify;
 use crate::protocol::spec::Life;
 use crate::protocol::value::live::life_of;
 use crate::protocol::value::publish::NOTIFY;
 use crate::protocol::value::read::{self as value_read, read_reusing, ReadError, Value};
 use crate::protocol::watch::Watch;
+use crate::protocol::{notify, seqlock};
 use crate::session::find::{Access, Finder};
 use crate::transport::coarse;
 use crate::transport::segment::Segment;
@@ -28,14 +28,6 @@ const LIVE_RECHECK: Duration = Duration::from_millis(10);
 /// writer that dies or a segment that goes is noticed this fast (as
 /// `shm_read --on-change` does).
 const CHANGE_WAIT: Duration = Duration::from_millis(100);
-/// How long a read waits for a value that stays mid-update before it says
-/// so: the seqlock gives up within about a millisecond on an idle CPU, and
-/// on a busy machine a writer preempted inside its publish may be off its
-/// CPU for longer. A writer frozen for good is reported after this.
-const MID_UPDATE_PATIENCE: Duration = Duration::from_millis(100);
-/// The pause between looks at a value that stays mid-update.
-const MID_UPDATE_PAUSE: Duration = Duration::from_millis(1);
-
 /// A segment as the kernel names it: its shmid and creation time (a
 /// restarted writer's segment differs even where the shmid is reused).
 type SegmentId = (i32, i64);
@@ -216,18 +208,10 @@ impl ValueReader {
         let segment = look(&mut self.finder, &self.key_file, coarse_now)?;
         let info = segment.info();
         let id = (info.id, info.ctime);
-        let mut mid_update_since = None;
-        let taken = loop {
-            match take(segment.view(), id) {
-                Err(ReadError::Unstable { .. })
-                    if mid_update_since.get_or_insert_with(Instant::now).elapsed()
-                        < MID_UPDATE_PATIENCE =>
-                {
-                    std::thread::sleep(MID_UPDATE_PAUSE)
-                }
-                taken => break taken,
-            }
-        };
+        let taken = seqlock::patiently(
+            || take(segment.view(), id),
+            |e| matches!(e, ReadError::Unstable { .. }),
+        );
         let (taken, mark) = match taken {
             Ok(taken) => taken,
             Err(ReadError::Blank) => {

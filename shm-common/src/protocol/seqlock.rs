@@ -129,6 +129,36 @@ pub fn read<T>(
     })
 }
 
+/// How long [`patiently`] waits for a record that stays mid-update: on a
+/// busy machine a writer preempted inside its publish may be off its CPU
+/// for longer than [`read`]'s spins and yields last. A writer frozen for
+/// good is reported after this.
+const PATIENCE: Duration = Duration::from_millis(100);
+/// The pause between [`patiently`]'s reads.
+const PAUSE: Duration = Duration::from_millis(1);
+
+/// `read_once` (a protocol's read under [`read`]) again, a short pause
+/// apart, while `unstable` says its error is [`Unstable`], for at most
+/// 100 ms: for a reader that follows a live writer, to which a
+/// publish caught half-way is no error. A look that must not wait (a
+/// listing, `--inspect`) calls [`read`] once instead.
+pub fn patiently<T, E>(
+    mut read_once: impl FnMut() -> Result<T, E>,
+    unstable: impl Fn(&E) -> bool,
+) -> Result<T, E> {
+    let mut since = None;
+    loop {
+        match read_once() {
+            Err(e)
+                if unstable(&e) && since.get_or_insert_with(Instant::now).elapsed() < PATIENCE =>
+            {
+                std::thread::sleep(PAUSE)
+            }
+            done => return done,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
