@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use shm_tests::plant::{plant, Image};
-use shm_tests::{bin, startup_pid, Proc, Sandbox};
+use shm_tests::{bin, startup_pid, Proc, Sandbox, DEADLINE};
 
 /// The fix a reader in a host shell is given, as it prints it.
 const HOST_FIX: &str = "  fix: run this reader in the writer's IPC namespace: `nsenter --ipc=/proc/<writer pid>/ns/ipc shm_read --key-file /proc/<writer pid>/root/dev/shm/shm_file`";
@@ -424,11 +424,23 @@ fn a_diagnosis_whose_details_change_is_printed_once() {
         .iter()
         .map(|(key_file, _)| sandbox.reader(&["--key-file", key_file, "--interval", "50ms"]))
         .collect();
-    // About 3 s of a detail changing every 100 ms, each seen by the readers
-    // (they look every 50 ms).
+    // A detail changing every 100 ms, each seen by the readers (they look
+    // every 50 ms): for 3 s and until every reader has reported (the stale
+    // one only once the liveness bound has passed by its own clock, later
+    // on a busy machine), then 1 s more of changes after the last first
+    // report.
     let start = Instant::now();
+    let mut all_reported: Option<Instant> = None;
     let mut i = 0;
-    while start.elapsed() < Duration::from_secs(3) {
+    loop {
+        if all_reported.is_none() && readers.iter().all(|r| !reports(&r.stderr()).is_empty()) {
+            all_reported = Some(Instant::now());
+        }
+        let done = start.elapsed() >= Duration::from_secs(3)
+            && all_reported.is_some_and(|at| at.elapsed() >= Duration::from_secs(1));
+        if done || start.elapsed() > DEADLINE {
+            break;
+        }
         i += 1;
         plant(&sandbox, CHANGING[0].0, 0o600, &clock_text(i));
         plant(&sandbox, CHANGING[1].0, 0o600, &odd_record(i));
